@@ -1,0 +1,85 @@
+// Package analysis turns per-worker counts into shares and fairness figures,
+// and repeated trials into summaries.
+//
+// Fairness is judged on counts, never on rates: a worker's share is its count
+// over the total. Jain's index is 1 for a perfectly even split and 1/n when
+// one of n workers takes everything; the top-2 share answers the Node.js
+// documentation's claim about two of eight workers directly.
+package analysis
+
+import (
+	"slices"
+)
+
+// Fairness summarises how evenly counts are spread over workers.
+type Fairness struct {
+	Jain      float64 `json:"jain"`
+	Top2Share float64 `json:"top2_share"`
+	MaxShare  float64 `json:"max_share"`
+	MinShare  float64 `json:"min_share"`
+}
+
+// Shares returns each count's fraction of the total (all zero if the total is zero).
+func Shares(counts []uint64) []float64 {
+	var total float64
+	for _, c := range counts {
+		total += float64(c)
+	}
+	shares := make([]float64, len(counts))
+	if total == 0 {
+		return shares
+	}
+	for i, c := range counts {
+		shares[i] = float64(c) / total
+	}
+	return shares
+}
+
+// Jain returns Jain's fairness index (Σx)² / (n·Σx²), or 0 when there is nothing to share.
+func Jain(counts []uint64) float64 {
+	var sum, sumSq float64
+	for _, c := range counts {
+		x := float64(c)
+		sum += x
+		sumSq += x * x
+	}
+	if sumSq == 0 {
+		return 0
+	}
+	return sum * sum / (float64(len(counts)) * sumSq)
+}
+
+// ShareTopK returns the fraction of the total taken by the k largest counts.
+func ShareTopK(counts []uint64, k int) float64 {
+	shares := Shares(counts)
+	slices.SortFunc(shares, func(a, b float64) int { return cmpDesc(a, b) })
+	var top float64
+	for i := 0; i < k && i < len(shares); i++ {
+		top += shares[i]
+	}
+	return top
+}
+
+// FairnessOf computes every fairness figure for counts.
+func FairnessOf(counts []uint64) Fairness {
+	shares := Shares(counts)
+	if len(shares) == 0 {
+		return Fairness{}
+	}
+	return Fairness{
+		Jain:      Jain(counts),
+		Top2Share: ShareTopK(counts, 2),
+		MaxShare:  slices.Max(shares),
+		MinShare:  slices.Min(shares),
+	}
+}
+
+func cmpDesc(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"clusterbench/scenarios"
+	"clusterbench/worker"
+)
+
+// Exit codes, part of the CLI contract.
+const (
+	exitOK         = 0
+	exitRegression = 1 // reserved for compare
+	exitUsage      = 2
+	exitFailed     = 3
+)
+
+// usageError is bad input: exit code 2, nothing written.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+const usage = `clusterbench: how should a multi-process server spread connections over its workers?
+
+Usage:
+  clusterbench run [flags] [FILE]        run a scenario file, or one experiment from flags
+  clusterbench serve [flags]             run one deployment until interrupted
+  clusterbench report DIR                re-render DIR/report.md from DIR/results.json
+  clusterbench modes                     list distribution modes and whether they run here
+
+Run "clusterbench COMMAND --help" for a command's flags.
+Exit codes: 0 success, 2 bad input or usage, 3 a run that could not complete.
+`
+
+// run is the whole command line; main only calls it, so tests can too.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case isUsage(err):
+		fmt.Fprintf(stderr, "clusterbench: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "clusterbench: %v\n", err)
+		return exitFailed
+	}
+}
+
+func isUsage(err error) bool {
+	var u usageError
+	var s *scenarios.Error
+	return errors.As(err, &u) || errors.As(err, &s)
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "report":
+		return cmdReport(rest, stdout, stderr)
+	case "modes":
+		return cmdModes(rest, stdout, stderr)
+	case workerCommand:
+		// Hidden: how a deployment starts the worker app (this binary, re-run).
+		return worker.Main(rest)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usagef("unknown command %q", cmd)
+}
+
+// workerCommand is the hidden subcommand that runs the worker app.
+const workerCommand = "worker"
+
+// newFlagSet returns a flag set whose errors are usage errors.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: clusterbench %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// self is the command that re-runs this executable, e.g. as a worker.
+func self() ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find my own executable: %w", err)
+	}
+	return []string{exe}, nil
+}
+
+// stringList is a comma-separated flag value.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error {
+	*l = nil
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l = append(*l, part)
+		}
+	}
+	return nil
+}
+
+// intList is a comma-separated list of integers.
+type intList []int
+
+func (l *intList) String() string {
+	parts := make([]string, len(*l))
+	for i, v := range *l {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *intList) Set(s string) error {
+	*l = nil
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", part)
+		}
+		*l = append(*l, v)
+	}
+	return nil
+}
+
+// boolList is a comma-separated list of booleans; a bare flag means true.
+type boolList []bool
+
+func (l *boolList) IsBoolFlag() bool { return true }
+func (l *boolList) String() string {
+	parts := make([]string, len(*l))
+	for i, v := range *l {
+		parts[i] = strconv.FormatBool(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *boolList) Set(s string) error {
+	*l = nil
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseBool(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", part)
+		}
+		*l = append(*l, v)
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"clusterbench/results"
+)
+
+func hostInfo() results.Host {
+	h := results.Host{
+		CPUModel:  cpuModel(),
+		CPUs:      runtime.NumCPU(),
+		GoVersion: runtime.Version(),
+		WorkerApp: workerAppName(),
+		Isolation: "host loopback (127.0.0.1, ephemeral port per trial)",
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	return h
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}

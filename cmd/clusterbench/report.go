@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"clusterbench/results"
+)
+
+func cmdReport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("report", "report DIR", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("report: want one run directory, got %d arguments", fs.NArg())
+	}
+	dir := fs.Arg(0)
+	r, err := results.Read(dir)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := results.WriteReport(dir, r); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, filepath.Join(dir, results.ReportName))
+	return nil
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+
+	"clusterbench/modes"
+	"clusterbench/scenarios"
+	"clusterbench/worker"
+)
+
+// serveReport is what serve prints when it stops; `run` reads it too.
+type serveReport struct {
+	Mode    string               `json:"mode"`
+	Addr    string               `json:"addr"`
+	Workers []modes.WorkerResult `json:"workers"`
+	// ParentCPUSeconds is the serving process's own CPU time: the master's
+	// work in modes that have one.
+	ParentCPUSeconds float64  `json:"parent_cpu_seconds"`
+	Errors           []string `json:"errors,omitempty"`
+}
+
+// readyMessage is written to --ready-fd once every worker serves.
+type readyMessage struct {
+	Addr string `json:"addr"`
+	PIDs []int  `json:"pids"`
+}
+
+// stopGrace bounds how long a worker may take to finish after SIGTERM.
+const stopGrace = 10 * time.Second
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [flags]", stderr)
+	mode := fs.String("mode", "", "distribution mode (see `clusterbench modes`)")
+	workers := fs.Int("workers", scenarios.DefaultWorkers(), "number of worker processes")
+	addr := fs.String("addr", "127.0.0.1:8080", "public address HOST:PORT (port 0 picks a free one)")
+	asJSON := fs.Bool("json", false, "print the per-worker counts as JSON when stopped")
+	h := handlerFlags(fs)
+	readyFD := fs.Int("ready-fd", 0, "write {\"addr\",\"pids\"} as JSON to this inherited fd once serving (used by run)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if *mode == "" {
+		return usagef("serve: --mode is required (known: %v)", modes.Names())
+	}
+	m, err := modes.Lookup(*mode)
+	if err != nil {
+		return usageError{err}
+	}
+	if *workers < 1 {
+		return usagef("serve: --workers must be at least 1, got %d", *workers)
+	}
+	if err := h.check(); err != nil {
+		return usageError{err}
+	}
+	command, err := self()
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	d, err := modes.Deploy(ctx, m, modes.Config{
+		Addr:     *addr,
+		Workers:  *workers,
+		Handler:  h.Handler,
+		Launcher: worker.Launcher{Command: append(command, workerCommand), Stderr: stderr},
+	})
+	if err != nil {
+		return err
+	}
+	if *readyFD > 0 {
+		f := os.NewFile(uintptr(*readyFD), "ready")
+		err := json.NewEncoder(f).Encode(readyMessage{Addr: d.Addr(), PIDs: d.PIDs()})
+		f.Close()
+		if err != nil {
+			d.Stop(stopGrace)
+			return fmt.Errorf("serve: ready: %w", err)
+		}
+	} else {
+		fmt.Fprintf(stderr, "serving %s with %d workers on http://%s/ (Ctrl-C to stop)\n", m.Name(), *workers, d.Addr())
+	}
+
+	<-ctx.Done()
+	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
+	results, stopErr := d.Stop(stopGrace)
+	report := serveReport{Mode: m.Name(), Addr: d.Addr(), Workers: results, ParentCPUSeconds: selfCPUSeconds()}
+	if stopErr != nil {
+		report.Errors = []string{stopErr.Error()}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	} else if err := printWorkers(stdout, report); err != nil {
+		return err
+	}
+	return stopErr
+}
+
+func printWorkers(w io.Writer, r serveReport) error {
+	table := tablewriter.NewTable(w)
+	table.Header("worker", "pid", "requests", "connections", "accepted", "cpu s")
+	var requests, conns uint64
+	for _, wr := range r.Workers {
+		requests += wr.Requests
+		conns += wr.Connections
+		if err := table.Append(fmt.Sprint(wr.Index), fmt.Sprint(wr.PID), fmt.Sprint(wr.Requests),
+			fmt.Sprint(wr.Connections), fmt.Sprint(wr.Accepted), fmt.Sprintf("%.2f", wr.CPUSeconds)); err != nil {
+			return err
+		}
+	}
+	table.Footer("total", "", fmt.Sprint(requests), fmt.Sprint(conns), "", "")
+	return table.Render()
+}
+
+// handlerOptions are the worker app's flags, shared by serve and run.
+type handlerOptions struct{ worker.Handler }
+
+func handlerFlags(fs interface {
+	IntVar(*int, string, int, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}) *handlerOptions {
+	h := &handlerOptions{Handler: worker.Handler{BodyBytes: scenarios.DefaultHandler.BodyBytes}}
+	fs.IntVar(&h.BodyBytes, "body-bytes", h.BodyBytes, "response body size in bytes")
+	fs.DurationVar(&h.CPU, "handler-cpu", 0, "busy CPU work per request, e.g. 200us")
+	fs.DurationVar(&h.Sleep, "handler-sleep", 0, "idle wait per request, e.g. 5ms")
+	return h
+}
+
+func (h *handlerOptions) check() error {
+	switch {
+	case h.BodyBytes < 0:
+		return fmt.Errorf("--body-bytes must be at least 0, got %d", h.BodyBytes)
+	case h.CPU < 0:
+		return fmt.Errorf("--handler-cpu must be at least 0, got %v", h.CPU)
+	case h.Sleep < 0:
+		return fmt.Errorf("--handler-sleep must be at least 0, got %v", h.Sleep)
+	}
+	return nil
+}
+
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// workerAppName describes the built-in worker app for reports.
+func workerAppName() string {
+	return "clusterbench Go worker (net/http, " + runtime.Version() + "; Go's netpoller wakes every worker waiting on a shared socket, no EPOLLEXCLUSIVE)"
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"clusterbench/scenarios"
+)
+
+// server is one trial's deployment: `clusterbench serve` run as a child in
+// its own process group, so that it is a process tree apart from the load
+// generator and can be ended as a whole.
+type server struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr tailBuffer
+	exited chan struct{}
+	ready  readyMessage
+}
+
+// serverStartTimeout bounds how long a deployment may take to serve.
+const serverStartTimeout = 30 * time.Second
+
+func startServer(ctx context.Context, command []string, t scenarios.Trial) (*server, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	args := append(append([]string{}, command[1:]...), "serve",
+		"--mode", t.Mode,
+		"--workers", strconv.Itoa(t.Workers),
+		"--addr", "127.0.0.1:0",
+		"--json",
+		"--ready-fd", "3",
+		"--body-bytes", strconv.Itoa(t.Handler.BodyBytes),
+		"--handler-cpu", t.Handler.CPU.String(),
+		"--handler-sleep", t.Handler.Sleep.String(),
+	)
+	s := &server{cmd: exec.Command(command[0], args...), exited: make(chan struct{})}
+	s.cmd.ExtraFiles = []*os.File{w}
+	s.cmd.Stdout = &s.stdout
+	s.cmd.Stderr = &s.stderr
+	// Its own process group, and killed if we die: nothing outlives the run.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = s.cmd.Start()
+	w.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start serve: %w", err)
+	}
+	go func() {
+		s.cmd.Wait()
+		close(s.exited)
+	}()
+
+	readyc := make(chan error, 1)
+	go func() { readyc <- json.NewDecoder(r).Decode(&s.ready) }()
+	timer := time.NewTimer(serverStartTimeout)
+	defer timer.Stop()
+	select {
+	case err = <-readyc:
+		if err == nil {
+			return s, nil
+		}
+		<-s.exited
+		err = fmt.Errorf("deployment did not start: %s", s.stderr.last())
+	case <-timer.C:
+		err = fmt.Errorf("deployment not serving after %v: %s", serverStartTimeout, s.stderr.last())
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.kill()
+	return nil, err
+}
+
+// stop ends the deployment gracefully and returns its own account.
+func (s *server) stop() (*serveReport, error) {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	timer := time.NewTimer(stopGrace + 5*time.Second)
+	defer timer.Stop()
+	select {
+	case <-s.exited:
+	case <-timer.C:
+		s.kill()
+		return nil, errors.New("deployment did not stop in time; killed")
+	}
+	s.kill() // anything left in the group
+	var rep serveReport
+	if err := json.Unmarshal(s.stdout.Bytes(), &rep); err != nil {
+		return nil, fmt.Errorf("deployment gave no counts: %s", s.stderr.last())
+	}
+	return &rep, nil
+}
+
+// kill ends the whole process group at once and waits for the leader.
+func (s *server) kill() {
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.exited
+}
+
+// tailBuffer keeps the last few KiB written to it: enough to explain a failure.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 4096
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > tailSize {
+		b.buf = b.buf[len(b.buf)-tailSize:]
+	}
+	return len(p), nil
+}
+
+// last returns the last non-empty line written, or a placeholder.
+func (b *tailBuffer) last() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(b.buf)), "\n")
+	if l := strings.TrimPrefix(lines[len(lines)-1], "clusterbench: "); l != "" {
+		return l
+	}
+	return "no error message"
+}

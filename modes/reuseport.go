@@ -1,0 +1,85 @@
+package modes
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"sync"
+)
+
+// ReusePort gives every worker its own SO_REUSEPORT socket on the same port;
+// the kernel hashes each new connection's addresses and ports to one of them.
+type ReusePort struct{}
+
+var (
+	_ Mode    = ReusePort{}
+	_ Checker = ReusePort{}
+)
+
+func init() { register(ReusePort{}) }
+
+func (ReusePort) Name() string { return "reuseport" }
+
+func (ReusePort) Summary() string {
+	return "one SO_REUSEPORT socket per worker on the same port; the kernel hashes connections to sockets"
+}
+
+func (ReusePort) Available() error {
+	ln, err := listenReusePort("127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("SO_REUSEPORT not supported: %w", err)
+	}
+	return ln.Close()
+}
+
+// Open binds the first worker's socket now, which fixes the port; the other
+// workers' sockets join it as they are asked for.
+func (ReusePort) Open(addr string, _ int) (Frontend, error) {
+	first, err := listenReusePort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("reuseport: %w", err)
+	}
+	return &reusePortFrontend{addr: first.Addr().String(), first: first}, nil
+}
+
+type reusePortFrontend struct {
+	addr string
+
+	mu    sync.Mutex
+	first *net.TCPListener // handed to the first worker that asks
+}
+
+func (f *reusePortFrontend) Addr() string { return f.addr }
+
+// WorkerSocket returns a new socket in the port's reuseport group. The
+// frontend keeps no copy: when the worker goes, so does its socket, as it
+// would if the worker had opened it itself.
+func (f *reusePortFrontend) WorkerSocket(int) (*os.File, error) {
+	f.mu.Lock()
+	ln := f.first
+	f.first = nil
+	f.mu.Unlock()
+	if ln == nil {
+		var err error
+		if ln, err = listenReusePort(f.addr); err != nil {
+			return nil, fmt.Errorf("reuseport: %w", err)
+		}
+	}
+	defer ln.Close()
+	file, err := ln.File()
+	if err != nil {
+		return nil, fmt.Errorf("reuseport: %w", err)
+	}
+	return file, nil
+}
+
+func (f *reusePortFrontend) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.first != nil {
+		err := f.first.Close()
+		f.first = nil
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package modes
+
+import (
+	"fmt"
+	"net"
+	"os"
+)
+
+// Shared is Node's SCHED_NONE: the parent creates one listening socket and
+// every worker accepts on it. Which worker gets a connection is decided by
+// who wins the race to accept, which is the kernel's and the scheduler's call.
+type Shared struct{}
+
+var _ Mode = Shared{}
+
+func init() { register(Shared{}) }
+
+func (Shared) Name() string { return "shared" }
+
+func (Shared) Summary() string {
+	return "one listening socket inherited by every worker; workers race to accept"
+}
+
+func (Shared) Open(addr string, _ int) (Frontend, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("shared: %w", err)
+	}
+	return &sharedFrontend{ln: ln.(*net.TCPListener)}, nil
+}
+
+type sharedFrontend struct{ ln *net.TCPListener }
+
+func (f *sharedFrontend) Addr() string { return f.ln.Addr().String() }
+
+// WorkerSocket hands out a duplicate of the one socket: all workers share it.
+func (f *sharedFrontend) WorkerSocket(int) (*os.File, error) {
+	file, err := f.ln.File()
+	if err != nil {
+		return nil, fmt.Errorf("shared: %w", err)
+	}
+	return file, nil
+}
+
+func (f *sharedFrontend) Close() error { return f.ln.Close() }

@@ -1,0 +1,211 @@
+// Package results holds the run record, the source of truth of a run, and
+// renders reports from it.
+//
+// results.json is a contract read by other tools and by the CI job: fields
+// are only ever added, and Schema changes when a field changes meaning.
+// Reports are rendered from the record alone, so they can be re-rendered
+// later, and trials are saved as they finish, so an interrupted run keeps
+// what it measured.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"clusterbench/analysis"
+)
+
+// Schema is the version of the results.json format.
+const Schema = 1
+
+// Run is everything one `clusterbench run` measured.
+type Run struct {
+	Schema   int       `json:"schema"`
+	Scenario string    `json:"scenario"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	// Complete is false while the run goes on, and stays false if it was interrupted.
+	Complete bool    `json:"complete"`
+	Host     Host    `json:"host"`
+	Trials   []Trial `json:"trials"`
+}
+
+// Host describes the machine and conditions of a run.
+type Host struct {
+	CPUModel  string `json:"cpu_model"`
+	CPUs      int    `json:"cpus"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"go_version"`
+	// WorkerApp names the app under test, because accept behaviour differs by runtime.
+	WorkerApp string `json:"worker_app"`
+	// Isolation says where trials ran, e.g. "host loopback".
+	Isolation string `json:"isolation"`
+}
+
+// Trial is one deployment under one load.
+type Trial struct {
+	Experiment string    `json:"experiment"`
+	Rep        int       `json:"rep"`
+	Mode       string    `json:"mode"`
+	Workers    int       `json:"workers"`
+	KeepAlive  bool      `json:"keepalive"`
+	Handler    Handler   `json:"handler"`
+	Load       Load      `json:"load"`
+	Started    time.Time `json:"started"`
+
+	Requests        uint64            `json:"requests"`
+	Successes       uint64            `json:"successes"`
+	Errors          uint64            `json:"errors"`
+	ErrorKinds      map[string]uint64 `json:"error_kinds,omitempty"`
+	DurationSeconds float64           `json:"duration_seconds"`
+	RateRPS         float64           `json:"rate_rps"`
+	ThroughputRPS   float64           `json:"throughput_rps"`
+	Latency         Latency           `json:"latency_ms"`
+
+	PerWorker []WorkerCounts `json:"per_worker"`
+	Fairness  FairnessPair   `json:"fairness"`
+	CPU       CPU            `json:"cpu"`
+	// ClientDials is how many connections the client opened while measuring.
+	ClientDials uint64 `json:"client_dials"`
+	// Unattributed counts successful responses without an X-Worker header.
+	Unattributed uint64 `json:"unattributed"`
+	// CountsAgree is true when every worker's own counts equal the client's.
+	CountsAgree bool     `json:"counts_agree"`
+	Mismatches  []string `json:"mismatches,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	// Error is set when the trial could not be measured.
+	Error       string `json:"error,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"`
+}
+
+// Handler is the worker app's per-request work.
+type Handler struct {
+	Name      string  `json:"name"`
+	BodyBytes int     `json:"body_bytes"`
+	CPUMicros float64 `json:"cpu_us"`
+	SleepMs   float64 `json:"sleep_ms"`
+}
+
+// Load is how the trial was driven. Rate 0 is maximum rate (closed loop).
+type Load struct {
+	Name            string  `json:"name"`
+	Engine          string  `json:"engine"`
+	Rate            int     `json:"rate"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	WarmupSeconds   float64 `json:"warmup_seconds"`
+	Concurrency     int     `json:"concurrency"`
+	MaxConnections  int     `json:"max_connections"`
+	TimeoutSeconds  float64 `json:"timeout_seconds"`
+}
+
+// Latency percentiles of successful requests, in milliseconds.
+type Latency struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// WorkerCounts is one worker's load, seen by the client and by the worker.
+type WorkerCounts struct {
+	Index int `json:"index"`
+	PID   int `json:"pid"`
+	// From the client: responses naming this worker, and distinct connections among them.
+	Requests    uint64 `json:"requests"`
+	Connections uint64 `json:"connections"`
+	// From the worker's own counters.
+	WorkerRequests    uint64  `json:"worker_requests"`
+	WorkerConnections uint64  `json:"worker_connections"`
+	WorkerAccepted    uint64  `json:"worker_accepted"`
+	CPUSeconds        float64 `json:"cpu_seconds"`
+}
+
+// FairnessPair is fairness per request and per connection.
+type FairnessPair struct {
+	Requests    analysis.Fairness `json:"requests"`
+	Connections analysis.Fairness `json:"connections"`
+}
+
+// CPU is CPU time per process role during the trial, in seconds.
+type CPU struct {
+	LoadgenSeconds float64 `json:"loadgen_seconds"`
+	MasterSeconds  float64 `json:"master_seconds"`
+	WorkersSeconds float64 `json:"workers_seconds"`
+}
+
+// Failed reports whether the trial produced no measurement.
+func (t *Trial) Failed() bool { return t.Error != "" }
+
+// RequestCounts returns the client-side requests per worker.
+func (t *Trial) RequestCounts() []uint64 {
+	counts := make([]uint64, len(t.PerWorker))
+	for i, w := range t.PerWorker {
+		counts[i] = w.Requests
+	}
+	return counts
+}
+
+// ConnectionCounts returns the client-side connections per worker.
+func (t *Trial) ConnectionCounts() []uint64 {
+	counts := make([]uint64, len(t.PerWorker))
+	for i, w := range t.PerWorker {
+		counts[i] = w.Connections
+	}
+	return counts
+}
+
+// FileName is the record's name inside a run directory.
+const FileName = "results.json"
+
+// Save writes the record to dir/results.json, replacing it atomically so a
+// reader never sees half a file.
+func Save(dir string, r *Run) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return writeAtomic(filepath.Join(dir, FileName), append(data, '\n'))
+}
+
+// Read loads a record from a results.json file or a run directory.
+func Read(path string) (*Run, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, FileName)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	var r Run
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("results: %s: %w", path, err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("results: %s: schema %d, this clusterbench reads schema %d", path, r.Schema, Schema)
+	}
+	return &r, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
+}

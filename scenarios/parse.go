@@ -1,0 +1,259 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"clusterbench/modes"
+)
+
+// Error is a mistake in a scenario file, at a line.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// field describes one key of the schema.
+type field struct {
+	many    bool                   // one value, or a list of them
+	section string                 // the value is a mapping of this section
+	check   func(*yaml.Node) error // the value is a scalar checked by this
+}
+
+// schema lists every key a scenario may use, by section.
+var schema = map[string]map[string]field{
+	"file": {
+		"name":        {check: isString},
+		"description": {check: isString},
+		"experiments": {many: true, section: "experiment"},
+	},
+	"experiment": {
+		"name":      {check: isString},
+		"modes":     {many: true, check: isMode},
+		"workers":   {many: true, check: intAtLeast(1)},
+		"keepalive": {many: true, check: isBool},
+		"handler":   {many: true, section: "handler"},
+		"load":      {many: true, section: "load"},
+		"reps":      {check: intAtLeast(1)},
+	},
+	"handler": {
+		"name":       {check: isString},
+		"body_bytes": {check: intAtLeast(0)},
+		"cpu":        {check: durationAtLeast(0)},
+		"sleep":      {check: durationAtLeast(0)},
+	},
+	"load": {
+		"name":            {check: isString},
+		"rate":            {check: intAtLeast(0)},
+		"duration":        {check: durationAtLeast(time.Millisecond)},
+		"warmup":          {check: durationAtLeast(0)},
+		"concurrency":     {check: intAtLeast(1)},
+		"max_connections": {check: intAtLeast(0)},
+		"timeout":         {check: durationAtLeast(time.Millisecond)},
+	},
+}
+
+// Read reads and checks a scenario file.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	return Parse(path, data)
+}
+
+// Parse checks and decodes a scenario; path only names it in errors.
+func Parse(path string, data []byte) (*File, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(path, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, &Error{File: path, Msg: "empty scenario: expected a mapping with experiments"}
+	}
+	root := doc.Content[0]
+	if err := walk(root, "file"); err != nil {
+		var le *lineError
+		if errors.As(err, &le) {
+			return nil, &Error{File: path, Line: le.line, Msg: le.msg}
+		}
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	f := &File{Path: path}
+	if err := root.Decode(f); err != nil {
+		return nil, yamlError(path, err)
+	}
+	if len(f.Experiments) == 0 {
+		return nil, &Error{File: path, Line: root.Line, Msg: "no experiments"}
+	}
+	experiments := lookup(root, "experiments")
+	seen := map[string]bool{}
+	for i := range f.Experiments {
+		e := &f.Experiments[i]
+		line := experiments.Content[i].Line
+		if len(e.Modes) == 0 {
+			return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("experiment %d: modes is required (known: %s)", i+1, strings.Join(modes.Names(), ", "))}
+		}
+		e.fillDefaults(i + 1)
+		if seen[e.Name] {
+			return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("experiment name %q used twice", e.Name)}
+		}
+		seen[e.Name] = true
+	}
+	return f, nil
+}
+
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+func errAt(n *yaml.Node, format string, args ...any) error {
+	return &lineError{line: n.Line, msg: fmt.Sprintf(format, args...)}
+}
+
+// walk checks n against a section of the schema and turns every single
+// value of a "many" key into a one-element list, so that decoding sees lists.
+func walk(n *yaml.Node, section string) error {
+	if n.Kind != yaml.MappingNode {
+		return errAt(n, "%s: expected a mapping of keys to values", section)
+	}
+	keys := schema[section]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := keys[k.Value]
+		if !ok {
+			return errAt(k, "unknown field %q in %s (known: %s)", k.Value, section, knownKeys(keys))
+		}
+		if f.many && v.Kind != yaml.SequenceNode {
+			wrapped := *v
+			*v = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: v.Line, Column: v.Column, Content: []*yaml.Node{&wrapped}}
+		}
+		items := []*yaml.Node{v}
+		if f.many {
+			items = v.Content
+			if len(items) == 0 {
+				return errAt(v, "%s: empty list", k.Value)
+			}
+		}
+		for _, item := range items {
+			var err error
+			if f.section != "" {
+				err = walk(item, f.section)
+			} else {
+				err = checkScalar(k.Value, item, f.check)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkScalar(key string, n *yaml.Node, check func(*yaml.Node) error) error {
+	if n.Kind != yaml.ScalarNode {
+		return errAt(n, "%s: expected a single value", key)
+	}
+	if err := check(n); err != nil {
+		return errAt(n, "%s: %v", key, err)
+	}
+	return nil
+}
+
+func knownKeys(keys map[string]field) string {
+	var names []string
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func isString(n *yaml.Node) error {
+	if n.Tag != "!!str" {
+		return fmt.Errorf("%q is not a string", n.Value)
+	}
+	return nil
+}
+
+func isBool(n *yaml.Node) error {
+	if n.Tag != "!!bool" {
+		return fmt.Errorf("%q is not true or false", n.Value)
+	}
+	return nil
+}
+
+func isMode(n *yaml.Node) error {
+	_, err := modes.Lookup(n.Value)
+	return err
+}
+
+func intAtLeast(min int) func(*yaml.Node) error {
+	return func(n *yaml.Node) error {
+		v, err := strconv.Atoi(n.Value)
+		if n.Tag != "!!int" || err != nil {
+			return fmt.Errorf("%q is not a whole number", n.Value)
+		}
+		if v < min {
+			return fmt.Errorf("must be at least %d, got %d", min, v)
+		}
+		return nil
+	}
+}
+
+func durationAtLeast(min time.Duration) func(*yaml.Node) error {
+	return func(n *yaml.Node) error {
+		if n.Tag == "!!int" && n.Value == "0" {
+			n.Tag, n.Value = "!!str", "0s"
+		}
+		d, err := time.ParseDuration(n.Value)
+		if n.Tag != "!!str" || err != nil {
+			return fmt.Errorf("%q is not a duration (like 500ms, 5s, 200us)", n.Value)
+		}
+		if d < min {
+			return fmt.Errorf("must be at least %v, got %v", min, d)
+		}
+		return nil
+	}
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// yamlError turns the YAML library's message into file:line: message.
+func yamlError(path string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: path, Line: line, Msg: strings.SplitN(m[2], "\n", 2)[0]}
+	}
+	return &Error{File: path, Msg: strings.SplitN(msg, "\n", 2)[0]}
+}

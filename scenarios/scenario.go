@@ -1,0 +1,183 @@
+// Package scenarios reads the YAML files that say what to measure, and
+// expands them into trials.
+//
+// A file holds experiments; each experiment is a matrix over modes × workers
+// × keep-alive × handlers × loads, repeated reps times. Parsing is strict:
+// an unknown field, a wrong type or an impossible value is an error naming
+// file:line, because a typo that silently falls back to a default would
+// measure the wrong thing and look right.
+package scenarios
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is a parsed scenario file.
+type File struct {
+	Path        string       `yaml:"-"`
+	Name        string       `yaml:"name"`
+	Description string       `yaml:"description"`
+	Experiments []Experiment `yaml:"experiments"`
+}
+
+// Experiment is one matrix of trials.
+type Experiment struct {
+	Name      string    `yaml:"name" json:"name"`
+	Modes     []string  `yaml:"modes" json:"modes"`
+	Workers   []int     `yaml:"workers" json:"workers"`
+	KeepAlive []bool    `yaml:"keepalive" json:"keepalive"`
+	Handlers  []Handler `yaml:"handler" json:"handlers"`
+	Loads     []Load    `yaml:"load" json:"loads"`
+	Reps      int       `yaml:"reps" json:"reps"`
+}
+
+// Handler is what the worker app does per request.
+type Handler struct {
+	Name      string        `yaml:"name" json:"name"`
+	BodyBytes int           `yaml:"body_bytes" json:"body_bytes"`
+	CPU       time.Duration `yaml:"cpu" json:"cpu"`
+	Sleep     time.Duration `yaml:"sleep" json:"sleep"`
+}
+
+// Load is how the load generator drives one trial.
+type Load struct {
+	Name string `yaml:"name" json:"name"`
+	// Rate in requests per second; 0 means as fast as possible (closed loop).
+	Rate           int           `yaml:"rate" json:"rate"`
+	Duration       time.Duration `yaml:"duration" json:"duration"`
+	Warmup         time.Duration `yaml:"warmup" json:"warmup"`
+	Concurrency    int           `yaml:"concurrency" json:"concurrency"`
+	MaxConnections int           `yaml:"max_connections" json:"max_connections"`
+	Timeout        time.Duration `yaml:"timeout" json:"timeout"`
+}
+
+// Defaults for what an experiment leaves out.
+var (
+	DefaultHandler = Handler{Name: "trivial", BodyBytes: 64}
+	DefaultLoad    = Load{Duration: 5 * time.Second, Warmup: time.Second, Concurrency: 32, Timeout: 10 * time.Second}
+)
+
+// DefaultWorkers is one worker per CPU, like cluster.fork() per core.
+func DefaultWorkers() int { return runtime.NumCPU() }
+
+// Trial is one point of an experiment's matrix, at one repetition.
+type Trial struct {
+	Experiment string
+	Rep        int // 1-based
+	Reps       int
+	Mode       string
+	Workers    int
+	KeepAlive  bool
+	Handler    Handler
+	Load       Load
+}
+
+// Trials expands every experiment into trials. Repetitions are the outer
+// loop and modes the inner one, so that slow drift of a shared machine
+// spreads over all modes instead of favouring whichever ran first.
+func (f *File) Trials() []Trial {
+	maxReps := 0
+	for _, e := range f.Experiments {
+		maxReps = max(maxReps, e.Reps)
+	}
+	var trials []Trial
+	for rep := 1; rep <= maxReps; rep++ {
+		for _, e := range f.Experiments {
+			if rep > e.Reps {
+				continue
+			}
+			for _, h := range e.Handlers {
+				for _, l := range e.Loads {
+					for _, w := range e.Workers {
+						for _, ka := range e.KeepAlive {
+							for _, m := range e.Modes {
+								trials = append(trials, Trial{
+									Experiment: e.Name, Rep: rep, Reps: e.Reps,
+									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l,
+								})
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return trials
+}
+
+// fillDefaults completes what an experiment left out; n is its 1-based position.
+func (e *Experiment) fillDefaults(n int) {
+	if e.Name == "" {
+		e.Name = fmt.Sprintf("experiment-%d", n)
+	}
+	if len(e.Workers) == 0 {
+		e.Workers = []int{DefaultWorkers()}
+	}
+	if len(e.KeepAlive) == 0 {
+		e.KeepAlive = []bool{true}
+	}
+	if len(e.Handlers) == 0 {
+		e.Handlers = []Handler{DefaultHandler}
+	}
+	for i := range e.Handlers {
+		if e.Handlers[i].Name == "" {
+			e.Handlers[i].Name = handlerName(e.Handlers[i])
+		}
+	}
+	if len(e.Loads) == 0 {
+		e.Loads = []Load{DefaultLoad}
+	}
+	for i := range e.Loads {
+		if e.Loads[i].Name == "" {
+			e.Loads[i].Name = loadName(e.Loads[i])
+		}
+	}
+	if e.Reps == 0 {
+		e.Reps = 1
+	}
+}
+
+func handlerName(h Handler) string {
+	switch {
+	case h.CPU == 0 && h.Sleep == 0:
+		return "trivial"
+	case h.Sleep == 0:
+		return "cpu-" + h.CPU.String()
+	}
+	return fmt.Sprintf("cpu-%v-sleep-%v", h.CPU, h.Sleep)
+}
+
+func loadName(l Load) string {
+	if l.Rate == 0 {
+		return fmt.Sprintf("max-c%d", l.Concurrency)
+	}
+	return fmt.Sprintf("%drps", l.Rate)
+}
+
+// UnmarshalYAML starts from DefaultHandler, so a field left out keeps its
+// default and an explicit zero stays zero.
+func (h *Handler) UnmarshalYAML(n *yaml.Node) error {
+	type plain Handler
+	p := plain(DefaultHandler)
+	p.Name = ""
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*h = Handler(p)
+	return nil
+}
+
+// UnmarshalYAML starts from DefaultLoad, like Handler's.
+func (l *Load) UnmarshalYAML(n *yaml.Node) error {
+	type plain Load
+	p := plain(DefaultLoad)
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*l = Load(p)
+	return nil
+}

@@ -1,0 +1,264 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The file descriptors a worker process inherits. fd 3 follows the systemd
+// LISTEN_FDS convention, so any program that can serve on an inherited
+// socket can stand in for this worker.
+const (
+	listenFD = 3
+	reportFD = 4
+)
+
+// Spec is what the parent tells one worker process.
+type Spec struct {
+	Index   int
+	Handler Handler
+	// SpinRate is loop iterations per microsecond, from Calibrate in the parent.
+	SpinRate float64
+}
+
+func (s Spec) args() []string {
+	return []string{
+		"--index", strconv.Itoa(s.Index),
+		"--body-bytes", strconv.Itoa(s.Handler.BodyBytes),
+		"--handler-cpu", s.Handler.CPU.String(),
+		"--handler-sleep", s.Handler.Sleep.String(),
+		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
+	}
+}
+
+// report is one line of the report pipe.
+type report struct {
+	Counters
+	Ready bool `json:"ready,omitempty"`
+	Final bool `json:"final,omitempty"`
+}
+
+// Main runs a worker process: it serves HTTP on the listening socket at fd 3
+// and writes its counters as JSON lines to fd 4: once when ready, then every
+// second while they change, and a final line after a graceful stop on SIGTERM.
+func Main(args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var spec Spec
+	fs.IntVar(&spec.Index, "index", 0, "worker index")
+	fs.IntVar(&spec.Handler.BodyBytes, "body-bytes", 0, "response body size")
+	fs.DurationVar(&spec.Handler.CPU, "handler-cpu", 0, "CPU work per request")
+	fs.DurationVar(&spec.Handler.Sleep, "handler-sleep", 0, "sleep per request")
+	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if spec.SpinRate == 0 && spec.Handler.CPU > 0 {
+		spec.SpinRate = Calibrate()
+	}
+
+	// Ctrl-C in a terminal reaches the whole process group; stopping is the
+	// parent's decision, so that it can collect the final counts in order.
+	signal.Ignore(syscall.SIGINT)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM)
+	// The inherited sockets are ours alone: do not pass them on.
+	os.Unsetenv("LISTEN_FDS")
+	os.Unsetenv("LISTEN_PID")
+	os.Unsetenv("LISTEN_FDNAMES")
+
+	ln, err := net.FileListener(os.NewFile(listenFD, "listener"))
+	if err != nil {
+		return fmt.Errorf("worker: no listening socket on fd %d: %w", listenFD, err)
+	}
+	out := os.NewFile(reportFD, "report")
+	enc := json.NewEncoder(out)
+	pid := os.Getpid()
+
+	srv := NewServer(spec.Index, spec.Handler, spec.SpinRate)
+	hs := srv.HTTPServer()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	if err := enc.Encode(report{Counters: srv.Counters(pid), Ready: true}); err != nil {
+		return fmt.Errorf("worker: report: %w", err)
+	}
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := srv.Counters(pid)
+	for {
+		select {
+		case <-tick.C:
+			if now := srv.Counters(pid); now != last {
+				last = now
+				_ = enc.Encode(report{Counters: now})
+			}
+		case err := <-serveErr:
+			return fmt.Errorf("worker: serve: %w", err)
+		case <-stop:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := hs.Shutdown(ctx)
+			cancel()
+			if encErr := enc.Encode(report{Counters: srv.Counters(pid), Final: true}); encErr != nil {
+				return fmt.Errorf("worker: final report: %w", encErr)
+			}
+			return err
+		}
+	}
+}
+
+// Launcher starts worker processes.
+type Launcher struct {
+	// Command is the program and leading arguments of a worker, e.g. this
+	// executable and its hidden "worker" subcommand.
+	Command []string
+	// Env is added to the inherited environment.
+	Env []string
+	// Stderr receives the workers' standard error.
+	Stderr io.Writer
+}
+
+// Process is a running worker process seen from its parent.
+type Process struct {
+	Index int
+	cmd   *exec.Cmd
+
+	mu       sync.Mutex
+	counters Counters
+	final    bool
+
+	ready    chan struct{}
+	readOnce sync.Once
+	reported chan struct{} // closed when the report pipe reaches EOF
+	exited   chan struct{} // closed after Wait
+	waitErr  error
+}
+
+// Start starts one worker that serves on socket (inherited as fd 3). The
+// caller may close its own copy of socket once Start returns. The worker dies
+// with its parent (Pdeathsig), even if the parent is killed.
+func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
+	if len(l.Command) == 0 {
+		return nil, errors.New("worker: no command")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	defer w.Close()
+
+	cmd := exec.Command(l.Command[0], append(append([]string{}, l.Command[1:]...), spec.args()...)...)
+	cmd.Env = append(append(os.Environ(), l.Env...),
+		"LISTEN_FDS=1", "LISTEN_FDNAMES=http", "WORKER_INDEX="+strconv.Itoa(spec.Index))
+	cmd.ExtraFiles = []*os.File{socket, w} // fd 3, fd 4
+	cmd.Stderr = l.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("worker %d: %w", spec.Index, err)
+	}
+
+	p := &Process{
+		Index:    spec.Index,
+		cmd:      cmd,
+		counters: Counters{Index: spec.Index, PID: cmd.Process.Pid},
+		ready:    make(chan struct{}),
+		reported: make(chan struct{}),
+		exited:   make(chan struct{}),
+	}
+	go p.readReports(r)
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+func (p *Process) readReports(r *os.File) {
+	defer close(p.reported)
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var rep report
+		if json.Unmarshal(sc.Bytes(), &rep) != nil {
+			continue
+		}
+		p.mu.Lock()
+		p.counters = rep.Counters
+		p.final = p.final || rep.Final
+		p.mu.Unlock()
+		if rep.Ready {
+			p.readOnce.Do(func() { close(p.ready) })
+		}
+	}
+}
+
+// PID is the worker's process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// WaitReady waits until the worker serves, or fails if it exits first.
+func (p *Process) WaitReady(ctx context.Context) error {
+	select {
+	case <-p.ready:
+		return nil
+	case <-p.exited:
+		return fmt.Errorf("worker %d exited before it was ready: %v", p.Index, p.waitErr)
+	case <-ctx.Done():
+		return fmt.Errorf("worker %d not ready: %w", p.Index, ctx.Err())
+	}
+}
+
+// Counters returns the latest counts the worker reported, and whether they
+// are its final ones (false if it died without a graceful stop).
+func (p *Process) Counters() (Counters, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counters, p.final
+}
+
+// Stop asks the worker to finish (SIGTERM) and waits for it; after grace it
+// is killed. It returns the worker's last counts.
+func (p *Process) Stop(grace time.Duration) (Counters, error) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-p.exited:
+	case <-timer.C:
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+	<-p.reported
+	c, final := p.Counters()
+	if !final {
+		return c, fmt.Errorf("worker %d stopped without final counts: %v", p.Index, p.waitErr)
+	}
+	return c, nil
+}
+
+// Kill ends the worker at once.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// CPU returns the user+system CPU time the worker used; valid after it exited.
+func (p *Process) CPU() time.Duration {
+	st := p.cmd.ProcessState
+	if st == nil {
+		return 0
+	}
+	return st.UserTime() + st.SystemTime()
+}

@@ -1,0 +1,149 @@
+// Package worker is the app under test: one HTTP/1.1 server process that
+// every distribution mode runs unchanged.
+//
+// Every response names the worker (X-Worker) and the connection within that
+// worker (X-Worker-Conn), so a client can count requests and connections per
+// worker on its own; the worker keeps the same counts on its side and reports
+// them to its parent, so the two can be compared. Requests that carry the
+// warm-up header are counted apart, so that both sides can leave the warm-up
+// out of the figures the same way.
+package worker
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Headers of the worker's HTTP contract.
+const (
+	// HeaderWorker carries the worker index on every response.
+	HeaderWorker = "X-Worker"
+	// HeaderConn carries the connection id, unique within one worker process
+	// and numbered 1, 2, 3... in accept order.
+	HeaderConn = "X-Worker-Conn"
+	// HeaderWarmup on a request marks it as warm-up: served, but not counted.
+	HeaderWarmup = "X-Clusterbench-Warmup"
+)
+
+// Handler is what a worker does per request.
+type Handler struct {
+	BodyBytes int           // size of the response body
+	CPU       time.Duration // busy CPU work per request
+	Sleep     time.Duration // idle wait per request, after the CPU work
+}
+
+// Counters is what a worker reports about itself.
+type Counters struct {
+	Index int `json:"index"`
+	PID   int `json:"pid"`
+	// Requests served, warm-up excluded.
+	Requests uint64 `json:"requests"`
+	// Connections that carried at least one counted request: the client can
+	// see exactly these, so both sides count the same thing.
+	Connections uint64 `json:"connections"`
+	// WarmupRequests served with the warm-up header.
+	WarmupRequests uint64 `json:"warmup_requests,omitempty"`
+	// Accepted connections, including those that never carried a request.
+	Accepted uint64 `json:"accepted"`
+}
+
+// Server is the HTTP side of a worker.
+type Server struct {
+	index    int
+	indexStr string
+	body     []byte
+	bodyLen  string
+	spin     spinWork
+	sleep    time.Duration
+
+	requests, connections, warmup, accepted, connIDs atomic.Uint64
+}
+
+type connKey struct{}
+
+// conn is what the server remembers about one connection.
+type conn struct {
+	id      string
+	counted atomic.Bool
+}
+
+// NewServer returns the server of worker index. iterationsPerMicro is the
+// calibrated speed of the busy loop (see Calibrate); the parent measures it
+// once so that every worker does the same work per request.
+func NewServer(index int, h Handler, iterationsPerMicro float64) *Server {
+	body := make([]byte, h.BodyBytes)
+	for i := range body {
+		body[i] = 'x'
+	}
+	return &Server{
+		index:    index,
+		indexStr: strconv.Itoa(index),
+		body:     body,
+		bodyLen:  strconv.Itoa(len(body)),
+		spin:     spinWork(float64(h.CPU.Microseconds()) * iterationsPerMicro),
+		sleep:    h.Sleep,
+	}
+}
+
+// HTTPServer wraps s in an http.Server that tags every connection.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			id := s.connIDs.Add(1)
+			return context.WithValue(ctx, connKey{}, &conn{id: strconv.FormatUint(id, 10)})
+		},
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				s.accepted.Add(1)
+			}
+		},
+	}
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, _ := r.Context().Value(connKey{}).(*conn)
+	h := w.Header()
+	h.Set(HeaderWorker, s.indexStr)
+	if c != nil {
+		h.Set(HeaderConn, c.id)
+	}
+	h.Set("Content-Type", "text/plain")
+	h.Set("Content-Length", s.bodyLen)
+
+	s.spin.run()
+	if s.sleep > 0 {
+		time.Sleep(s.sleep)
+	}
+	if _, err := w.Write(s.body); err != nil {
+		return // the client left: not served, not counted
+	}
+
+	// Counted after the work, so a request counts once it was served.
+	if r.Header.Get(HeaderWarmup) != "" {
+		s.warmup.Add(1)
+		return
+	}
+	s.requests.Add(1)
+	if c != nil && c.counted.CompareAndSwap(false, true) {
+		s.connections.Add(1)
+	}
+}
+
+// Counters returns a snapshot of the worker's counts.
+func (s *Server) Counters(pid int) Counters {
+	return Counters{
+		Index:          s.index,
+		PID:            pid,
+		Requests:       s.requests.Load(),
+		Connections:    s.connections.Load(),
+		WarmupRequests: s.warmup.Load(),
+		Accepted:       s.accepted.Load(),
+	}
+}
