@@ -2,6 +2,7 @@ package worker
 
 import (
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -12,9 +13,12 @@ import (
 type spinWork uint64
 
 // sink keeps the compiler from removing the loop.
-var sink uint64
+var sink atomic.Uint64
 
 func (n spinWork) run() {
+	if n == 0 {
+		return
+	}
 	x := uint64(88172645463325252)
 	for i := spinWork(0); i < n; i++ {
 		// xorshift: cheap, branch-free, and impossible to fold away.
@@ -22,7 +26,7 @@ func (n spinWork) run() {
 		x ^= x >> 7
 		x ^= x << 17
 	}
-	sink += x
+	sink.Store(x)
 }
 
 // Calibrate returns how many loop iterations take one microsecond of CPU on

@@ -1,0 +1,86 @@
+package analysis
+
+import (
+	"math"
+	"testing"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestFairnessOf(t *testing.T) {
+	tests := []struct {
+		name   string
+		counts []uint64
+		want   Fairness
+	}{
+		{"even", []uint64{10, 10, 10, 10}, Fairness{Jain: 1, Top2Share: 0.5, MaxShare: 0.25, MinShare: 0.25}},
+		{"one takes all", []uint64{0, 0, 40, 0}, Fairness{Jain: 0.25, Top2Share: 1, MaxShare: 1, MinShare: 0}},
+		// Node's claim: two of eight workers take over 70%.
+		{"two of eight take 75%", []uint64{30, 45, 5, 5, 5, 4, 3, 3}, Fairness{
+			Jain: 100.0 * 100.0 / (8 * (900 + 2025 + 75 + 16 + 18)), Top2Share: 0.75, MaxShare: 0.45, MinShare: 0.03}},
+		{"uneven pair", []uint64{1, 3}, Fairness{Jain: 16.0 / 20.0, Top2Share: 1, MaxShare: 0.75, MinShare: 0.25}},
+		{"single worker", []uint64{7}, Fairness{Jain: 1, Top2Share: 1, MaxShare: 1, MinShare: 1}},
+		{"nothing served", []uint64{0, 0, 0}, Fairness{}},
+		{"no workers", nil, Fairness{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := FairnessOf(tt.counts)
+			if !near(got.Jain, tt.want.Jain) || !near(got.Top2Share, tt.want.Top2Share) ||
+				!near(got.MaxShare, tt.want.MaxShare) || !near(got.MinShare, tt.want.MinShare) {
+				t.Errorf("FairnessOf(%v) = %+v; want %+v", tt.counts, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSharesSumToOne(t *testing.T) {
+	for _, counts := range [][]uint64{{1, 2, 3}, {5, 0, 0, 0, 0, 0, 0, 1}, {1000000, 1}} {
+		var sum float64
+		for _, s := range Shares(counts) {
+			sum += s
+		}
+		if !near(sum, 1) {
+			t.Errorf("shares of %v sum to %v; want 1", counts, sum)
+		}
+	}
+}
+
+func TestShareTopK(t *testing.T) {
+	tests := []struct {
+		counts []uint64
+		k      int
+		want   float64
+	}{
+		{[]uint64{1, 1, 1, 1}, 1, 0.25},
+		{[]uint64{1, 1, 1, 1}, 2, 0.5},
+		{[]uint64{6, 1, 3}, 2, 0.9},
+		{[]uint64{6, 1, 3}, 5, 1},
+		{[]uint64{6, 1, 3}, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := ShareTopK(tt.counts, tt.k); !near(got, tt.want) {
+			t.Errorf("ShareTopK(%v, %d) = %v; want %v", tt.counts, tt.k, got, tt.want)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	tests := []struct {
+		xs         []float64
+		want       Summary
+		wantSpread float64
+	}{
+		{[]float64{3, 1, 2}, Summary{N: 3, Median: 2, Min: 1, Max: 3}, 0.5},
+		{[]float64{4, 1, 2, 3}, Summary{N: 4, Median: 2.5, Min: 1, Max: 4}, 0.6},
+		{[]float64{5}, Summary{N: 1, Median: 5, Min: 5, Max: 5}, 0},
+		{[]float64{math.NaN(), 2}, Summary{N: 1, Median: 2, Min: 2, Max: 2}, 0},
+		{nil, Summary{}, 0},
+	}
+	for _, tt := range tests {
+		got := Summarize(tt.xs)
+		if got != tt.want || !near(got.Spread(), tt.wantSpread) {
+			t.Errorf("Summarize(%v) = %+v spread %v; want %+v spread %v", tt.xs, got, got.Spread(), tt.want, tt.wantSpread)
+		}
+	}
+}

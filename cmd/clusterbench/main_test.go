@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"clusterbench/results"
+)
+
+// TestMain makes the test binary act as clusterbench when re-run, so that
+// run and serve start real child processes of this very code.
+func TestMain(m *testing.M) {
+	if os.Getenv("CLUSTERBENCH_TEST_MAIN") == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Setenv("CLUSTERBENCH_TEST_MAIN", "1")
+	os.Exit(m.Run())
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := writeFile(t, "bad.yaml", "experiments:\n  - modes: [shared]\n    workers: 0\n")
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{"no command", nil, exitUsage, "no command given"},
+		{"unknown command", []string{"fly"}, exitUsage, `unknown command "fly"`},
+		{"help", []string{"help"}, exitOK, ""},
+		{"run help", []string{"run", "--help"}, exitOK, "Usage: clusterbench run"},
+		{"unknown flag", []string{"run", "--nope"}, exitUsage, "flag provided but not defined: -nope"},
+		{"run with nothing", []string{"run"}, exitUsage, "give a scenario file, or --mode"},
+		{"bad scenario", []string{"run", bad}, exitUsage, bad + ":3: workers: must be at least 1, got 0"},
+		{"missing scenario", []string{"run", "/nonexistent/x.yaml"}, exitUsage, "/nonexistent/x.yaml: open"},
+		{"file and flags", []string{"run", "--workers", "2", bad}, exitUsage, "not both"},
+		{"zero workers flag", []string{"run", "--mode", "shared", "--workers", "0"}, exitUsage, "workers: must be at least 1, got 0"},
+		{"negative rate flag", []string{"run", "--mode", "shared", "--rate", "-5"}, exitUsage, "rate: must be at least 0, got -5"},
+		{"unknown mode flag", []string{"run", "--mode", "shared,warp"}, exitUsage, `unknown mode "warp"`},
+		{"bad keepalive flag", []string{"run", "--mode", "shared", "--keepalive=maybe"}, exitUsage, `"maybe" is not true or false`},
+		{"serve without mode", []string{"serve"}, exitUsage, "--mode is required"},
+		{"serve unknown mode", []string{"serve", "--mode", "warp"}, exitUsage, `unknown mode "warp"`},
+		{"serve zero workers", []string{"serve", "--mode", "shared", "--workers", "0"}, exitUsage, "--workers must be at least 1"},
+		{"report without dir", []string{"report"}, exitUsage, "want one run directory"},
+		{"report of nothing", []string{"report", t.TempDir()}, exitUsage, "results.json"},
+		{"modes", []string{"modes"}, exitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			args := tt.args
+			if len(args) > 0 && args[0] == "run" {
+				args = append([]string{"run", "-o", out}, args[1:]...)
+			}
+			code, _, stderr := runCLI(t, args...)
+			if code != tt.code {
+				t.Errorf("exit code %d; want %d (stderr: %s)", code, tt.code, stderr)
+			}
+			if !strings.Contains(stderr, tt.inStderr) {
+				t.Errorf("stderr %q; want it to contain %q", stderr, tt.inStderr)
+			}
+			if _, err := os.Stat(out); tt.code == exitUsage && err == nil {
+				t.Errorf("bad input still created the output directory %s", out)
+			}
+		})
+	}
+}
+
+func TestModesListsAvailability(t *testing.T) {
+	code, stdout, _ := runCLI(t, "modes")
+	if code != exitOK {
+		t.Fatalf("exit code %d", code)
+	}
+	for _, want := range []string{"shared", "reuseport", "yes"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("modes output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestRunEndToEnd runs both modes with real worker processes and checks the
+// results.json contract, that shares sum to 1 and that both sides agree.
+func TestRunEndToEnd(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "shared,reuseport", "--workers", "4",
+		"--keepalive=false,true", "--duration", "700ms", "--warmup", "200ms", "--concurrency", "8")
+	if code != exitOK {
+		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+
+	// The contract, read as plain JSON so that renamed fields are caught.
+	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["schema"] != float64(results.Schema) || doc["complete"] != true {
+		t.Errorf("schema %v complete %v; want %d and true", doc["schema"], doc["complete"], results.Schema)
+	}
+	trials, _ := doc["trials"].([]any)
+	if len(trials) != 4 {
+		t.Fatalf("%d trials; want 4 (2 modes × keep-alive on/off)", len(trials))
+	}
+	for _, tr := range trials {
+		trial := tr.(map[string]any)
+		for _, key := range []string{"mode", "workers", "keepalive", "throughput_rps", "requests", "errors", "latency_ms", "per_worker", "fairness"} {
+			if _, ok := trial[key]; !ok {
+				t.Errorf("trial lacks %q", key)
+			}
+		}
+		fairness := trial["fairness"].(map[string]any)
+		for _, side := range []string{"requests", "connections"} {
+			f := fairness[side].(map[string]any)
+			for _, key := range []string{"jain", "top2_share", "max_share", "min_share"} {
+				if _, ok := f[key]; !ok {
+					t.Errorf("fairness.%s lacks %q", side, key)
+				}
+			}
+		}
+		for _, w := range trial["per_worker"].([]any) {
+			for _, key := range []string{"requests", "connections", "worker_requests", "worker_connections"} {
+				if _, ok := w.(map[string]any)[key]; !ok {
+					t.Errorf("per_worker entry lacks %q", key)
+				}
+			}
+		}
+		if p99 := trial["latency_ms"].(map[string]any)["p99"]; p99 == nil {
+			t.Error("latency_ms lacks p99")
+		}
+	}
+
+	run, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range run.Trials {
+		name := fmt.Sprintf("%s keep-alive=%v", tr.Mode, tr.KeepAlive)
+		if tr.Failed() || tr.Requests == 0 || tr.Errors != 0 {
+			t.Errorf("%s: error %q, %d requests, %d errors", name, tr.Error, tr.Requests, tr.Errors)
+		}
+		if !tr.CountsAgree || len(tr.Mismatches) > 0 {
+			t.Errorf("%s: client and worker counts disagree: %v", name, tr.Mismatches)
+		}
+		var reqShare, connShare float64
+		var sum uint64
+		for i, w := range tr.PerWorker {
+			reqShare += float64(w.Requests) / float64(tr.Successes)
+			sum += w.Requests
+			if w.PID == 0 || w.Index != i {
+				t.Errorf("%s: per_worker[%d] = %+v; want index %d and a pid", name, i, w, i)
+			}
+		}
+		var conns uint64
+		for _, w := range tr.PerWorker {
+			conns += w.Connections
+		}
+		for _, w := range tr.PerWorker {
+			connShare += float64(w.Connections) / float64(conns)
+		}
+		if math.Abs(reqShare-1) > 1e-9 || math.Abs(connShare-1) > 1e-9 || sum != tr.Successes {
+			t.Errorf("%s: request shares sum to %v, connection shares to %v; want 1", name, reqShare, connShare)
+		}
+		if !tr.KeepAlive && conns != tr.Successes {
+			t.Errorf("%s: %d connections for %d requests without keep-alive", name, conns, tr.Successes)
+		}
+		if j := tr.Fairness.Requests.Jain; j < 0.25 || j > 1 {
+			t.Errorf("%s: Jain %v outside [1/N, 1]", name, j)
+		}
+	}
+
+	report, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| shared", "| reuseport", "Jain conn", "## Conditions"} {
+		if !bytes.Contains(report, []byte(want)) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+
+	// report re-renders the same Markdown from results.json alone.
+	os.Remove(filepath.Join(dir, "report.md"))
+	if code, _, stderr := runCLI(t, "report", dir); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	again, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil || !bytes.Equal(again, report) {
+		t.Errorf("re-rendered report differs from the original (err %v)", err)
+	}
+}
+
+// marked lists processes carrying this test's mark in their environment:
+// everything a run started, however deep.
+func marked(t *testing.T, mark string) []int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err == nil && bytes.Contains(env, []byte("CLUSTERBENCH_TEST_MARK="+mark+"\x00")) {
+			if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && !bytes.Contains(stat, []byte(") Z ")) {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// eventuallyNone waits briefly for marked processes to go; Pdeathsig and
+// SIGKILL are asynchronous.
+func eventuallyNone(t *testing.T, mark string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(marked(t, mark)) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("processes left behind: %v", marked(t, mark))
+}
+
+// startTool starts the tool as a real child process, the way a user would.
+func startTool(t *testing.T, mark string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd, &stdout, &stderr
+}
+
+// waitForTrials waits until the run directory holds n finished trials.
+func waitForTrials(t *testing.T, dir string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := results.Read(dir); err == nil && len(r.Trials) >= n {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no %d finished trials in %s", n, dir)
+}
+
+func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	dir := filepath.Join(t.TempDir(), "run")
+	cmd, stdout, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "shared,reuseport", "--workers", "4",
+		"--duration", "1s", "--warmup", "100ms", "--reps", "20")
+	waitForTrials(t, dir, 1)
+	time.Sleep(300 * time.Millisecond) // into the next trial
+	if len(marked(t, mark)) < 2 {
+		t.Fatalf("expected a running deployment, found processes %v", marked(t, mark))
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitFailed {
+		t.Errorf("exit code %d after Ctrl-C; want %d (%v)\nstdout: %s\nstderr: %s", code, exitFailed, err, stdout, stderr)
+	}
+	eventuallyNone(t, mark)
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Complete || len(r.Trials) == 0 || len(r.Trials) >= 40 {
+		t.Errorf("after Ctrl-C: complete=%v with %d trials; want a partial run with the finished trials", r.Complete, len(r.Trials))
+	}
+	for _, tr := range r.Trials {
+		if tr.Interrupted || tr.Failed() {
+			t.Errorf("an unfinished trial was recorded: %+v", tr)
+		}
+	}
+	report, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil || !bytes.Contains(report, []byte("Partial run")) {
+		t.Errorf("report.md of an interrupted run is not marked partial (err %v)", err)
+	}
+}
+
+func TestKilledToolLeavesNothing(t *testing.T) {
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	dir := filepath.Join(t.TempDir(), "run")
+	cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", "shared", "--workers", "4", "--duration", "30s", "--warmup", "0s")
+	deadline := time.Now().Add(20 * time.Second)
+	for len(marked(t, mark)) < 6 && time.Now().Before(deadline) { // tool, serve, 4 workers
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(marked(t, mark)); n < 6 {
+		t.Fatalf("deployment never came up: %d processes", n)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	eventuallyNone(t, mark)
+}
+
+// TestServeCountsAndJSON points a plain HTTP client at `serve`, as a user
+// would with curl or wrk, and checks the JSON it prints when stopped.
+func TestServeCountsAndJSON(t *testing.T) {
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	cmd := exec.Command(os.Args[0], "serve", "--mode", "reuseport", "--workers", "3", "--addr", "127.0.0.1:0", "--json")
+	cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	errPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(errPipe).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no startup line: %v", err)
+	}
+	m := regexp.MustCompile(`on http://(\S+)/`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("startup line %q names no address", line)
+	}
+	go io.Copy(io.Discard, errPipe)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	const requests = 30
+	for range requests {
+		resp, err := client.Get("http://" + m[1] + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	var rep struct {
+		Workers []struct {
+			Index, PID            int
+			Requests, Connections uint64
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
+	}
+	var total, conns uint64
+	for i, w := range rep.Workers {
+		if w.Index != i || w.PID == 0 {
+			t.Errorf("worker entry %d = %+v; want its index and pid", i, w)
+		}
+		total += w.Requests
+		conns += w.Connections
+	}
+	if len(rep.Workers) != 3 || total != requests || conns != requests {
+		t.Errorf("%d workers served %d requests on %d connections; want 3 workers, %d each", len(rep.Workers), total, conns, requests)
+	}
+	eventuallyNone(t, mark)
+}

@@ -1,0 +1,211 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseValid(t *testing.T) {
+	f, err := Parse("ok.yaml", []byte(`
+name: ok
+experiments:
+  - name: one
+    modes: [shared, reuseport]
+    workers: [2, 8]
+    keepalive: [true, false]
+    handler:
+      - {cpu: 200us}
+      - {name: slow, sleep: 5ms, body_bytes: 0}
+    load:
+      - {rate: 1000, duration: 2s, warmup: 0}
+      - {rate: 0}
+    reps: 3
+  - modes: shared
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(f.Trials()), 2*2*2*2*2*3+1; got != want {
+		t.Errorf("got %d trials; want %d", got, want)
+	}
+	one := f.Experiments[0]
+	if h := one.Handlers[0]; h.CPU != 200*time.Microsecond || h.BodyBytes != DefaultHandler.BodyBytes || h.Name != "cpu-200µs" {
+		t.Errorf("first handler = %+v; want 200us CPU with the default body and a derived name", h)
+	}
+	if h := one.Handlers[1]; h.BodyBytes != 0 || h.Name != "slow" {
+		t.Errorf("second handler = %+v; want an explicit zero body kept", h)
+	}
+	if l := one.Loads[0]; l.Warmup != 0 || l.Duration != 2*time.Second || l.Concurrency != DefaultLoad.Concurrency || l.Name != "1000rps" {
+		t.Errorf("first load = %+v; want explicit warmup 0 kept and defaults elsewhere", l)
+	}
+	if l := one.Loads[1]; l.Warmup != DefaultLoad.Warmup || l.Name != "max-c32" {
+		t.Errorf("second load = %+v; want the default warm-up", l)
+	}
+	second := f.Experiments[1]
+	if second.Name != "experiment-2" || len(second.Modes) != 1 || second.Reps != 1 ||
+		len(second.Workers) != 1 || second.Workers[0] != DefaultWorkers() || !second.KeepAlive[0] {
+		t.Errorf("second experiment = %+v; want defaults filled in", second)
+	}
+}
+
+func TestTrialsInterleaveModesAndRepetitions(t *testing.T) {
+	f, err := Parse("order.yaml", []byte("experiments:\n  - {modes: [shared, reuseport], reps: 2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tr := range f.Trials() {
+		got = append(got, tr.Mode+"/"+string(rune('0'+tr.Rep)))
+	}
+	want := "shared/1 reuseport/1 shared/2 reuseport/2"
+	if strings.Join(got, " ") != want {
+		t.Errorf("trial order %v; want %s", got, want)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // the whole one-line error
+	}{
+		{"unknown top-level field", "experiment: []\n",
+			`bad.yaml:1: unknown field "experiment" in file (known: description, experiments, name)`},
+		{"unknown experiment field", "experiments:\n  - modes: [shared]\n    worker: 8\n",
+			`bad.yaml:3: unknown field "worker" in experiment (known: handler, keepalive, load, modes, name, reps, workers)`},
+		{"unknown load field", "experiments:\n  - modes: [shared]\n    load: {rate: 1, rps: 2}\n",
+			`bad.yaml:3: unknown field "rps" in load (known: concurrency, duration, max_connections, name, rate, timeout, warmup)`},
+		{"zero workers", "experiments:\n  - modes: [shared]\n    workers: 0\n",
+			`bad.yaml:3: workers: must be at least 1, got 0`},
+		{"zero workers in a list", "experiments:\n  - modes: [shared]\n    workers:\n      - 4\n      - 0\n",
+			`bad.yaml:5: workers: must be at least 1, got 0`},
+		{"negative duration", "experiments:\n  - modes: [shared]\n    load:\n      duration: -5s\n",
+			`bad.yaml:4: duration: must be at least 1ms, got -5s`},
+		{"negative warmup", "experiments:\n  - modes: [shared]\n    load: {warmup: -1s}\n",
+			`bad.yaml:3: warmup: must be at least 0s, got -1s`},
+		{"unknown mode", "experiments:\n  - modes: [shared, fancy]\n",
+			`bad.yaml:2: modes: unknown mode "fancy" (known: reuseport, shared)`},
+		{"rate below zero", "experiments:\n  - modes: [shared]\n    load: {rate: -1}\n",
+			`bad.yaml:3: rate: must be at least 0, got -1`},
+		{"wrong type for workers", "experiments:\n  - modes: [shared]\n    workers: eight\n",
+			`bad.yaml:3: workers: "eight" is not a whole number`},
+		{"wrong type for keepalive", "experiments:\n  - modes: [shared]\n    keepalive: sometimes\n",
+			`bad.yaml:3: keepalive: "sometimes" is not true or false`},
+		{"duration without unit", "experiments:\n  - modes: [shared]\n    load: {duration: 5}\n",
+			`bad.yaml:3: duration: "5" is not a duration (like 500ms, 5s, 200us)`},
+		{"negative handler cpu", "experiments:\n  - modes: [shared]\n    handler: {cpu: -1ms}\n",
+			`bad.yaml:3: cpu: must be at least 0s, got -1ms`},
+		{"zero reps", "experiments:\n  - modes: [shared]\n    reps: 0\n",
+			`bad.yaml:3: reps: must be at least 1, got 0`},
+		{"handler not a mapping", "experiments:\n  - modes: [shared]\n    handler: fast\n",
+			`bad.yaml:3: handler: expected a mapping of keys to values`},
+		{"modes missing", "experiments:\n  - workers: 2\n",
+			`bad.yaml:2: experiment 1: modes is required (known: reuseport, shared)`},
+		{"no experiments", "name: empty\nexperiments: []\n",
+			`bad.yaml:2: experiments: empty list`},
+		{"empty file", "",
+			`bad.yaml: empty scenario: expected a mapping with experiments`},
+		{"duplicate experiment names", "experiments:\n  - {name: a, modes: [shared]}\n  - {name: a, modes: [shared]}\n",
+			`bad.yaml:3: experiment name "a" used twice`},
+		{"duplicate key", "experiments:\n  - modes: [shared]\n    modes: [reuseport]\n",
+			`bad.yaml:3: mapping key "modes" already defined at line 2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(tt.yaml))
+			var se *Error
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse error = %v; want a *scenarios.Error", err)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n got %s\nwant %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestParseSyntaxError(t *testing.T) {
+	// The YAML library decides which line a syntax error is on; we only
+	// promise file:line and its one-line message.
+	_, err := Parse("bad.yaml", []byte("experiments:\n  - modes: [shared\n"))
+	if err == nil || !regexp.MustCompile(`^bad\.yaml:\d+: did not find expected ',' or ']'$`).MatchString(err.Error()) {
+		t.Errorf("Parse(unclosed list) = %v; want bad.yaml:LINE: did not find expected ',' or ']'", err)
+	}
+}
+
+func TestShippedScenariosParse(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files found: %v", err)
+	}
+	for _, path := range files {
+		f, err := Read(path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if len(f.Trials()) == 0 {
+			t.Errorf("%s: no trials", path)
+		}
+	}
+}
+
+func TestQuickScenarioIsQuick(t *testing.T) {
+	f, err := Read("quick.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var load time.Duration
+	for _, tr := range f.Trials() {
+		load += tr.Load.Duration + tr.Load.Warmup
+	}
+	// Each trial also spends about a second starting and stopping workers.
+	if budget := load + time.Duration(len(f.Trials()))*time.Second; budget > 45*time.Second {
+		t.Errorf("quick.yaml needs about %v; want well under a minute", budget)
+	}
+}
+
+func TestReadMissingFile(t *testing.T) {
+	_, err := Read(filepath.Join(t.TempDir(), "nope.yaml"))
+	var se *Error
+	if !errors.As(err, &se) || !errors.Is(err, os.ErrNotExist) && !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("Read(missing) = %v; want a scenarios.Error saying the file does not exist", err)
+	}
+}
+
+func TestSingleChecksFlags(t *testing.T) {
+	ok := Experiment{Modes: []string{"shared"}, Loads: []Load{DefaultLoad}}
+	if _, err := Single("flags", ok); err != nil {
+		t.Fatalf("Single(valid) = %v", err)
+	}
+	tests := []struct {
+		name   string
+		change func(*Experiment)
+		want   string
+	}{
+		{"no mode", func(e *Experiment) { e.Modes = nil }, "no mode given"},
+		{"unknown mode", func(e *Experiment) { e.Modes = []string{"nope"} }, `unknown mode "nope"`},
+		{"zero workers", func(e *Experiment) { e.Workers = []int{0} }, "workers: must be at least 1, got 0"},
+		{"negative rate", func(e *Experiment) { e.Loads[0].Rate = -1 }, "rate: must be at least 0, got -1"},
+		{"negative duration", func(e *Experiment) { e.Loads[0].Duration = -time.Second }, "duration: must be at least 1ms, got -1s"},
+		{"negative handler cpu", func(e *Experiment) { e.Handlers = []Handler{{CPU: -1}} }, "handler-cpu: must be at least 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := Experiment{Modes: []string{"shared"}, Loads: []Load{DefaultLoad}}
+			tt.change(&e)
+			_, err := Single("flags", e)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Single = %v; want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
