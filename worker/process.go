@@ -229,21 +229,34 @@ func (p *Process) Counters() (Counters, bool) {
 }
 
 // Stop asks the worker to finish (SIGTERM) and waits for it; after grace it
-// is killed. It returns the worker's last counts.
+// is killed. It returns the worker's last counts, and an error saying what
+// went wrong if they are not its final ones.
 func (p *Process) Stop(grace time.Duration) (Counters, error) {
+	select {
+	case <-p.exited:
+		<-p.reported
+		c, _ := p.Counters()
+		return c, fmt.Errorf("worker %d (pid %d) died before it was stopped: %v", p.Index, p.PID(), p.waitErr)
+	default:
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
+	killed := false
 	select {
 	case <-p.exited:
 	case <-timer.C:
+		killed = true
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 	}
 	<-p.reported
 	c, final := p.Counters()
-	if !final {
-		return c, fmt.Errorf("worker %d stopped without final counts: %v", p.Index, p.waitErr)
+	switch {
+	case killed:
+		return c, fmt.Errorf("worker %d (pid %d) did not finish within %v of SIGTERM; killed", p.Index, p.PID(), grace)
+	case !final:
+		return c, fmt.Errorf("worker %d (pid %d) stopped without final counts: %v", p.Index, p.PID(), p.waitErr)
 	}
 	return c, nil
 }

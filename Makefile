@@ -1,0 +1,41 @@
+# Quickstart targets for a fresh Debian machine with Go, as root.
+# `make run` and `make test` install what is missing first.
+
+GO  ?= go
+BIN := bin/clusterbench
+
+# Debian packages the modes and tests need, as "command:package". The
+# foundation modes need nothing beyond the kernel; modes that use external
+# programs (nginx, haproxy, iptables, node, wrk) add theirs here.
+SYSTEM_DEPS :=
+
+.PHONY: run quick test build deps clean
+
+run: deps build
+	$(BIN) run scenarios/all.yaml
+
+quick: deps build
+	$(BIN) run scenarios/quick.yaml
+
+build:
+	$(GO) build -o $(BIN) ./cmd/clusterbench
+
+test: deps
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# deps installs missing Debian packages (apt-get update runs once, only if
+# something is missing) and the Go modules.
+deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+		command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	$(GO) mod download
+
+clean:
+	rm -rf bin

@@ -1,0 +1,98 @@
+package results
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"clusterbench/analysis"
+)
+
+func trial(mode string, rep int, thr float64, perWorker ...uint64) Trial {
+	t := Trial{
+		Experiment: "e", Rep: rep, Mode: mode, Workers: len(perWorker), KeepAlive: true,
+		Handler: Handler{Name: "trivial", BodyBytes: 64}, Load: Load{Name: "max-c32", Engine: "vegeta", Concurrency: 32, DurationSeconds: 5},
+		ThroughputRPS: thr, CountsAgree: true,
+	}
+	for i, c := range perWorker {
+		t.PerWorker = append(t.PerWorker, WorkerCounts{Index: i, Requests: c, Connections: c, WorkerRequests: c, WorkerConnections: c})
+		t.Successes += c
+	}
+	t.Requests = t.Successes
+	t.Fairness = FairnessPair{Requests: analysis.FairnessOf(t.RequestCounts()), Connections: analysis.FairnessOf(t.ConnectionCounts())}
+	return t
+}
+
+func TestPointsGroupRepetitions(t *testing.T) {
+	r := &Run{Trials: []Trial{
+		trial("shared", 1, 100, 8, 1, 1), trial("reuseport", 1, 90, 3, 3, 4),
+		trial("shared", 2, 120, 7, 2, 1), trial("reuseport", 2, 95, 4, 3, 3),
+	}}
+	r.Trials[3].Error = "deployment did not start"
+	points := r.Points()
+	if len(points) != 2 || points[0].Mode != "shared" || points[1].Mode != "reuseport" {
+		t.Fatalf("points %v; want shared then reuseport", points)
+	}
+	if len(points[0].Trials) != 2 || len(points[1].Trials) != 1 || len(points[1].Failed) != 1 {
+		t.Errorf("shared has %d trials, reuseport %d and %d failed; want 2, 1 and 1",
+			len(points[0].Trials), len(points[1].Trials), len(points[1].Failed))
+	}
+	if s := points[0].Summary(func(t *Trial) float64 { return t.ThroughputRPS }); s.Median != 110 || s.Min != 100 || s.Max != 120 {
+		t.Errorf("shared throughput summary %+v; want median 110 over [100, 120]", s)
+	}
+}
+
+func TestMarkdownReport(t *testing.T) {
+	r := &Run{
+		Schema: Schema, Scenario: "scenarios/x.yaml", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Host:   Host{CPUModel: "Test CPU", CPUs: 2, Kernel: "6.1", GoVersion: "go1.26", WorkerApp: "test app", Isolation: "host loopback"},
+		Trials: []Trial{trial("shared", 1, 1234, 6, 2), trial("reuseport", 1, 1000, 4, 4)},
+	}
+	r.Trials[0].Mismatches = []string{"worker 1: client counted 2 requests, worker 3"}
+	r.Trials[0].CountsAgree = false
+	var b bytes.Buffer
+	if err := RenderMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"# clusterbench report: scenarios/x.yaml",
+		"> **Partial run**", // Complete is false
+		"Test CPU × 2 CPUs, Linux 6.1, go1.26",
+		"| shared ", "| 1234 ± 0%", "| 0.800 ", // Jain of 6,2 is 64/80
+		"| reuseport ", "| 1.000 ",
+		"## Warnings", "count mismatch: worker 1: client counted 2 requests, worker 3",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	r.Complete = true
+	b.Reset()
+	RenderMarkdown(&b, r)
+	if strings.Contains(b.String(), "Partial run") {
+		t.Error("a complete run is marked partial")
+	}
+}
+
+func TestSaveAndReadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	r := &Run{Schema: Schema, Scenario: "s", Complete: true, Trials: []Trial{trial("shared", 1, 5, 1, 2)}}
+	if err := Save(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Trials) != 1 || got.Trials[0].PerWorker[1].Requests != 2 || !got.Complete {
+		t.Errorf("read back %+v", got)
+	}
+	r.Schema = 99
+	Save(dir, r)
+	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "schema 99") {
+		t.Errorf("Read of a future schema = %v; want a schema error", err)
+	}
+}
