@@ -2,7 +2,6 @@ package modes
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"sync"
 )
@@ -25,28 +24,28 @@ func (ReusePort) Summary() string {
 }
 
 func (ReusePort) Available() error {
-	ln, err := listenReusePort("127.0.0.1:0")
+	sock, err := listenSocket("127.0.0.1:0", true)
 	if err != nil {
 		return fmt.Errorf("SO_REUSEPORT not supported: %w", err)
 	}
-	return ln.Close()
+	return sock.Close()
 }
 
 // Open binds the first worker's socket now, which fixes the port; the other
 // workers' sockets join it as they are asked for.
 func (ReusePort) Open(addr string, _ int) (Frontend, error) {
-	first, err := listenReusePort(addr)
+	first, err := listenSocket(addr, true)
 	if err != nil {
 		return nil, fmt.Errorf("reuseport: %w", err)
 	}
-	return &reusePortFrontend{addr: first.Addr().String(), first: first}, nil
+	return &reusePortFrontend{addr: socketAddr(first), first: first}, nil
 }
 
 type reusePortFrontend struct {
 	addr string
 
 	mu    sync.Mutex
-	first *net.TCPListener // handed to the first worker that asks
+	first *os.File // handed to the first worker that asks
 }
 
 func (f *reusePortFrontend) Addr() string { return f.addr }
@@ -56,21 +55,17 @@ func (f *reusePortFrontend) Addr() string { return f.addr }
 // would if the worker had opened it itself.
 func (f *reusePortFrontend) WorkerSocket(int) (*os.File, error) {
 	f.mu.Lock()
-	ln := f.first
+	sock := f.first
 	f.first = nil
 	f.mu.Unlock()
-	if ln == nil {
-		var err error
-		if ln, err = listenReusePort(f.addr); err != nil {
-			return nil, fmt.Errorf("reuseport: %w", err)
-		}
+	if sock != nil {
+		return sock, nil
 	}
-	defer ln.Close()
-	file, err := ln.File()
+	sock, err := listenSocket(f.addr, true)
 	if err != nil {
 		return nil, fmt.Errorf("reuseport: %w", err)
 	}
-	return file, nil
+	return sock, nil
 }
 
 func (f *reusePortFrontend) Close() error {

@@ -2,7 +2,6 @@ package modes
 
 import (
 	"fmt"
-	"net"
 	"os"
 )
 
@@ -22,24 +21,24 @@ func (Shared) Summary() string {
 }
 
 func (Shared) Open(addr string, _ int) (Frontend, error) {
-	ln, err := net.Listen("tcp", addr)
+	sock, err := listenSocket(addr, false)
 	if err != nil {
 		return nil, fmt.Errorf("shared: %w", err)
 	}
-	return &sharedFrontend{ln: ln.(*net.TCPListener)}, nil
+	return &sharedFrontend{sock: sock}, nil
 }
 
-type sharedFrontend struct{ ln *net.TCPListener }
+type sharedFrontend struct{ sock *os.File }
 
-func (f *sharedFrontend) Addr() string { return f.ln.Addr().String() }
+func (f *sharedFrontend) Addr() string { return socketAddr(f.sock) }
 
 // WorkerSocket hands out a duplicate of the one socket: all workers share it.
 func (f *sharedFrontend) WorkerSocket(int) (*os.File, error) {
-	file, err := f.ln.File()
+	dup, err := dupFile(f.sock)
 	if err != nil {
 		return nil, fmt.Errorf("shared: %w", err)
 	}
-	return file, nil
+	return dup, nil
 }
 
-func (f *sharedFrontend) Close() error { return f.ln.Close() }
+func (f *sharedFrontend) Close() error { return f.sock.Close() }

@@ -1,28 +1,96 @@
 package modes
 
 import (
-	"context"
+	"fmt"
 	"net"
-	"syscall"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// listenReusePort opens a TCP listening socket with SO_REUSEPORT set before bind.
-func listenReusePort(addr string) (*net.TCPListener, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var sockErr error
-		err := c.Control(func(fd uintptr) {
-			sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		})
-		if err != nil {
-			return err
-		}
-		return sockErr
-	}}
-	ln, err := lc.Listen(context.Background(), "tcp", addr)
+// listenSocket opens a TCP listening socket with raw system calls, so that
+// it is never registered with this process's netpoller: the parent only
+// holds sockets for its workers and must not wake up for their connections.
+// reusePort sets SO_REUSEPORT before bind, to join the port's group.
+func listenSocket(addr string, reusePort bool) (*os.File, error) {
+	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return ln.(*net.TCPListener), nil
+	family, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: tcp.Port})
+	if ip4 := tcp.IP.To4(); ip4 != nil || tcp.IP == nil {
+		if ip4 != nil {
+			copy(sa.(*unix.SockaddrInet4).Addr[:], ip4)
+		}
+	} else {
+		family = unix.AF_INET6
+		sa6 := &unix.SockaddrInet6{Port: tcp.Port}
+		copy(sa6.Addr[:], tcp.IP.To16())
+		sa = sa6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socket: %w", err)
+	}
+	fail := func(op string, err error) (*os.File, error) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s %s: %w", op, addr, err)
+	}
+	// As net.Listen does: a restarted server may bind over TIME_WAIT.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt SO_REUSEADDR", err)
+	}
+	if reusePort {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fail("setsockopt SO_REUSEPORT", err)
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, listenBacklog()); err != nil {
+		return fail("listen", err)
+	}
+	bound, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	return os.NewFile(uintptr(fd), "tcp:"+sockaddrString(bound)), nil
+}
+
+// dupFile returns an independent copy of f's descriptor.
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// socketAddr is the HOST:PORT a socket file from listenSocket is bound to.
+func socketAddr(f *os.File) string { return strings.TrimPrefix(f.Name(), "tcp:") }
+
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	}
+	return "?"
+}
+
+// listenBacklog is the kernel's cap on accept queues, as net.Listen uses.
+func listenBacklog() int {
+	data, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return unix.SOMAXCONN
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || n <= 0 {
+		return unix.SOMAXCONN
+	}
+	return n
 }
