@@ -39,13 +39,8 @@ func (e *Experiment) validate() error {
 		return fmt.Errorf("reps: must be at least 1, got %d", e.Reps)
 	}
 	for _, h := range e.Handlers {
-		switch {
-		case h.BodyBytes < 0:
-			return fmt.Errorf("body-bytes: must be at least 0, got %d", h.BodyBytes)
-		case h.CPU < 0:
-			return fmt.Errorf("handler-cpu: must be at least 0, got %v", h.CPU)
-		case h.Sleep < 0:
-			return fmt.Errorf("handler-sleep: must be at least 0, got %v", h.Sleep)
+		if err := h.Check(); err != nil {
+			return err
 		}
 	}
 	for _, l := range e.Loads {
@@ -63,6 +58,19 @@ func (e *Experiment) validate() error {
 		case l.Timeout < time.Millisecond:
 			return fmt.Errorf("timeout: must be at least 1ms, got %v", l.Timeout)
 		}
+	}
+	return nil
+}
+
+// Check reports an impossible handler, naming the command-line flag.
+func (h Handler) Check() error {
+	switch {
+	case h.BodyBytes < 0:
+		return fmt.Errorf("body-bytes: must be at least 0, got %d", h.BodyBytes)
+	case h.CPU < 0:
+		return fmt.Errorf("handler-cpu: must be at least 0, got %v", h.CPU)
+	case h.Sleep < 0:
+		return fmt.Errorf("handler-sleep: must be at least 0, got %v", h.Sleep)
 	}
 	return nil
 }

@@ -72,6 +72,7 @@ func TestExitCodes(t *testing.T) {
 		{"serve without mode", []string{"serve"}, exitUsage, "--mode is required"},
 		{"serve unknown mode", []string{"serve", "--mode", "warp"}, exitUsage, `unknown mode "warp"`},
 		{"serve zero workers", []string{"serve", "--mode", "shared", "--workers", "0"}, exitUsage, "--workers must be at least 1"},
+		{"serve negative cpu", []string{"serve", "--mode", "shared", "--handler-cpu", "-1ms"}, exitUsage, "handler-cpu: must be at least 0"},
 		{"report without dir", []string{"report"}, exitUsage, "want one run directory"},
 		{"report of nothing", []string{"report", t.TempDir()}, exitUsage, "results.json"},
 		{"modes", []string{"modes"}, exitOK, ""},

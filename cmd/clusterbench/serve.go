@@ -143,15 +143,7 @@ func handlerFlags(fs interface {
 }
 
 func (h *handlerOptions) check() error {
-	switch {
-	case h.BodyBytes < 0:
-		return fmt.Errorf("--body-bytes must be at least 0, got %d", h.BodyBytes)
-	case h.CPU < 0:
-		return fmt.Errorf("--handler-cpu must be at least 0, got %v", h.CPU)
-	case h.Sleep < 0:
-		return fmt.Errorf("--handler-sleep must be at least 0, got %v", h.Sleep)
-	}
-	return nil
+	return scenarios.Handler{BodyBytes: h.BodyBytes, CPU: h.CPU, Sleep: h.Sleep}.Check()
 }
 
 func selfCPUSeconds() float64 {
