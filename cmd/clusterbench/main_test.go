@@ -65,6 +65,9 @@ func TestExitCodes(t *testing.T) {
 		{"bad scenario", []string{"run", bad}, exitUsage, bad + ":3: workers: must be at least 1, got 0"},
 		{"missing scenario", []string{"run", "/nonexistent/x.yaml"}, exitUsage, "/nonexistent/x.yaml: open"},
 		{"file and flags", []string{"run", "--workers", "2", bad}, exitUsage, "not both"},
+		{"flags after the file", []string{"run", bad, "--workers", "2"}, exitUsage, "not both"},
+		{"two files", []string{"run", bad, bad}, exitUsage, "want at most one scenario file, got 2"},
+		{"modes with an argument", []string{"modes", "x"}, exitUsage, `unexpected argument "x"`},
 		{"zero workers flag", []string{"run", "--mode", "shared", "--workers", "0"}, exitUsage, "workers: must be at least 1, got 0"},
 		{"negative rate flag", []string{"run", "--mode", "shared", "--rate", "-5"}, exitUsage, "rate: must be at least 0, got -5"},
 		{"unknown mode flag", []string{"run", "--mode", "shared,warp"}, exitUsage, `unknown mode "warp"`},
@@ -396,4 +399,44 @@ func TestServeCountsAndJSON(t *testing.T) {
 		t.Errorf("%d workers served %d requests on %d connections; want 3 workers, %d each", len(rep.Workers), total, conns, requests)
 	}
 	eventuallyNone(t, mark)
+}
+
+// TestRunFileThenOutput runs the form the documentation uses:
+// `clusterbench run FILE -o DIR`, flags after the file.
+func TestRunFileThenOutput(t *testing.T) {
+	file := writeFile(t, "tiny.yaml", "experiments:\n  - modes: [shared]\n    workers: 2\n    load: {duration: 300ms, warmup: 0s, concurrency: 2}\n")
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, "run", file, "-o", dir)
+	if code != exitOK {
+		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Scenario != file || len(r.Trials) != 1 || !r.Trials[0].CountsAgree || r.Trials[0].Successes == 0 {
+		t.Errorf("run of %s gave %+v", file, r)
+	}
+}
+
+func TestParseFlagsAnywhere(t *testing.T) {
+	tests := []struct {
+		args       []string
+		out        string
+		positional []string
+	}{
+		{[]string{"-o", "d", "f.yaml"}, "d", []string{"f.yaml"}},
+		{[]string{"f.yaml", "-o", "d"}, "d", []string{"f.yaml"}},
+		{[]string{"a", "-o", "d", "b"}, "d", []string{"a", "b"}},
+		{[]string{"-o", "d", "--", "-x", "y"}, "d", []string{"-x", "y"}},
+		{[]string{"a", "--", "-o"}, "", []string{"a", "-o"}},
+	}
+	for _, tt := range tests {
+		fs := newFlagSet("t", "t", io.Discard)
+		out := fs.String("o", "", "")
+		positional, err := parseFlags(fs, tt.args)
+		if err != nil || *out != tt.out || strings.Join(positional, " ") != strings.Join(tt.positional, " ") {
+			t.Errorf("parseFlags(%q) = %q, -o %q, %v; want %q, -o %q", tt.args, positional, *out, err, tt.positional, tt.out)
+		}
+	}
 }

@@ -10,8 +10,12 @@ import (
 
 func cmdModes(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("modes", "modes", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return usagef("modes: unexpected argument %q", rest[0])
 	}
 	table := tablewriter.NewTable(stdout)
 	table.Header("mode", "available here", "how connections reach workers")

@@ -10,13 +10,14 @@ import (
 
 func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", "report DIR", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	dirs, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("report: want one run directory, got %d arguments", fs.NArg())
+	if len(dirs) != 1 {
+		return usagef("report: want one run directory, got %d arguments", len(dirs))
 	}
-	dir := fs.Arg(0)
+	dir := dirs[0]
 	r, err := results.Read(dir)
 	if err != nil {
 		return usageError{err}

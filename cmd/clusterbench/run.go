@@ -39,11 +39,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&load.Timeout, "timeout", load.Timeout, "request timeout")
 	fs.IntVar(&e.Reps, "reps", 1, "repetitions of each trial")
 	h := handlerFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	files, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
 
-	file, err := scenarioFrom(fs, e, load, modeList, workers, keepAlive, rates, h)
+	file, err := scenarioFrom(fs, files, e, load, modeList, workers, keepAlive, rates, h)
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // scenarioFrom returns the scenario named on the command line, or the one
 // experiment described by flags; never both.
-func scenarioFrom(fs *flag.FlagSet, e scenarios.Experiment, load scenarios.Load,
+func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load scenarios.Load,
 	modeList stringList, workers intList, keepAlive boolList, rates intList, h *handlerOptions) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
@@ -81,12 +82,12 @@ func scenarioFrom(fs *flag.FlagSet, e scenarios.Experiment, load scenarios.Load,
 		}
 	})
 	switch {
-	case fs.NArg() > 1:
-		return nil, usagef("run: want at most one scenario file, got %d", fs.NArg())
-	case fs.NArg() == 1 && len(experimentFlags) > 0:
-		return nil, usagef("run: give a scenario file or experiment flags, not both (got %s with %v)", fs.Arg(0), experimentFlags)
-	case fs.NArg() == 1:
-		return scenarios.Read(fs.Arg(0))
+	case len(files) > 1:
+		return nil, usagef("run: want at most one scenario file, got %d: %v", len(files), files)
+	case len(files) == 1 && len(experimentFlags) > 0:
+		return nil, usagef("run: give a scenario file or experiment flags, not both (got %s with %v)", files[0], experimentFlags)
+	case len(files) == 1:
+		return scenarios.Read(files[0])
 	case len(modeList) == 0:
 		return nil, usagef("run: give a scenario file, or --mode for a one-experiment run (try scenarios/quick.yaml)")
 	}

@@ -46,11 +46,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print the per-worker counts as JSON when stopped")
 	h := handlerFlags(fs)
 	readyFD := fs.Int("ready-fd", 0, "write {\"addr\",\"pids\"} as JSON to this inherited fd once serving (used by run)")
-	if err := parseFlags(fs, args); err != nil {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	if len(rest) > 0 {
+		return usagef("serve: unexpected argument %q", rest[0])
 	}
 	if *mode == "" {
 		return usagef("serve: --mode is required (known: %v)", modes.Names())
