@@ -17,12 +17,12 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"clusterbench/cputime"
 	"clusterbench/worker"
 )
 
@@ -58,18 +58,13 @@ type Progress struct {
 
 // Tally is what one worker served, as the client saw it.
 type Tally struct {
-	Requests    uint64 `json:"requests"`
-	Connections uint64 `json:"connections"`
+	Requests    uint64
+	Connections uint64
 }
 
 // Latency percentiles of successful requests, in milliseconds.
 type Latency struct {
-	Mean float64 `json:"mean"`
-	P50  float64 `json:"p50"`
-	P90  float64 `json:"p90"`
-	P99  float64 `json:"p99"`
-	P999 float64 `json:"p999"`
-	Max  float64 `json:"max"`
+	Mean, P50, P90, P99, P999, Max float64
 }
 
 // Result is the client's account of the measured part of a trial.
@@ -145,7 +140,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	dialsBefore := dials.Load()
-	cpuBefore := selfCPU()
+	cpuBefore := cputime.Self()
 	agg.start = time.Now()
 	target := vegeta.Target{Method: http.MethodGet, URL: cfg.URL}
 	interrupted := attack(ctx, cfg, client, target, cfg.Duration, func(res *vegeta.Result) {
@@ -154,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	})
 	res := agg.result()
 	res.Dials = dials.Load() - dialsBefore
-	res.CPUSeconds = (selfCPU() - cpuBefore).Seconds()
+	res.CPUSeconds = (cputime.Self() - cpuBefore).Seconds()
 	res.Interrupted = interrupted
 	return res, nil
 }
@@ -202,9 +197,7 @@ type aggregate struct {
 	errors     uint64
 	errorKinds map[string]uint64
 	latency    *hdrhistogram.Histogram // microseconds
-	perWorker  []Tally
-	conns      []idSet
-	warmup     []uint64
+	workers    []workerTally           // by X-Worker index
 	unnamed    uint64
 	// warm-up requests are counted apart and never mixed into the figures
 	warmRequests, warmErrors uint64
@@ -215,9 +208,7 @@ func newAggregate(workers int) *aggregate {
 	return &aggregate{
 		errorKinds: map[string]uint64{},
 		latency:    hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
-		perWorker:  make([]Tally, workers),
-		conns:      make([]idSet, workers),
-		warmup:     make([]uint64, workers),
+		workers:    make([]workerTally, workers),
 	}
 }
 
@@ -225,12 +216,19 @@ func newAggregate(workers int) *aggregate {
 // make the tallies huge.
 const maxWorkerIndex = 1 << 16
 
-func (a *aggregate) grow(i int) {
-	for len(a.perWorker) <= i {
-		a.perWorker = append(a.perWorker, Tally{})
-		a.conns = append(a.conns, idSet{})
-		a.warmup = append(a.warmup, 0)
+// workerTally is everything the client counts for one worker.
+type workerTally struct {
+	Tally
+	warmup uint64 // successful warm-up requests
+	conns  idSet  // connection ids seen while measuring
+}
+
+// worker returns the tally of worker i, adding workers as they appear.
+func (a *aggregate) worker(i int) *workerTally {
+	for len(a.workers) <= i {
+		a.workers = append(a.workers, workerTally{})
 	}
+	return &a.workers[i]
 }
 
 func workerOf(res *vegeta.Result) (int, bool) {
@@ -250,8 +248,7 @@ func (a *aggregate) addWarmup(res *vegeta.Result) {
 		return
 	}
 	if i, ok := workerOf(res); ok {
-		a.grow(i)
-		a.warmup[i]++
+		a.worker(i).warmup++
 	}
 }
 
@@ -269,10 +266,10 @@ func (a *aggregate) add(res *vegeta.Result) {
 		a.unnamed++
 		return
 	}
-	a.grow(i)
-	a.perWorker[i].Requests++
-	if id, err := strconv.ParseUint(res.Headers.Get(worker.HeaderConn), 10, 64); err == nil && a.conns[i].add(id) {
-		a.perWorker[i].Connections++
+	w := a.worker(i)
+	w.Requests++
+	if id, err := strconv.ParseUint(res.Headers.Get(worker.HeaderConn), 10, 64); err == nil && w.conns.add(id) {
+		w.Connections++
 	}
 }
 
@@ -296,14 +293,16 @@ func (a *aggregate) result() *Result {
 	elapsed := time.Since(a.start)
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	r := &Result{
-		Requests:        a.requests,
-		Successes:       a.successes,
-		Errors:          a.errors,
-		ErrorKinds:      a.errorKinds,
-		Elapsed:         elapsed,
-		PerWorker:       a.perWorker,
-		Unattributed:    a.unnamed,
-		WarmupPerWorker: a.warmup,
+		Requests:     a.requests,
+		Successes:    a.successes,
+		Errors:       a.errors,
+		ErrorKinds:   a.errorKinds,
+		Elapsed:      elapsed,
+		Unattributed: a.unnamed,
+	}
+	for _, w := range a.workers {
+		r.PerWorker = append(r.PerWorker, w.Tally)
+		r.WarmupPerWorker = append(r.WarmupPerWorker, w.warmup)
 	}
 	if s := elapsed.Seconds(); s > 0 {
 		r.RateRPS = float64(r.Requests) / s
@@ -363,12 +362,4 @@ func (s *idSet) add(id uint64) bool {
 	}
 	s.words[w] |= bit
 	return true
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

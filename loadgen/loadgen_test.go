@@ -10,17 +10,24 @@ import (
 	"clusterbench/worker"
 )
 
+// serveWorker serves the worker app's handler in-process, as worker 0.
+func serveWorker(t *testing.T, h worker.Handler) (*worker.Server, string) {
+	t.Helper()
+	s := worker.NewServer(0, h, 0)
+	srv := httptest.NewUnstartedServer(s)
+	srv.Config = s.HTTPServer()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
 func TestRunCountsAgreeWithWorker(t *testing.T) {
 	for _, keepAlive := range []bool{true, false} {
-		s := worker.NewServer(0, worker.Handler{BodyBytes: 8}, 0)
-		srv := httptest.NewUnstartedServer(s)
-		srv.Config = s.HTTPServer()
-		srv.Start()
+		s, url := serveWorker(t, worker.Handler{BodyBytes: 8})
 		res, err := Run(t.Context(), Config{
-			URL: srv.URL, Workers: 1, Rate: 0, Concurrency: 4, KeepAlive: keepAlive,
+			URL: url, Workers: 1, Rate: 0, Concurrency: 4, KeepAlive: keepAlive,
 			Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Timeout: 5 * time.Second,
 		})
-		srv.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,12 +54,8 @@ func TestRunCountsAgreeWithWorker(t *testing.T) {
 }
 
 func TestRunConstantRateSendsOnSchedule(t *testing.T) {
-	s := worker.NewServer(0, worker.Handler{}, 0)
-	srv := httptest.NewUnstartedServer(s)
-	srv.Config = s.HTTPServer()
-	srv.Start()
-	defer srv.Close()
-	res, err := Run(t.Context(), Config{URL: srv.URL, Workers: 1, Rate: 200, Concurrency: 2, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
+	_, url := serveWorker(t, worker.Handler{})
+	res, err := Run(t.Context(), Config{URL: url, Workers: 1, Rate: 200, Concurrency: 2, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,15 +82,11 @@ func TestRunRefusedIsCountedAsErrors(t *testing.T) {
 }
 
 func TestRunStopsWhenCancelled(t *testing.T) {
-	s := worker.NewServer(0, worker.Handler{}, 0)
-	srv := httptest.NewUnstartedServer(s)
-	srv.Config = s.HTTPServer()
-	srv.Start()
-	defer srv.Close()
+	_, url := serveWorker(t, worker.Handler{})
 	ctx, cancel := contextWithCancelAfter(t, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, err := Run(ctx, Config{URL: srv.URL, Workers: 1, Rate: 100, Concurrency: 1, Duration: time.Minute, Timeout: time.Second})
+	res, err := Run(ctx, Config{URL: url, Workers: 1, Rate: 100, Concurrency: 1, Duration: time.Minute, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

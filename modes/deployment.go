@@ -16,16 +16,15 @@ type Config struct {
 	Workers  int
 	Handler  worker.Handler
 	Launcher worker.Launcher
-	// Ready bounds how long workers may take to start serving.
-	Ready time.Duration
 }
+
+// readyTimeout bounds how long workers may take to start serving.
+const readyTimeout = 10 * time.Second
 
 // Deployment is a mode with its workers running.
 type Deployment struct {
-	mode     Mode
 	frontend Frontend
 	workers  []*worker.Process
-	SpinRate float64 // busy-loop calibration shared by all workers
 }
 
 // WorkerResult is one worker's final account.
@@ -47,33 +46,30 @@ func Deploy(ctx context.Context, m Mode, cfg Config) (d *Deployment, err error) 
 	if err != nil {
 		return nil, err
 	}
-	d = &Deployment{mode: m, frontend: fe}
+	d = &Deployment{frontend: fe}
 	defer func() {
 		if err != nil {
 			d.kill()
 		}
 	}()
+	spinRate := 0.0
 	if cfg.Handler.CPU > 0 {
 		// Calibrated once here so that every worker does the same work.
-		d.SpinRate = worker.Calibrate()
+		spinRate = worker.Calibrate()
 	}
 	for i := range cfg.Workers {
 		sock, err := fe.WorkerSocket(i)
 		if err != nil {
 			return d, err
 		}
-		p, err := cfg.Launcher.Start(worker.Spec{Index: i, Handler: cfg.Handler, SpinRate: d.SpinRate}, sock)
+		p, err := cfg.Launcher.Start(worker.Spec{Index: i, Handler: cfg.Handler, SpinRate: spinRate}, sock)
 		sock.Close() // the worker has its own copy now
 		if err != nil {
 			return d, err
 		}
 		d.workers = append(d.workers, p)
 	}
-	wait := cfg.Ready
-	if wait <= 0 {
-		wait = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	for _, p := range d.workers {
 		if err := p.WaitReady(ctx); err != nil {
@@ -82,9 +78,6 @@ func Deploy(ctx context.Context, m Mode, cfg Config) (d *Deployment, err error) 
 	}
 	return d, nil
 }
-
-// Mode is the deployment's mode.
-func (d *Deployment) Mode() Mode { return d.mode }
 
 // Addr is the address clients connect to.
 func (d *Deployment) Addr() string { return d.frontend.Addr() }

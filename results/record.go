@@ -77,8 +77,7 @@ type Trial struct {
 	Mismatches  []string `json:"mismatches,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
 	// Error is set when the trial could not be measured.
-	Error       string `json:"error,omitempty"`
-	Interrupted bool   `json:"interrupted,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Handler is the worker app's per-request work.

@@ -13,10 +13,10 @@ func Single(name string, e Experiment) (*File, error) {
 	if err := e.validate(); err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
-	e.fillDefaults(1)
-	if e.Name == "experiment-1" {
-		e.Name = "flags"
+	if e.Name == "" {
+		e.Name = name
 	}
+	e.fillDefaults(1)
 	return &File{Path: name, Name: name, Experiments: []Experiment{e}}, nil
 }
 
@@ -58,19 +58,6 @@ func (e *Experiment) validate() error {
 		case l.Timeout < time.Millisecond:
 			return fmt.Errorf("timeout: must be at least 1ms, got %v", l.Timeout)
 		}
-	}
-	return nil
-}
-
-// Check reports an impossible handler, naming the command-line flag.
-func (h Handler) Check() error {
-	switch {
-	case h.BodyBytes < 0:
-		return fmt.Errorf("body-bytes: must be at least 0, got %d", h.BodyBytes)
-	case h.CPU < 0:
-		return fmt.Errorf("handler-cpu: must be at least 0, got %v", h.CPU)
-	case h.Sleep < 0:
-		return fmt.Errorf("handler-sleep: must be at least 0, got %v", h.Sleep)
 	}
 	return nil
 }

@@ -231,6 +231,8 @@ func intAtLeast(min int) func(*yaml.Node) error {
 
 func durationAtLeast(min time.Duration) func(*yaml.Node) error {
 	return func(n *yaml.Node) error {
+		// A bare 0 needs no unit; it is rewritten as "0s" because the YAML
+		// decoder only turns strings into durations (as walk normalises lists).
 		if n.Tag == "!!int" && n.Value == "0" {
 			n.Tag, n.Value = "!!str", "0s"
 		}

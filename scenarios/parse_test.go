@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"clusterbench/worker"
 )
 
 func TestParseValid(t *testing.T) {
@@ -196,7 +198,7 @@ func TestSingleChecksFlags(t *testing.T) {
 		{"zero workers", func(e *Experiment) { e.Workers = []int{0} }, "workers: must be at least 1, got 0"},
 		{"negative rate", func(e *Experiment) { e.Loads[0].Rate = -1 }, "rate: must be at least 0, got -1"},
 		{"negative duration", func(e *Experiment) { e.Loads[0].Duration = -time.Second }, "duration: must be at least 1ms, got -1s"},
-		{"negative handler cpu", func(e *Experiment) { e.Handlers = []Handler{{CPU: -1}} }, "handler-cpu: must be at least 0"},
+		{"negative handler cpu", func(e *Experiment) { e.Handlers = []Handler{{Handler: worker.Handler{CPU: -1}}} }, "handler-cpu: must be at least 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"clusterbench/worker"
 )
 
 // File is a parsed scenario file.
@@ -26,38 +28,36 @@ type File struct {
 
 // Experiment is one matrix of trials.
 type Experiment struct {
-	Name      string    `yaml:"name" json:"name"`
-	Modes     []string  `yaml:"modes" json:"modes"`
-	Workers   []int     `yaml:"workers" json:"workers"`
-	KeepAlive []bool    `yaml:"keepalive" json:"keepalive"`
-	Handlers  []Handler `yaml:"handler" json:"handlers"`
-	Loads     []Load    `yaml:"load" json:"loads"`
-	Reps      int       `yaml:"reps" json:"reps"`
+	Name      string    `yaml:"name"`
+	Modes     []string  `yaml:"modes"`
+	Workers   []int     `yaml:"workers"`
+	KeepAlive []bool    `yaml:"keepalive"`
+	Handlers  []Handler `yaml:"handler"`
+	Loads     []Load    `yaml:"load"`
+	Reps      int       `yaml:"reps"`
 }
 
-// Handler is what the worker app does per request.
+// Handler is a named per-request work of the worker app.
 type Handler struct {
-	Name      string        `yaml:"name" json:"name"`
-	BodyBytes int           `yaml:"body_bytes" json:"body_bytes"`
-	CPU       time.Duration `yaml:"cpu" json:"cpu"`
-	Sleep     time.Duration `yaml:"sleep" json:"sleep"`
+	Name           string `yaml:"name"`
+	worker.Handler `yaml:",inline"`
 }
 
 // Load is how the load generator drives one trial.
 type Load struct {
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name"`
 	// Rate in requests per second; 0 means as fast as possible (closed loop).
-	Rate           int           `yaml:"rate" json:"rate"`
-	Duration       time.Duration `yaml:"duration" json:"duration"`
-	Warmup         time.Duration `yaml:"warmup" json:"warmup"`
-	Concurrency    int           `yaml:"concurrency" json:"concurrency"`
-	MaxConnections int           `yaml:"max_connections" json:"max_connections"`
-	Timeout        time.Duration `yaml:"timeout" json:"timeout"`
+	Rate           int           `yaml:"rate"`
+	Duration       time.Duration `yaml:"duration"`
+	Warmup         time.Duration `yaml:"warmup"`
+	Concurrency    int           `yaml:"concurrency"`
+	MaxConnections int           `yaml:"max_connections"`
+	Timeout        time.Duration `yaml:"timeout"`
 }
 
 // Defaults for what an experiment leaves out.
 var (
-	DefaultHandler = Handler{Name: "trivial", BodyBytes: 64}
+	DefaultHandler = Handler{Name: "trivial", Handler: worker.Handler{BodyBytes: 64}}
 	DefaultLoad    = Load{Duration: 5 * time.Second, Warmup: time.Second, Concurrency: 32, Timeout: 10 * time.Second}
 )
 

@@ -11,6 +11,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -29,11 +30,25 @@ const (
 	HeaderWarmup = "X-Clusterbench-Warmup"
 )
 
-// Handler is what a worker does per request.
+// Handler is what a worker does per request. Scenario files and flags
+// name its fields the same way.
 type Handler struct {
-	BodyBytes int           // size of the response body
-	CPU       time.Duration // busy CPU work per request
-	Sleep     time.Duration // idle wait per request, after the CPU work
+	BodyBytes int           `yaml:"body_bytes"` // size of the response body
+	CPU       time.Duration `yaml:"cpu"`        // busy CPU work per request
+	Sleep     time.Duration `yaml:"sleep"`      // idle wait per request, after the CPU work
+}
+
+// Check reports an impossible handler, naming the command-line flag.
+func (h Handler) Check() error {
+	switch {
+	case h.BodyBytes < 0:
+		return fmt.Errorf("body-bytes: must be at least 0, got %d", h.BodyBytes)
+	case h.CPU < 0:
+		return fmt.Errorf("handler-cpu: must be at least 0, got %v", h.CPU)
+	case h.Sleep < 0:
+		return fmt.Errorf("handler-sleep: must be at least 0, got %v", h.Sleep)
+	}
+	return nil
 }
 
 // Counters is what a worker reports about itself.

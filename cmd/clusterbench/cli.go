@@ -16,10 +16,9 @@ import (
 
 // Exit codes, part of the CLI contract.
 const (
-	exitOK         = 0
-	exitRegression = 1 // reserved for compare
-	exitUsage      = 2
-	exitFailed     = 3
+	exitOK     = 0
+	exitUsage  = 2
+	exitFailed = 3
 )
 
 // usageError is bad input: exit code 2, nothing written.

@@ -15,6 +15,7 @@ import (
 	"clusterbench/loadgen"
 	"clusterbench/results"
 	"clusterbench/scenarios"
+	"clusterbench/worker"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -74,7 +75,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // scenarioFrom returns the scenario named on the command line, or the one
 // experiment described by flags; never both.
 func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load scenarios.Load,
-	modeList stringList, workers intList, keepAlive boolList, rates intList, h *handlerOptions) (*scenarios.File, error) {
+	modeList stringList, workers intList, keepAlive boolList, rates intList, h *worker.Handler) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name != "o" {
@@ -94,7 +95,7 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 	e.Modes = modeList
 	e.Workers = workers
 	e.KeepAlive = keepAlive
-	e.Handlers = []scenarios.Handler{{BodyBytes: h.BodyBytes, CPU: h.CPU, Sleep: h.Sleep}}
+	e.Handlers = []scenarios.Handler{{Handler: *h}}
 	for _, rate := range rates {
 		l := load
 		l.Rate = rate
@@ -129,9 +130,9 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 			break
 		}
 		r.progress.start(i, len(trials), t)
-		tr := r.trial(ctx, i, len(trials), t)
-		if tr.Interrupted {
-			break // an unfinished trial is not a measurement
+		tr, finished := r.trial(ctx, i, len(trials), t)
+		if !finished {
+			break // an interrupted trial is not a measurement
 		}
 		if tr.Failed() {
 			failed++
@@ -168,8 +169,9 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 }
 
 // trial runs one trial: deploy, load, stop, and compare both sides' counts.
-func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) results.Trial {
-	rec := results.Trial{
+// finished is false if ctx interrupted it; a failed trial is finished.
+func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (rec results.Trial, finished bool) {
+	rec = results.Trial{
 		Experiment: t.Experiment, Rep: t.Rep, Mode: t.Mode, Workers: t.Workers, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
@@ -185,8 +187,7 @@ func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) results
 	srv, err := startServer(ctx, r.command, t)
 	if err != nil {
 		rec.Error = err.Error()
-		rec.Interrupted = ctx.Err() != nil
-		return rec
+		return rec, ctx.Err() == nil
 	}
 	lg, err := loadgen.Run(ctx, loadgen.Config{
 		URL:            "http://" + srv.ready.Addr + "/",
@@ -204,16 +205,15 @@ func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) results
 	switch {
 	case err != nil:
 		rec.Error = err.Error()
-		return rec
+		return rec, true
 	case lg.Interrupted:
-		rec.Interrupted = true
-		return rec
+		return rec, false
 	case stopErr != nil:
 		rec.Error = stopErr.Error()
-		return rec
+		return rec, true
 	}
 	fillMeasurement(&rec, lg, served)
-	return rec
+	return rec, true
 }
 
 // fillMeasurement puts the client's and the workers' accounts side by side

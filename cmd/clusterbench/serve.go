@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 
+	"clusterbench/cputime"
 	"clusterbench/modes"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
@@ -63,7 +65,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *workers < 1 {
 		return usagef("serve: --workers must be at least 1, got %d", *workers)
 	}
-	if err := h.check(); err != nil {
+	if err := h.Check(); err != nil {
 		return usageError{err}
 	}
 	command, err := self()
@@ -76,7 +78,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d, err := modes.Deploy(ctx, m, modes.Config{
 		Addr:     *addr,
 		Workers:  *workers,
-		Handler:  h.Handler,
+		Handler:  *h,
 		Launcher: worker.Launcher{Command: append(command, workerCommand), Stderr: stderr},
 	})
 	if err != nil {
@@ -97,7 +99,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	<-ctx.Done()
 	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
 	results, stopErr := d.Stop(stopGrace)
-	report := serveReport{Mode: m.Name(), Addr: d.Addr(), Workers: results, ParentCPUSeconds: selfCPUSeconds()}
+	report := serveReport{Mode: m.Name(), Addr: d.Addr(), Workers: results, ParentCPUSeconds: cputime.Self().Seconds()}
 	if stopErr != nil {
 		report.Errors = []string{stopErr.Error()}
 	}
@@ -129,30 +131,13 @@ func printWorkers(w io.Writer, r serveReport) error {
 	return table.Render()
 }
 
-// handlerOptions are the worker app's flags, shared by serve and run.
-type handlerOptions struct{ worker.Handler }
-
-func handlerFlags(fs interface {
-	IntVar(*int, string, int, string)
-	DurationVar(*time.Duration, string, time.Duration, string)
-}) *handlerOptions {
-	h := &handlerOptions{Handler: worker.Handler{BodyBytes: scenarios.DefaultHandler.BodyBytes}}
+// handlerFlags registers the worker app's flags, shared by serve and run.
+func handlerFlags(fs *flag.FlagSet) *worker.Handler {
+	h := scenarios.DefaultHandler.Handler
 	fs.IntVar(&h.BodyBytes, "body-bytes", h.BodyBytes, "response body size in bytes")
-	fs.DurationVar(&h.CPU, "handler-cpu", 0, "busy CPU work per request, e.g. 200us")
-	fs.DurationVar(&h.Sleep, "handler-sleep", 0, "idle wait per request, e.g. 5ms")
-	return h
-}
-
-func (h *handlerOptions) check() error {
-	return scenarios.Handler{BodyBytes: h.BodyBytes, CPU: h.CPU, Sleep: h.Sleep}.Check()
-}
-
-func selfCPUSeconds() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	fs.DurationVar(&h.CPU, "handler-cpu", h.CPU, "busy CPU work per request, e.g. 200us")
+	fs.DurationVar(&h.Sleep, "handler-sleep", h.Sleep, "idle wait per request, e.g. 5ms")
+	return &h
 }
 
 // workerAppName describes the built-in worker app for reports.
