@@ -9,6 +9,7 @@ package modes
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -19,9 +20,17 @@ type Mode interface {
 	Name() string
 	// Summary says in one line how connections reach workers.
 	Summary() string
-	// Open claims the public address (HOST:PORT, port 0 picks a free one)
-	// for the given number of workers.
-	Open(addr string, workers int) (Frontend, error)
+	// Open claims the public address for a number of workers.
+	Open(s Setup) (Frontend, error)
+}
+
+// Setup is what a mode is opened with.
+type Setup struct {
+	Addr    string // HOST:PORT; port 0 picks a free one
+	Workers int
+	Policy  string // one of the mode's Policies, or "" for modes without
+	// Logf reports what happens while the frontend runs.
+	Logf func(format string, args ...any)
 }
 
 // Frontend is a mode opened on an address.
@@ -33,6 +42,18 @@ type Frontend interface {
 	WorkerSocket(index int) (*os.File, error)
 	// Close releases what the frontend holds.
 	Close() error
+}
+
+// Policied is implemented by modes that can pick a worker in more than one way.
+type Policied interface {
+	// Policies lists the choices, the default first.
+	Policies() []string
+}
+
+// Reporter is implemented by frontends that count what they did, such as
+// a master's hand-overs; the counts go into the deployment's report.
+type Reporter interface {
+	Report() map[string]uint64
 }
 
 // Checker is implemented by modes that need something the host may lack.
@@ -69,4 +90,49 @@ func Available(m Mode) error {
 		return c.Available()
 	}
 	return nil
+}
+
+// Policies lists m's policies, the default first; nil if it has none.
+func Policies(m Mode) []string {
+	if p, ok := m.(Policied); ok {
+		return p.Policies()
+	}
+	return nil
+}
+
+// Spec is a mode with one of its policies, written "mode" or "mode:policy"
+// in scenarios and on the command line.
+type Spec struct {
+	Mode   Mode
+	Policy string // "" for modes without policies
+}
+
+// ParseSpec reads "mode" or "mode:policy"; a mode with policies gets its
+// default one when none is named.
+func ParseSpec(s string) (Spec, error) {
+	name, policy, hasPolicy := strings.Cut(s, ":")
+	m, err := Lookup(name)
+	if err != nil {
+		return Spec{}, err
+	}
+	policies := Policies(m)
+	switch {
+	case len(policies) == 0 && hasPolicy:
+		return Spec{}, fmt.Errorf("mode %q has no policies, got %q", name, s)
+	case len(policies) == 0:
+		return Spec{Mode: m}, nil
+	case !hasPolicy:
+		return Spec{Mode: m, Policy: policies[0]}, nil
+	case !slices.Contains(policies, policy):
+		return Spec{}, fmt.Errorf("mode %q has no policy %q (known: %s)", name, policy, strings.Join(policies, ", "))
+	}
+	return Spec{Mode: m, Policy: policy}, nil
+}
+
+// String is the canonical form, with the policy spelled out.
+func (s Spec) String() string {
+	if s.Policy == "" {
+		return s.Mode.Name()
+	}
+	return s.Mode.Name() + ":" + s.Policy
 }

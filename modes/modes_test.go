@@ -1,10 +1,13 @@
 package modes
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,10 +52,13 @@ func TestRegistry(t *testing.T) {
 // and checks that every connection is served and counted exactly once.
 func TestDeploy(t *testing.T) {
 	const workers, requests = 4, 400
-	for _, name := range []string{"shared", "reuseport"} {
+	for _, name := range []string{"shared", "reuseport", "roundrobin:free", "roundrobin:rotate"} {
 		t.Run(name, func(t *testing.T) {
-			m, _ := Lookup(name)
-			d, err := Deploy(t.Context(), m, Config{Addr: "127.0.0.1:0", Workers: workers, Handler: worker.Handler{BodyBytes: 16}, Launcher: testLauncher()})
+			spec, err := ParseSpec(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: workers, Handler: worker.Handler{BodyBytes: 16}, Launcher: testLauncher()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,12 +75,12 @@ func TestDeploy(t *testing.T) {
 				resp.Body.Close()
 				seen[resp.Header.Get(worker.HeaderWorker)]++
 			}
-			results, err := d.Stop(5 * time.Second)
+			rep, err := d.Stop(5 * time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var total uint64
-			for i, r := range results {
+			for i, r := range rep.Workers {
 				if r.Index != i || r.PID != pids[i] {
 					t.Errorf("result %d is worker %d pid %d; want worker %d pid %d", i, r.Index, r.PID, i, pids[i])
 				}
@@ -90,6 +96,19 @@ func TestDeploy(t *testing.T) {
 				// 400 connections from distinct source ports hash to one of 4 sockets each.
 				t.Errorf("reuseport sent all connections to %v; want them spread", seen)
 			}
+			if spec.Mode.Name() == "roundrobin" {
+				// One request at a time: every worker has acknowledged its
+				// last connection before the next arrives, so both policies
+				// take strict turns.
+				for i := range workers {
+					if got := seen[strconv.Itoa(i)]; got != requests/workers {
+						t.Errorf("worker %d got %d connections; want %d (all: %v)", i, got, requests/workers, seen)
+					}
+				}
+				if rep.Frontend["accepted"] != requests || rep.Frontend["handed"] != requests {
+					t.Errorf("master counted %v; want %d accepted and handed", rep.Frontend, requests)
+				}
+			}
 			for _, pid := range pids {
 				if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
 					t.Errorf("worker pid %d still running after Stop", pid)
@@ -101,19 +120,165 @@ func TestDeploy(t *testing.T) {
 
 func TestDeployFailsCleanlyOnTakenAddress(t *testing.T) {
 	m, _ := Lookup("shared")
-	first, err := Deploy(t.Context(), m, Config{Addr: "127.0.0.1:0", Workers: 1, Launcher: testLauncher()})
+	first, err := Deploy(t.Context(), Spec{Mode: m}, Config{Addr: "127.0.0.1:0", Workers: 1, Launcher: testLauncher()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Stop(time.Second)
-	if _, err := Deploy(t.Context(), m, Config{Addr: first.Addr(), Workers: 1, Launcher: testLauncher()}); err == nil {
+	if _, err := Deploy(t.Context(), Spec{Mode: m}, Config{Addr: first.Addr(), Workers: 1, Launcher: testLauncher()}); err == nil {
 		t.Error("a second deployment on a taken address succeeded")
 	}
 }
 
 func TestDeployRejectsZeroWorkers(t *testing.T) {
 	m, _ := Lookup("reuseport")
-	if _, err := Deploy(t.Context(), m, Config{Addr: "127.0.0.1:0", Workers: 0, Launcher: testLauncher()}); err == nil {
+	if _, err := Deploy(t.Context(), Spec{Mode: m}, Config{Addr: "127.0.0.1:0", Workers: 0, Launcher: testLauncher()}); err == nil {
 		t.Error("Deploy with 0 workers succeeded")
 	}
+}
+
+// load sends requests without keep-alive until stop is closed, and returns
+// how many each worker served and how many failed.
+func load(addr string, stop <-chan struct{}) (seen map[string]int, failed int) {
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	seen = map[string]int{}
+	for {
+		select {
+		case <-stop:
+			return seen, failed
+		default:
+		}
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			failed++
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		seen[resp.Header.Get(worker.HeaderWorker)]++
+	}
+}
+
+// TestRoundRobinWorkerDiesMidRun kills a worker under load: the master must
+// stop handing it connections, a replacement must take its place and be
+// served to, and the deployment must record it.
+func TestRoundRobinWorkerDiesMidRun(t *testing.T) {
+	for _, respawn := range []bool{true, false} {
+		t.Run(fmt.Sprintf("respawn=%v", respawn), func(t *testing.T) {
+			spec, _ := ParseSpec("roundrobin:free")
+			d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 3, Launcher: testLauncher(), Respawn: respawn, Logf: t.Logf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := d.PIDs()
+			stop := make(chan struct{})
+			type outcome struct {
+				seen   map[string]int
+				failed int
+			}
+			done := make(chan outcome)
+			go func() {
+				seen, failed := load(d.Addr(), stop)
+				done <- outcome{seen, failed}
+			}()
+			time.Sleep(300 * time.Millisecond)
+			if err := syscall.Kill(before[1], syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for respawn && d.PIDs()[1] == before[1] && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond) // load on the replacement, or on the survivors
+			afterKill := d.PIDs()
+			close(stop)
+			out := <-done
+			rep, err := d.Stop(5 * time.Second)
+
+			if respawn {
+				if err != nil {
+					t.Errorf("Stop: %v", err)
+				}
+				if afterKill[1] == before[1] {
+					t.Fatal("worker 1 was not replaced")
+				}
+				if len(rep.Restarts) != 1 || rep.Restarts[0].Worker != 1 || rep.Restarts[0].PID != before[1] ||
+					rep.Restarts[0].ReplacementPID != afterKill[1] || rep.Restarts[0].Exit != "signal: killed" || rep.Restarts[0].Error != "" {
+					t.Errorf("restarts %+v; want worker 1 (pid %d) killed and replaced by pid %d", rep.Restarts, before[1], afterKill[1])
+				}
+				if rep.Workers[1].Restarts != 1 || rep.Workers[1].PID != afterKill[1] {
+					t.Errorf("worker 1 result %+v; want 1 restart, pid %d", rep.Workers[1], afterKill[1])
+				}
+			} else {
+				if err == nil || !strings.Contains(err.Error(), "died before it was stopped") {
+					t.Errorf("Stop: %v; want worker 1 reported dead", err)
+				}
+				if len(rep.Restarts) != 1 || rep.Restarts[0].Error != "respawn is off" {
+					t.Errorf("restarts %+v; want one, not replaced", rep.Restarts)
+				}
+			}
+			if rep.Frontend["workers_gone"] != 1 {
+				t.Errorf("master counted %v; want 1 worker gone", rep.Frontend)
+			}
+			// Only requests the dying worker was serving may fail: the
+			// master hands it nothing more.
+			if out.failed > 2 {
+				t.Errorf("%d requests failed around the kill; want at most 2", out.failed)
+			}
+			total := out.seen["0"] + out.seen["1"] + out.seen["2"]
+			if total < 100 {
+				t.Fatalf("only %d requests served: %v", total, out.seen)
+			}
+			// With a replacement every worker keeps its share; without, the
+			// survivors take all after the kill.
+			served := rep.Workers[1].Requests
+			if respawn && served <= rep.Workers[0].Requests/4 {
+				t.Errorf("worker 1 served %d of %v after its replacement; want its share", served, out.seen)
+			}
+		})
+	}
+}
+
+// TestRoundRobinLeaksNoDescriptors counts the master's open descriptors
+// (this test process is the master) before and after a deployment that
+// served load and lost a worker.
+func TestRoundRobinLeaksNoDescriptors(t *testing.T) {
+	before := openFDs(t)
+	spec, _ := ParseSpec("roundrobin:rotate")
+	d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 4, Launcher: testLauncher(), Respawn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan map[string]int)
+	go func() {
+		seen, _ := load(d.Addr(), stop)
+		done <- seen
+	}()
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(d.PIDs()[2], syscall.SIGKILL)
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	seen := <-done
+	rep, err := d.Stop(5 * time.Second)
+	if err != nil {
+		t.Error(err)
+	}
+	if rep.Frontend["accepted"] < 50 {
+		t.Errorf("master accepted %d connections (client saw %v); want a real load", rep.Frontend["accepted"], seen)
+	}
+	// Idle keep-alive connections of the HTTP client live in this process too.
+	http.DefaultClient.CloseIdleConnections()
+	if after := openFDs(t); after != before {
+		t.Errorf("master has %d descriptors open after the trial; %d before", after, before)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }

@@ -33,8 +33,8 @@ func (ReusePort) Available() error {
 
 // Open binds the first worker's socket now, which fixes the port; the other
 // workers' sockets join it as they are asked for.
-func (ReusePort) Open(addr string, _ int) (Frontend, error) {
-	first, err := listenSocket(addr, true)
+func (ReusePort) Open(s Setup) (Frontend, error) {
+	first, err := listenSocket(s.Addr, true)
 	if err != nil {
 		return nil, fmt.Errorf("reuseport: %w", err)
 	}

@@ -20,8 +20,8 @@ func (Shared) Summary() string {
 	return "one listening socket inherited by every worker; workers race to accept"
 }
 
-func (Shared) Open(addr string, _ int) (Frontend, error) {
-	sock, err := listenSocket(addr, false)
+func (Shared) Open(s Setup) (Frontend, error) {
+	sock, err := listenSocket(s.Addr, false)
 	if err != nil {
 		return nil, fmt.Errorf("shared: %w", err)
 	}

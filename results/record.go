@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"clusterbench/analysis"
+	"clusterbench/modes"
 )
 
 // Schema is the version of the results.json format.
@@ -50,6 +51,7 @@ type Trial struct {
 	Experiment string    `json:"experiment"`
 	Rep        int       `json:"rep"`
 	Mode       string    `json:"mode"`
+	Policy     string    `json:"policy,omitempty"` // how the mode picks a worker, for modes with a choice
 	Workers    int       `json:"workers"`
 	KeepAlive  bool      `json:"keepalive"`
 	Handler    Handler   `json:"handler"`
@@ -68,6 +70,10 @@ type Trial struct {
 	PerWorker []WorkerCounts `json:"per_worker"`
 	Fairness  FairnessPair   `json:"fairness"`
 	CPU       CPU            `json:"cpu"`
+	// Frontend is what the master (or proxy) counted, e.g. hand-overs.
+	Frontend map[string]uint64 `json:"frontend,omitempty"`
+	// Restarts lists workers that exited during the trial, and their replacements.
+	Restarts []modes.Restart `json:"restarts,omitempty"`
 	// ClientDials is how many connections the client opened while measuring.
 	ClientDials uint64 `json:"client_dials"`
 	// Unattributed counts successful responses without an X-Worker header.
@@ -122,6 +128,9 @@ type WorkerCounts struct {
 	WorkerConnections uint64  `json:"worker_connections"`
 	WorkerAccepted    uint64  `json:"worker_accepted"`
 	CPUSeconds        float64 `json:"cpu_seconds"`
+	// Restarts is how many times this worker was replaced; its counts are
+	// summed over its processes.
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // FairnessPair is fairness per request and per connection.
@@ -130,11 +139,37 @@ type FairnessPair struct {
 	Connections analysis.Fairness `json:"connections"`
 }
 
-// CPU is CPU time per process role during the trial, in seconds.
+// CPU is CPU time per process role during the trial, in seconds. The
+// load generator's covers the measured phase; the master's covers the
+// deployment's serving time, warm-up included, and the workers' their
+// whole lives.
 type CPU struct {
 	LoadgenSeconds float64 `json:"loadgen_seconds"`
 	MasterSeconds  float64 `json:"master_seconds"`
 	WorkersSeconds float64 `json:"workers_seconds"`
+	// ServingSeconds is the wall time the deployment served.
+	ServingSeconds float64 `json:"serving_seconds"`
+}
+
+// MasterCores is the master's average CPU use in cores while it served.
+func (c CPU) MasterCores() float64 { return perSecond(c.MasterSeconds, c.ServingSeconds) }
+
+// WorkersCores is the workers' average CPU use in cores while they served.
+func (c CPU) WorkersCores() float64 { return perSecond(c.WorkersSeconds, c.ServingSeconds) }
+
+func perSecond(x, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return x / seconds
+}
+
+// Label names the trial's mode with its policy: "roundrobin:free".
+func (t *Trial) Label() string {
+	if t.Policy == "" {
+		return t.Mode
+	}
+	return t.Mode + ":" + t.Policy
 }
 
 // Failed reports whether the trial produced no measurement.

@@ -36,10 +36,10 @@ func (r *Run) Points() []*Point {
 	index := map[string]*Point{}
 	for i := range r.Trials {
 		t := &r.Trials[i]
-		key := fmt.Sprint(t.Experiment, "\x00", t.Mode, "\x00", t.Workers, "\x00", t.KeepAlive, "\x00", t.Handler.Name, "\x00", t.Load.Name)
+		key := fmt.Sprint(t.Experiment, "\x00", t.Label(), "\x00", t.Workers, "\x00", t.KeepAlive, "\x00", t.Handler.Name, "\x00", t.Load.Name)
 		p, ok := index[key]
 		if !ok {
-			p = &Point{Experiment: t.Experiment, Mode: t.Mode, Workers: t.Workers, KeepAlive: t.KeepAlive, Handler: t.Handler.Name, Load: t.Load.Name}
+			p = &Point{Experiment: t.Experiment, Mode: t.Label(), Workers: t.Workers, KeepAlive: t.KeepAlive, Handler: t.Handler.Name, Load: t.Load.Name}
 			index[key] = p
 			points = append(points, p)
 		}
@@ -65,13 +65,13 @@ func (p *Point) Summary(metric func(*Trial) float64) analysis.Summary {
 var summaryHeader = []string{
 	"mode", "workers", "keep-alive", "handler", "load", "reps",
 	"throughput req/s", "p50 ms", "p99 ms", "errors",
-	"Jain req", "Jain conn", "top-2 conn", "max/min conn share",
+	"Jain req", "Jain conn", "top-2 conn", "max/min conn share", "CPU cores master/workers",
 }
 
 func (p *Point) summaryRow() []string {
 	if len(p.Trials) == 0 {
 		return []string{p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
-			fmt.Sprintf("0/%d", len(p.Failed)), "failed", "", "", "", "", "", "", ""}
+			fmt.Sprintf("0/%d", len(p.Failed)), "failed", "", "", "", "", "", "", "", ""}
 	}
 	thr := p.Summary(func(t *Trial) float64 { return t.ThroughputRPS })
 	errs := p.Summary(func(t *Trial) float64 { return float64(t.Errors) })
@@ -88,6 +88,8 @@ func (p *Point) summaryRow() []string {
 		fmt.Sprintf("%.3f", p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Jain }).Median),
 		fmt.Sprintf("%.0f%%", 100*p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Top2Share }).Median),
 		fmt.Sprintf("%.0f%% / %.0f%%", 100*maxShare.Median, 100*minShare.Median),
+		fmt.Sprintf("%.2f / %.2f", p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median,
+			p.Summary(func(t *Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
 }
 
@@ -183,7 +185,7 @@ func (r *Run) Warnings() []string {
 	var out []string
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
-			t.Experiment, t.Mode, t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
+			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
 		if t.Error != "" {
 			out = append(out, fmt.Sprintf("%s: failed: %s", name, t.Error))
 		}

@@ -26,7 +26,7 @@ func (e *Experiment) validate() error {
 		return fmt.Errorf("no mode given (known: %v)", modes.Names())
 	}
 	for _, m := range e.Modes {
-		if _, err := modes.Lookup(m); err != nil {
+		if _, err := modes.ParseSpec(m); err != nil {
 			return err
 		}
 	}

@@ -212,7 +212,7 @@ func isBool(n *yaml.Node) error {
 }
 
 func isMode(n *yaml.Node) error {
-	_, err := modes.Lookup(n.Value)
+	_, err := modes.ParseSpec(n.Value)
 	return err
 }
 

@@ -56,7 +56,7 @@ experiments:
 }
 
 func TestTrialsInterleaveModesAndRepetitions(t *testing.T) {
-	f, err := Parse("order.yaml", []byte("experiments:\n  - {modes: [shared, reuseport], reps: 2}\n"))
+	f, err := Parse("order.yaml", []byte("experiments:\n  - {modes: [shared, roundrobin, roundrobin:rotate], reps: 2}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,8 @@ func TestTrialsInterleaveModesAndRepetitions(t *testing.T) {
 	for _, tr := range f.Trials() {
 		got = append(got, tr.Mode+"/"+string(rune('0'+tr.Rep)))
 	}
-	want := "shared/1 reuseport/1 shared/2 reuseport/2"
+	// A mode with policies is spelled out with its default one.
+	want := "shared/1 roundrobin:free/1 roundrobin:rotate/1 shared/2 roundrobin:free/2 roundrobin:rotate/2"
 	if strings.Join(got, " ") != want {
 		t.Errorf("trial order %v; want %s", got, want)
 	}
@@ -91,7 +92,11 @@ func TestParseErrors(t *testing.T) {
 		{"negative warmup", "experiments:\n  - modes: [shared]\n    load: {warmup: -1s}\n",
 			`bad.yaml:3: warmup: must be at least 0s, got -1s`},
 		{"unknown mode", "experiments:\n  - modes: [shared, fancy]\n",
-			`bad.yaml:2: modes: unknown mode "fancy" (known: reuseport, shared)`},
+			`bad.yaml:2: modes: unknown mode "fancy" (known: reuseport, roundrobin, shared)`},
+		{"unknown policy", "experiments:\n  - modes: [shared, roundrobin:fastest]\n",
+			`bad.yaml:2: modes: mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
+		{"policy of a mode without", "experiments:\n  - modes: [shared:rotate]\n",
+			`bad.yaml:2: modes: mode "shared" has no policies, got "shared:rotate"`},
 		{"rate below zero", "experiments:\n  - modes: [shared]\n    load: {rate: -1}\n",
 			`bad.yaml:3: rate: must be at least 0, got -1`},
 		{"wrong type for workers", "experiments:\n  - modes: [shared]\n    workers: eight\n",
@@ -107,7 +112,7 @@ func TestParseErrors(t *testing.T) {
 		{"handler not a mapping", "experiments:\n  - modes: [shared]\n    handler: fast\n",
 			`bad.yaml:3: handler: expected a mapping of keys to values`},
 		{"modes missing", "experiments:\n  - workers: 2\n",
-			`bad.yaml:2: experiment 1: modes is required (known: reuseport, shared)`},
+			`bad.yaml:2: experiment 1: modes is required (known: reuseport, roundrobin, shared)`},
 		{"no experiments", "name: empty\nexperiments: []\n",
 			`bad.yaml:2: experiments: empty list`},
 		{"empty file", "",

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"clusterbench/modes"
 	"clusterbench/worker"
 )
 
@@ -69,7 +70,7 @@ type Trial struct {
 	Experiment string
 	Rep        int // 1-based
 	Reps       int
-	Mode       string
+	Mode       string // MODE or MODE:POLICY, policy spelled out
 	Workers    int
 	KeepAlive  bool
 	Handler    Handler
@@ -113,6 +114,12 @@ func (f *File) Trials() []Trial {
 func (e *Experiment) fillDefaults(n int) {
 	if e.Name == "" {
 		e.Name = fmt.Sprintf("experiment-%d", n)
+	}
+	for i, m := range e.Modes {
+		// Spelled out, so reports name the policy: "roundrobin:free".
+		if spec, err := modes.ParseSpec(m); err == nil {
+			e.Modes[i] = spec.String()
+		}
 	}
 	if len(e.Workers) == 0 {
 		e.Workers = []int{DefaultWorkers()}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"clusterbench/handoff"
 )
 
 // The file descriptors a worker process inherits. fd 3 follows the systemd
@@ -79,9 +81,9 @@ func Main(args []string) error {
 	os.Unsetenv("LISTEN_PID")
 	os.Unsetenv("LISTEN_FDNAMES")
 
-	ln, err := net.FileListener(os.NewFile(listenFD, "listener"))
+	ln, err := inheritedListener()
 	if err != nil {
-		return fmt.Errorf("worker: no listening socket on fd %d: %w", listenFD, err)
+		return err
 	}
 	out := os.NewFile(reportFD, "report")
 	enc := json.NewEncoder(out)
@@ -117,6 +119,21 @@ func Main(args []string) error {
 			return err
 		}
 	}
+}
+
+// inheritedListener serves what the parent put at fd 3: a listening socket,
+// or in round-robin mode a channel on which the master hands over
+// connections it accepted.
+func inheritedListener() (net.Listener, error) {
+	f := os.NewFile(listenFD, "listener")
+	if handoff.IsChannel(listenFD) {
+		return handoff.NewListener(f)
+	}
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("worker: no listening socket on fd %d: %w", listenFD, err)
+	}
+	return ln, nil
 }
 
 // Launcher starts worker processes.
@@ -181,6 +198,12 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 	go p.readReports(r)
 	go func() {
 		p.waitErr = cmd.Wait()
+		// Let the reader take the last report before anyone reads the counts;
+		// bounded, in case something the worker started holds the pipe open.
+		select {
+		case <-p.reported:
+		case <-time.After(time.Second):
+		}
 		close(p.exited)
 	}()
 	return p, nil
@@ -259,6 +282,16 @@ func (p *Process) Stop(grace time.Duration) (Counters, error) {
 		return c, fmt.Errorf("worker %d (pid %d) stopped without final counts: %v", p.Index, p.PID(), p.waitErr)
 	}
 	return c, nil
+}
+
+// Exited is closed once the worker process has ended.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// ExitErr says how the process ended (nil for exit status 0); valid once
+// Exited is closed.
+func (p *Process) ExitErr() error {
+	<-p.exited
+	return p.waitErr
 }
 
 // Kill ends the worker at once.

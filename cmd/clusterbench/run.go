@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"clusterbench/analysis"
 	"clusterbench/loadgen"
+	"clusterbench/modes"
 	"clusterbench/results"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
@@ -21,6 +23,7 @@ import (
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run [flags] [FILE]", stderr)
 	out := fs.String("o", "", "output directory (default results/<timestamp>)")
+	profile := fs.Bool("profile", false, "write a CPU profile of each trial's deployment process (the master, in roundrobin mode) to DIR/profiles/")
 	var e scenarios.Experiment
 	load := scenarios.DefaultLoad
 	var (
@@ -69,6 +72,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stop() // a second Ctrl-C ends the tool at once; Pdeathsig ends the deployment
 	}()
 	r := &runner{command: command, dir: dir, stdout: stdout, progress: newProgress(stderr)}
+	if *profile {
+		r.profileDir = filepath.Join(dir, "profiles")
+		if err := os.MkdirAll(r.profileDir, 0o755); err != nil {
+			return fmt.Errorf("output directory: %w", err)
+		}
+	}
 	return r.run(ctx, file)
 }
 
@@ -78,7 +87,7 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 	modeList stringList, workers intList, keepAlive boolList, rates intList, h *worker.Handler) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "o" {
+		if f.Name != "o" && f.Name != "profile" {
 			experimentFlags = append(experimentFlags, "--"+f.Name)
 		}
 	})
@@ -106,10 +115,11 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 
 // runner runs a scenario's trials one after another and records them.
 type runner struct {
-	command  []string
-	dir      string
-	stdout   io.Writer
-	progress *progress
+	command    []string
+	dir        string
+	profileDir string // "" for no profiles
+	stdout     io.Writer
+	progress   *progress
 }
 
 func (r *runner) run(ctx context.Context, file *scenarios.File) error {
@@ -171,8 +181,9 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 // trial runs one trial: deploy, load, stop, and compare both sides' counts.
 // finished is false if ctx interrupted it; a failed trial is finished.
 func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (rec results.Trial, finished bool) {
+	mode, policy, _ := strings.Cut(t.Mode, ":")
 	rec = results.Trial{
-		Experiment: t.Experiment, Rep: t.Rep, Mode: t.Mode, Workers: t.Workers, KeepAlive: t.KeepAlive,
+		Experiment: t.Experiment, Rep: t.Rep, Mode: mode, Policy: policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
 			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
@@ -184,7 +195,12 @@ func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (rec re
 		},
 		Started: time.Now(),
 	}
-	srv, err := startServer(ctx, r.command, t)
+	var extra []string
+	if r.profileDir != "" {
+		name := fmt.Sprintf("%03d-%s.pprof", i+1, strings.ReplaceAll(t.Mode, ":", "-"))
+		extra = append(extra, "--cpuprofile", filepath.Join(r.profileDir, name))
+	}
+	srv, err := startServer(ctx, r.command, t, extra...)
 	if err != nil {
 		rec.Error = err.Error()
 		return rec, ctx.Err() == nil
@@ -241,7 +257,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 		if i < len(served.Workers) {
 			s := served.Workers[i]
 			w.PID, w.WorkerRequests, w.WorkerConnections, w.WorkerAccepted = s.PID, s.Requests, s.Connections, s.Accepted
-			w.CPUSeconds = s.CPUSeconds
+			w.CPUSeconds, w.Restarts = s.CPUSeconds, s.Restarts
 			warmWorker = s.WarmupRequests
 			rec.CPU.WorkersSeconds += s.CPUSeconds
 		}
@@ -262,7 +278,13 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 		Connections: analysis.FairnessOf(rec.ConnectionCounts()),
 	}
 	rec.CPU.LoadgenSeconds = lg.CPUSeconds
-	rec.CPU.MasterSeconds = served.ParentCPUSeconds
+	rec.CPU.MasterSeconds = served.MasterCPUSeconds
+	rec.CPU.ServingSeconds = served.ServingSeconds
+	rec.Frontend = served.Frontend
+	rec.Restarts = served.Restarts
+	for _, r := range served.Restarts {
+		rec.Warnings = append(rec.Warnings, describeRestart(r))
+	}
 
 	if lg.Unattributed > 0 {
 		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
@@ -276,4 +298,17 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	if rec.Successes == 0 {
 		rec.Warnings = append(rec.Warnings, "no request succeeded")
 	}
+}
+
+// describeRestart says what happened to a worker that exited mid-trial.
+// Its counts are its last report, so they may lag the client's.
+func describeRestart(r modes.Restart) string {
+	msg := fmt.Sprintf("worker %d (pid %d) exited after %.1fs (%s)", r.Worker, r.PID, r.ExitedAt, r.Exit)
+	if r.ReplacementPID != 0 {
+		msg += fmt.Sprintf("; replaced by pid %d", r.ReplacementPID)
+	}
+	if r.Error != "" {
+		return msg + ": " + r.Error
+	}
+	return msg + fmt.Sprintf(", serving %.0fms after the exit; the exited process's counts are its last report", 1000*r.ReadyAfter)
 }

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -22,12 +24,15 @@ import (
 
 // serveReport is what serve prints when it stops; `run` reads it too.
 type serveReport struct {
-	Mode    string               `json:"mode"`
-	Addr    string               `json:"addr"`
-	Workers []modes.WorkerResult `json:"workers"`
-	// ParentCPUSeconds is the serving process's own CPU time: the master's
-	// work in modes that have one.
-	ParentCPUSeconds float64  `json:"parent_cpu_seconds"`
+	Mode   string `json:"mode"`
+	Policy string `json:"policy,omitempty"`
+	Addr   string `json:"addr"`
+	modes.Report
+	// ServingSeconds is the time from every worker serving to the stop.
+	ServingSeconds float64 `json:"serving_seconds"`
+	// MasterCPUSeconds is this process's CPU time while serving: the
+	// master's work in modes that have one, next to nothing in the others.
+	MasterCPUSeconds float64  `json:"master_cpu_seconds"`
 	Errors           []string `json:"errors,omitempty"`
 }
 
@@ -42,11 +47,13 @@ const stopGrace = 10 * time.Second
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve [flags]", stderr)
-	mode := fs.String("mode", "", "distribution mode (see `clusterbench modes`)")
+	mode := fs.String("mode", "", "distribution mode, MODE or MODE:POLICY (see `clusterbench modes`)")
 	workers := fs.Int("workers", scenarios.DefaultWorkers(), "number of worker processes")
 	addr := fs.String("addr", "127.0.0.1:8080", "public address HOST:PORT (port 0 picks a free one)")
 	asJSON := fs.Bool("json", false, "print the per-worker counts as JSON when stopped")
 	h := handlerFlags(fs)
+	respawn := fs.Bool("respawn", true, "replace a worker that exits while serving")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the master, in roundrobin mode) to `FILE`")
 	readyFD := fs.Int("ready-fd", 0, "write {\"addr\",\"pids\"} as JSON to this inherited fd once serving (used by run)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -58,7 +65,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *mode == "" {
 		return usagef("serve: --mode is required (known: %v)", modes.Names())
 	}
-	m, err := modes.Lookup(*mode)
+	spec, err := modes.ParseSpec(*mode)
 	if err != nil {
 		return usageError{err}
 	}
@@ -75,15 +82,27 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	d, err := modes.Deploy(ctx, m, modes.Config{
+	logger := log.New(stderr, "", 0)
+	d, err := modes.Deploy(ctx, spec, modes.Config{
 		Addr:     *addr,
 		Workers:  *workers,
 		Handler:  *h,
 		Launcher: worker.Launcher{Command: append(command, workerCommand), Stderr: stderr},
+		Respawn:  *respawn,
+		Logf:     logger.Printf,
 	})
 	if err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			d.Stop(stopGrace)
+			return err
+		}
+		defer stopProfile()
+	}
+	servingSince, cpuSince := time.Now(), cputime.Self()
 	if *readyFD > 0 {
 		f := os.NewFile(uintptr(*readyFD), "ready")
 		err := json.NewEncoder(f).Encode(readyMessage{Addr: d.Addr(), PIDs: d.PIDs()})
@@ -93,13 +112,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("serve: ready: %w", err)
 		}
 	} else {
-		fmt.Fprintf(stderr, "serving %s with %d workers on http://%s/ (Ctrl-C to stop)\n", m.Name(), *workers, d.Addr())
+		fmt.Fprintf(stderr, "serving %s with %d workers on http://%s/ (Ctrl-C to stop)\n", spec, *workers, d.Addr())
 	}
 
 	<-ctx.Done()
 	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
-	results, stopErr := d.Stop(stopGrace)
-	report := serveReport{Mode: m.Name(), Addr: d.Addr(), Workers: results, ParentCPUSeconds: cputime.Self().Seconds()}
+	report := serveReport{
+		Mode: spec.Mode.Name(), Policy: spec.Policy, Addr: d.Addr(),
+		ServingSeconds:   time.Since(servingSince).Seconds(),
+		MasterCPUSeconds: (cputime.Self() - cpuSince).Seconds(),
+	}
+	var stopErr error
+	report.Report, stopErr = d.Stop(stopGrace)
 	if stopErr != nil {
 		report.Errors = []string{stopErr.Error()}
 	}
@@ -143,4 +167,20 @@ func handlerFlags(fs *flag.FlagSet) *worker.Handler {
 // workerAppName describes the built-in worker app for reports.
 func workerAppName() string {
 	return "clusterbench Go worker (net/http, " + runtime.Version() + "; Go's netpoller wakes every worker waiting on a shared socket, no EPOLLEXCLUSIVE)"
+}
+
+// startCPUProfile profiles this process until the returned function is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -31,7 +31,7 @@ type server struct {
 // serverStartTimeout bounds how long a deployment may take to serve.
 const serverStartTimeout = 30 * time.Second
 
-func startServer(ctx context.Context, command []string, t scenarios.Trial) (*server, error) {
+func startServer(ctx context.Context, command []string, t scenarios.Trial, extraArgs ...string) (*server, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -47,6 +47,7 @@ func startServer(ctx context.Context, command []string, t scenarios.Trial) (*ser
 		"--handler-cpu", t.Handler.CPU.String(),
 		"--handler-sleep", t.Handler.Sleep.String(),
 	)
+	args = append(args, extraArgs...)
 	s := &server{cmd: exec.Command(command[0], args...), exited: make(chan struct{})}
 	s.cmd.ExtraFiles = []*os.File{w}
 	s.cmd.Stdout = &s.stdout

@@ -1,0 +1,513 @@
+package handoff
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Policy decides which worker gets the next connection.
+type Policy string
+
+const (
+	// Free hands a connection only to a worker that has acknowledged its
+	// previous one, the idle worker that has waited longest first; when no
+	// worker is free, connections wait in the master. This is what Node's
+	// master does (SCHED_RR).
+	Free Policy = "free"
+	// Rotate hands connections to the live workers in strict turn, whether
+	// or not they have acknowledged the ones before.
+	Rotate Policy = "rotate"
+)
+
+// Policies lists the policies, the default first.
+var Policies = []Policy{Free, Rotate}
+
+// Stats counts what a dispatcher did.
+type Stats struct {
+	Accepted uint64 `json:"accepted"` // connections accepted on the public socket
+	Handed   uint64 `json:"handed"`   // hand-overs, a connection handed twice counting twice
+	Rejected uint64 `json:"rejected"` // connections a worker refused, handed to another
+	Orphaned uint64 `json:"orphaned"` // unacknowledged connections of a worker that went away, handed to another
+	// Dropped connections were still in the master when it closed.
+	Dropped uint64 `json:"dropped"`
+	// MaxWaiting is the most connections that waited in the master for a free worker.
+	MaxWaiting int `json:"max_waiting"`
+	// WorkersGone counts channels that closed while the dispatcher ran.
+	WorkersGone int `json:"workers_gone"`
+}
+
+// Dispatcher is the master: it accepts on a listening socket and hands each
+// connection to a worker by policy. Its loop runs on one goroutine over one
+// epoll set, like libuv's, so a connection costs a few system calls and no
+// goroutine switch.
+type Dispatcher struct {
+	policy Policy
+	ln     *os.File
+	epfd   int
+	wakeFD int
+	logf   func(format string, args ...any)
+
+	mu      sync.Mutex
+	calls   []call
+	stopped bool
+	done    chan struct{}
+
+	// Owned by the loop goroutine.
+	lnFD    int
+	byFD    map[int32]*channel
+	slots   []*channel // by worker index; nil when the worker has no live channel
+	cursor  int        // Rotate: the index to try first
+	free    []*channel // Free: idle workers, longest idle first
+	waiting []int      // connections waiting for a worker, oldest first
+	sender  *sender
+	stats   Stats
+	closing bool
+}
+
+// channel is the master's side of one worker's channel.
+type channel struct {
+	index    int
+	fd       int
+	seq      uint32
+	inflight []flight // handed over, not yet acknowledged, in order
+	backlog  []int    // waiting for room on the channel
+	writable bool     // epoll watches for room
+	gone     bool
+}
+
+// call is a function run on the loop goroutine for another goroutine.
+type call struct {
+	f      func() error
+	result chan error
+}
+
+type flight struct {
+	seq  uint32
+	conn int
+}
+
+// ErrClosed is returned by a closed dispatcher.
+var ErrClosed = errors.New("handoff: dispatcher closed")
+
+// acceptBatch is how many connections to accept per wakeup. One, as
+// nginx does by default (multi_accept off): epoll is level-triggered and
+// reports the socket again while connections wait, and accepting on to
+// EAGAIN would cost a failed system call per wakeup.
+const acceptBatch = 1
+
+// NewDispatcher starts dispatching connections accepted on ln, which it
+// takes over. logf reports workers that go away.
+func NewDispatcher(ln *os.File, policy Policy, logf func(format string, args ...any)) (*Dispatcher, error) {
+	if policy != Free && policy != Rotate {
+		return nil, fmt.Errorf("handoff: unknown policy %q (known: %v)", policy, Policies)
+	}
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	d := &Dispatcher{
+		policy: policy, ln: ln, logf: logf, lnFD: int(ln.Fd()),
+		byFD: map[int32]*channel{}, sender: newSender(), done: make(chan struct{}),
+		epfd: -1, wakeFD: -1,
+	}
+	err := d.setup()
+	if err != nil {
+		d.release()
+		return nil, fmt.Errorf("handoff: %w", err)
+	}
+	go d.loop()
+	return d, nil
+}
+
+func (d *Dispatcher) setup() (err error) {
+	if err := unix.SetNonblock(d.lnFD, true); err != nil {
+		return err
+	}
+	if d.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return err
+	}
+	if d.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return err
+	}
+	for _, fd := range []int{d.lnFD, d.wakeFD} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+		if err := unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Attach opens a channel for worker index and returns the worker's end, to
+// be inherited by the worker process. A channel the index had before is
+// closed first, its unacknowledged connections handed to other workers.
+func (d *Dispatcher) Attach(index int) (*os.File, error) {
+	master, workerEnd, err := Channel()
+	if err != nil {
+		return nil, err
+	}
+	err = d.do(func() error {
+		if old := d.slot(index); old != nil {
+			d.drop(old, "replaced")
+		}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(master)}
+		if err := unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, master, &ev); err != nil {
+			return fmt.Errorf("handoff: %w", err)
+		}
+		c := &channel{index: index, fd: master}
+		d.byFD[int32(master)] = c
+		for len(d.slots) <= index {
+			d.slots = append(d.slots, nil)
+		}
+		d.slots[index] = c
+		d.idle(c)
+		if d.policy == Rotate {
+			d.assignWaiting()
+		}
+		return nil
+	})
+	if err != nil {
+		unix.Close(master)
+		workerEnd.Close()
+		return nil, err
+	}
+	return workerEnd, nil
+}
+
+// Stats returns the counts so far.
+func (d *Dispatcher) Stats() Stats {
+	var s Stats
+	if d.do(func() error { s = d.stats; return nil }) != nil {
+		<-d.done
+		return d.stats
+	}
+	return s
+}
+
+// Close stops accepting, closes every channel and the connections still in
+// the master, and returns once the loop has ended. Workers keep the
+// connections they received.
+func (d *Dispatcher) Close() error {
+	err := d.do(func() error { d.closing = true; return nil })
+	<-d.done
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// do runs f on the loop goroutine and returns its error.
+func (d *Dispatcher) do(f func() error) error {
+	c := call{f: f, result: make(chan error, 1)}
+	d.mu.Lock()
+	if d.stopped {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	d.calls = append(d.calls, c)
+	d.mu.Unlock()
+	var one [8]byte
+	one[0] = 1
+	_, _ = unix.Write(d.wakeFD, one[:])
+	return <-c.result
+}
+
+func (d *Dispatcher) loop() {
+	defer close(d.done)
+	defer d.release()
+	events := make([]unix.EpollEvent, 128)
+	for !d.closing {
+		n, err := unix.EpollWait(d.epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			d.logf("master: epoll: %v", err)
+			d.closing = true
+			break
+		}
+		for _, ev := range events[:n] {
+			switch int(ev.Fd) {
+			case d.lnFD:
+				d.acceptSome()
+			case d.wakeFD:
+				d.runCalls()
+			default:
+				if c := d.byFD[ev.Fd]; c != nil {
+					d.serviceChannel(c, ev.Events)
+				}
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) runCalls() {
+	var buf [8]byte
+	_, _ = unix.Read(d.wakeFD, buf[:])
+	d.mu.Lock()
+	calls := d.calls
+	d.calls = nil
+	d.mu.Unlock()
+	for _, c := range calls {
+		c.result <- c.f()
+	}
+}
+
+func (d *Dispatcher) acceptSome() {
+	for range acceptBatch {
+		// Raw accept4 without an address: nothing to allocate per connection.
+		fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(d.lnFD), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+		switch errno {
+		case 0:
+			d.stats.Accepted++
+			d.assign(int(fd))
+		case unix.EAGAIN:
+			return
+		case unix.EINTR, unix.ECONNABORTED:
+		default:
+			// Out of descriptors, most likely: leave connections queued in
+			// the kernel rather than spin on a listener that stays ready.
+			d.logf("master: accept: %v", errno)
+			time.Sleep(10 * time.Millisecond)
+			return
+		}
+	}
+}
+
+// assign hands conn to a worker by policy, or keeps it waiting if there is none.
+func (d *Dispatcher) assign(conn int) {
+	var c *channel
+	if d.policy == Free {
+		if len(d.free) > 0 {
+			c = d.free[0]
+			d.free = d.free[1:]
+		}
+	} else {
+		c = d.nextInTurn()
+	}
+	if c == nil {
+		d.waiting = append(d.waiting, conn)
+		d.stats.MaxWaiting = max(d.stats.MaxWaiting, len(d.waiting))
+		return
+	}
+	d.send(c, conn)
+}
+
+func (d *Dispatcher) nextInTurn() *channel {
+	for k := range d.slots {
+		i := (d.cursor + k) % len(d.slots)
+		if c := d.slots[i]; c != nil {
+			d.cursor = i + 1
+			return c
+		}
+	}
+	return nil
+}
+
+// idle is called when c has nothing in flight: under Free it takes the
+// oldest waiting connection or joins the end of the free queue.
+func (d *Dispatcher) idle(c *channel) {
+	if d.policy != Free {
+		return
+	}
+	if len(d.waiting) > 0 {
+		conn := d.waiting[0]
+		d.waiting = d.waiting[1:]
+		d.send(c, conn)
+		return
+	}
+	d.free = append(d.free, c)
+}
+
+// assignWaiting hands out waiting connections once a worker appears (Rotate).
+func (d *Dispatcher) assignWaiting() {
+	waiting := d.waiting
+	d.waiting = nil
+	for _, conn := range waiting {
+		d.assign(conn)
+	}
+}
+
+func (d *Dispatcher) send(c *channel, conn int) {
+	if len(c.backlog) > 0 {
+		c.backlog = append(c.backlog, conn)
+		return
+	}
+	switch err := d.sender.send(c.fd, c.seq, conn); err {
+	case nil:
+		c.inflight = append(c.inflight, flight{c.seq, conn})
+		c.seq++
+		d.stats.Handed++
+	case unix.EAGAIN:
+		c.backlog = append(c.backlog, conn)
+		d.watchWritable(c, true)
+	default:
+		c.backlog = append(c.backlog, conn) // handed on with the channel's other connections
+		d.drop(c, err.Error())
+	}
+}
+
+// flush sends what waited for room on the channel.
+func (d *Dispatcher) flush(c *channel) {
+	for len(c.backlog) > 0 {
+		err := d.sender.send(c.fd, c.seq, c.backlog[0])
+		if err == unix.EAGAIN {
+			return
+		}
+		if err != nil {
+			d.drop(c, err.Error())
+			return
+		}
+		c.inflight = append(c.inflight, flight{c.seq, c.backlog[0]})
+		c.seq++
+		d.stats.Handed++
+		c.backlog = c.backlog[1:]
+	}
+	d.watchWritable(c, false)
+}
+
+func (d *Dispatcher) watchWritable(c *channel, on bool) {
+	if c.writable == on {
+		return
+	}
+	c.writable = on
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.fd)}
+	if on {
+		ev.Events |= unix.EPOLLOUT
+	}
+	_ = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
+}
+
+func (d *Dispatcher) serviceChannel(c *channel, events uint32) {
+	if events&unix.EPOLLOUT != 0 {
+		d.flush(c)
+	}
+	// Acknowledgements first, even on hang-up: a connection the worker took
+	// died with it and must not be handed to another worker half-read.
+	// Without a hang-up one read is enough: epoll is level-triggered and
+	// reports the channel again if more is queued, which costs nothing,
+	// while reading on to EAGAIN costs a system call per connection.
+	hangup := events&(unix.EPOLLHUP|unix.EPOLLRDHUP|unix.EPOLLERR) != 0
+	var buf [ackMsgLen + 1]byte
+	for !c.gone {
+		n, err := unix.Read(c.fd, buf[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			break
+		}
+		if err != nil || n == 0 {
+			d.drop(c, "channel closed")
+			return
+		}
+		seq, accepted, err := decodeAck(buf[:n])
+		if err == nil && (len(c.inflight) == 0 || c.inflight[0].seq != seq) {
+			err = fmt.Errorf("acknowledgement %d out of turn", seq)
+		}
+		if err != nil {
+			d.drop(c, err.Error())
+			return
+		}
+		conn := c.inflight[0].conn
+		c.inflight = c.inflight[1:]
+		if accepted {
+			unix.Close(conn)
+		} else {
+			d.stats.Rejected++
+			d.assign(conn)
+		}
+		if len(c.inflight) == 0 && len(c.backlog) == 0 && !c.gone {
+			d.idle(c)
+		}
+		if !hangup {
+			return
+		}
+	}
+	if hangup {
+		d.drop(c, "channel closed")
+	}
+}
+
+func (d *Dispatcher) slot(index int) *channel {
+	if index < len(d.slots) {
+		return d.slots[index]
+	}
+	return nil
+}
+
+// drop forgets a channel whose worker went away and hands its
+// unacknowledged connections to the others.
+func (d *Dispatcher) drop(c *channel, why string) {
+	if c.gone {
+		return
+	}
+	c.gone = true
+	if d.slot(c.index) == c {
+		d.slots[c.index] = nil
+	}
+	for i, f := range d.free {
+		if f == c {
+			d.free = append(d.free[:i], d.free[i+1:]...)
+			break
+		}
+	}
+	delete(d.byFD, int32(c.fd))
+	_ = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	unix.Close(c.fd)
+	orphans := make([]int, 0, len(c.inflight)+len(c.backlog))
+	for _, f := range c.inflight {
+		orphans = append(orphans, f.conn)
+	}
+	orphans = append(orphans, c.backlog...)
+	c.inflight, c.backlog = nil, nil
+	if d.closing {
+		return
+	}
+	d.stats.WorkersGone++
+	d.stats.Orphaned += uint64(len(orphans))
+	d.logf("master: worker %d's channel: %s; %d unacknowledged connections go to other workers", c.index, why, len(orphans))
+	for _, conn := range orphans {
+		d.assign(conn)
+	}
+}
+
+// release closes everything the dispatcher holds; it runs once, when the
+// loop ends (or when setup fails).
+func (d *Dispatcher) release() {
+	d.mu.Lock()
+	d.stopped = true
+	calls := d.calls
+	d.calls = nil
+	d.mu.Unlock()
+	for _, c := range calls {
+		c.result <- ErrClosed
+	}
+	d.closing = true
+	for _, c := range d.byFD {
+		// Connections in flight are the workers' now; the backlog never left.
+		for _, f := range c.inflight {
+			unix.Close(f.conn)
+		}
+		d.stats.Dropped += uint64(len(c.backlog))
+		for _, conn := range c.backlog {
+			unix.Close(conn)
+		}
+		d.drop(c, "closing")
+	}
+	for _, conn := range d.waiting {
+		unix.Close(conn)
+	}
+	d.stats.Dropped += uint64(len(d.waiting))
+	d.waiting = nil
+	for _, fd := range []int{d.epfd, d.wakeFD} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	d.ln.Close()
+}

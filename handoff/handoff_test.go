@@ -1,0 +1,330 @@
+package handoff
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fakeWorker is the worker's end of a channel driven by hand, so a test
+// decides when, and whether, each connection is acknowledged.
+type fakeWorker struct {
+	t  *testing.T
+	fd int
+	f  *os.File
+}
+
+func attach(t *testing.T, d *Dispatcher, index int) *fakeWorker {
+	t.Helper()
+	f, err := d.Attach(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &fakeWorker{t: t, fd: int(f.Fd()), f: f}
+}
+
+// receive waits for the next handed-over connection and returns its
+// sequence number and descriptor, or ok=false if none comes in time.
+func (w *fakeWorker) receive(wait time.Duration) (seq uint32, conn int, ok bool) {
+	w.t.Helper()
+	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+	if n, _ := unix.Poll(fds, int(wait.Milliseconds())); n == 0 {
+		return 0, -1, false
+	}
+	msg := make([]byte, 16)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(w.fd, msg, oob, 0)
+	if err != nil || n != connMsgLen {
+		w.t.Fatalf("recvmsg: %d bytes, %v", n, err)
+	}
+	conn, err = oneRight(oob[:oobn])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { unix.Close(conn) })
+	return binary.LittleEndian.Uint32(msg), conn, true
+}
+
+func (w *fakeWorker) ack(seq uint32, accepted bool) {
+	w.t.Helper()
+	if _, err := unix.Write(w.fd, encodeAck(nil, seq, accepted)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// mustReceive returns the next connection's sequence number and its
+// client's port, which tells the test which dial it was.
+func (w *fakeWorker) mustReceive() (uint32, int) {
+	w.t.Helper()
+	seq, conn, ok := w.receive(5 * time.Second)
+	if !ok {
+		w.t.Fatal("no connection handed over")
+	}
+	peer, err := unix.Getpeername(conn)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return seq, peer.(*unix.SockaddrInet4).Port
+}
+
+func (w *fakeWorker) receivesNothing() {
+	w.t.Helper()
+	if _, _, ok := w.receive(100 * time.Millisecond); ok {
+		w.t.Error("a connection was handed over; want none")
+	}
+}
+
+func newDispatcher(t *testing.T, policy Policy) (*Dispatcher, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	d, err := NewDispatcher(f, policy, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, addr
+}
+
+// dial opens a client connection and returns its local port.
+func dial(t *testing.T, addr string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.LocalAddr().(*net.TCPAddr).Port
+}
+
+func TestFreeServesTheLongestIdleWorkerAndQueuesTheRest(t *testing.T) {
+	d, addr := newDispatcher(t, Free)
+	w := []*fakeWorker{attach(t, d, 0), attach(t, d, 1), attach(t, d, 2)}
+
+	// Idle in attach order: 0, 1, 2.
+	var seqs [3]uint32
+	for i := range w {
+		port := dial(t, addr)
+		seq, got := w[i].mustReceive()
+		if got != port {
+			t.Fatalf("worker %d got the connection from port %d; want %d", i, got, port)
+		}
+		seqs[i] = seq
+	}
+	// Nobody has acknowledged: the next connection waits in the master.
+	waiting := dial(t, addr)
+	for _, wk := range w {
+		wk.receivesNothing()
+	}
+	// The first to acknowledge takes the waiting connection.
+	w[2].ack(seqs[2], true)
+	seq2, got := w[2].mustReceive()
+	if got != waiting {
+		t.Errorf("worker 2 got port %d; want the waiting connection from %d", got, waiting)
+	}
+	// Then 0 and 1 become idle, in that order, and are served in that order.
+	w[0].ack(seqs[0], true)
+	w[1].ack(seqs[1], true)
+	time.Sleep(50 * time.Millisecond) // let the master read both
+	for _, i := range []int{0, 1} {
+		port := dial(t, addr)
+		if _, got := w[i].mustReceive(); got != port {
+			t.Errorf("worker %d got port %d; want %d", i, got, port)
+		}
+	}
+	w[2].ack(seq2, true)
+	if s := d.Stats(); s.Accepted != 6 || s.Handed != 6 || s.MaxWaiting != 1 {
+		t.Errorf("stats %+v; want 6 accepted and handed, at most 1 waiting", s)
+	}
+}
+
+func TestRotateTakesStrictTurns(t *testing.T) {
+	d, addr := newDispatcher(t, Rotate)
+	w := []*fakeWorker{attach(t, d, 0), attach(t, d, 1), attach(t, d, 2)}
+	// No acknowledgements at all: rotation does not wait for them.
+	for round := range 3 {
+		for i := range w {
+			port := dial(t, addr)
+			if _, got := w[i].mustReceive(); got != port {
+				t.Fatalf("round %d: worker %d got port %d; want %d", round, i, got, port)
+			}
+		}
+	}
+}
+
+func TestRejectedConnectionGoesToAnotherWorker(t *testing.T) {
+	d, addr := newDispatcher(t, Free)
+	w0, w1 := attach(t, d, 0), attach(t, d, 1)
+	port := dial(t, addr)
+	seq, _ := w0.mustReceive()
+	w0.ack(seq, false)
+	if _, got := w1.mustReceive(); got != port {
+		t.Errorf("worker 1 got port %d; want the rejected connection from %d", got, port)
+	}
+	if s := d.Stats(); s.Rejected != 1 || s.Handed != 2 {
+		t.Errorf("stats %+v; want 1 rejected, 2 hand-overs", s)
+	}
+}
+
+func TestConnectionsOfAWorkerThatGoesAwayGoToOthers(t *testing.T) {
+	d, addr := newDispatcher(t, Rotate)
+	w0, w1 := attach(t, d, 0), attach(t, d, 1)
+	ports := []int{dial(t, addr), dial(t, addr), dial(t, addr)}
+	// Worker 0 takes the first and acknowledges it; then it gets the third
+	// and dies without acknowledging it.
+	seq, _ := w0.mustReceive()
+	w0.ack(seq, true)
+	w1.mustReceive()
+	w0.mustReceive()
+	w0.f.Close()
+	if _, got := w1.mustReceive(); got != ports[2] {
+		t.Errorf("worker 1 got port %d; want the orphaned connection from %d", got, ports[2])
+	}
+	// From now on everything goes to worker 1.
+	port := dial(t, addr)
+	if _, got := w1.mustReceive(); got != port {
+		t.Errorf("worker 1 got port %d; want %d", got, port)
+	}
+	if s := d.Stats(); s.Orphaned != 1 || s.WorkersGone != 1 {
+		t.Errorf("stats %+v; want 1 orphaned connection, 1 worker gone", s)
+	}
+}
+
+func TestReplacementWorkerTakesWaitingConnections(t *testing.T) {
+	d, addr := newDispatcher(t, Free)
+	w0 := attach(t, d, 0)
+	w0.f.Close()
+	time.Sleep(50 * time.Millisecond)
+	port := dial(t, addr) // no worker: it waits
+	again := attach(t, d, 0)
+	if _, got := again.mustReceive(); got != port {
+		t.Errorf("replacement got port %d; want the waiting connection from %d", got, port)
+	}
+}
+
+func TestListenerServesHTTP(t *testing.T) {
+	d, addr := newDispatcher(t, Free)
+	f, err := d.Attach(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsChannel(int(f.Fd())) {
+		t.Fatal("IsChannel is false for a channel")
+	}
+	ln, err := NewListener(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "handed over")
+	})}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for range 20 {
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "handed over" {
+			t.Fatalf("body %q", body)
+		}
+	}
+	if s := d.Stats(); s.Accepted != 20 || s.Rejected != 0 {
+		t.Errorf("stats %+v; want 20 accepted, none rejected", s)
+	}
+	// The master goes first: the worker keeps serving until it is closed.
+	d.Close()
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned when the master closed: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	srv.Close()
+	if err := <-served; err != http.ErrServerClosed {
+		t.Errorf("Serve: %v; want ErrServerClosed", err)
+	}
+}
+
+func TestIsChannelOfAListeningSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, _ := ln.(*net.TCPListener).File()
+	defer f.Close()
+	if IsChannel(int(f.Fd())) {
+		t.Error("IsChannel is true for a TCP listening socket")
+	}
+}
+
+// TestNoDescriptorLeaks closes dispatchers holding connections in every
+// state (in flight, waiting for a worker) and checks that the process has
+// the descriptors it had before.
+func TestNoDescriptorLeaks(t *testing.T) {
+	for _, policy := range Policies {
+		before := openFDs(t)
+		func() {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			f, _ := ln.(*net.TCPListener).File()
+			ln.Close()
+			d, err := NewDispatcher(f, policy, t.Logf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worker, _ := d.Attach(0)
+			defer worker.Close()
+			for range 5 {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for d.Stats().Accepted < 5 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := d.Close(); err != nil {
+				t.Error(err)
+			}
+			if s := d.Stats(); s.Accepted != 5 || (policy == Free && s.Dropped != 4) {
+				t.Errorf("%s: stats %+v; want 5 accepted (under free: 1 in flight, 4 dropped at close)", policy, s)
+			}
+		}()
+		if after := openFDs(t); after != before {
+			t.Errorf("%s: %d descriptors open after the dispatcher closed; %d before", policy, after, before)
+		}
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}

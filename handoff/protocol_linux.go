@@ -1,0 +1,90 @@
+// Package handoff passes accepted TCP connections from a master process to
+// worker processes over unix sockets with SCM_RIGHTS, the way Node's cluster
+// module does in its default round-robin mode.
+//
+// Each worker has one SOCK_SEQPACKET channel to the master. The master sends
+// a connection's descriptor with a sequence number and keeps its own copy
+// until the worker acknowledges it: an accepted connection is then closed in
+// the master, and a rejected one, or one a worker died holding, goes to
+// another worker. No connection is lost to a worker that stops.
+//
+// The worker side is a net.Listener, so the worker app serves handed-over
+// connections with the same http.Server it uses on a listening socket.
+package handoff
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Message sizes on a channel. Master to worker: a 4-byte sequence number
+// with one descriptor attached. Worker to master: the sequence number and
+// one byte, 1 if the worker took the connection.
+const (
+	connMsgLen = 4
+	ackMsgLen  = 5
+)
+
+// Channel returns a connected pair of SEQPACKET sockets: the master's end as
+// a raw non-blocking descriptor, and the worker's end as a file to pass to
+// the worker process. Both are close-on-exec; exec.Cmd.ExtraFiles clears that for the
+// worker's copy.
+func Channel() (master int, worker *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, fmt.Errorf("handoff: socketpair: %w", err)
+	}
+	// The master never waits on one worker: its end does not block.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return -1, nil, fmt.Errorf("handoff: %w", err)
+	}
+	return fds[0], os.NewFile(uintptr(fds[1]), "handoff"), nil
+}
+
+// IsChannel reports whether fd is the worker's end of a channel rather than
+// a listening socket, so a worker can serve whatever its parent handed it.
+func IsChannel(fd int) bool {
+	domain, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil || domain != unix.AF_UNIX {
+		return false
+	}
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	return err == nil && typ == unix.SOCK_SEQPACKET
+}
+
+// sender sends connections on channels without allocating per message.
+type sender struct {
+	msg [connMsgLen]byte
+	oob []byte
+}
+
+func newSender() *sender { return &sender{oob: unix.UnixRights(0)} }
+
+// send passes conn with sequence number seq, without blocking.
+func (s *sender) send(channel int, seq uint32, conn int) error {
+	binary.LittleEndian.PutUint32(s.msg[:], seq)
+	// The descriptor is the data of the one SCM_RIGHTS message, right after its header.
+	binary.NativeEndian.PutUint32(s.oob[unix.CmsgLen(0):], uint32(conn))
+	_, err := unix.SendmsgN(channel, s.msg[:], s.oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	return err
+}
+
+func encodeAck(b []byte, seq uint32, accepted bool) []byte {
+	b = binary.LittleEndian.AppendUint32(b[:0], seq)
+	if accepted {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func decodeAck(b []byte) (seq uint32, accepted bool, err error) {
+	if len(b) != ackMsgLen {
+		return 0, false, fmt.Errorf("handoff: acknowledgement of %d bytes, want %d", len(b), ackMsgLen)
+	}
+	return binary.LittleEndian.Uint32(b), b[4] == 1, nil
+}
