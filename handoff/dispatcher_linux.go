@@ -19,8 +19,10 @@ const (
 	// worker is free, connections wait in the master. This is what Node's
 	// master does (SCHED_RR).
 	Free Policy = "free"
-	// Rotate hands connections to the live workers in strict turn, whether
-	// or not they have acknowledged the ones before.
+	// Rotate hands connections to the live workers in strict turn and
+	// forgets them: no acknowledgement, no copy kept in the master. It is
+	// the leanest master, but connections queued to a worker that dies are
+	// lost with it, as with SO_REUSEPORT.
 	Rotate Policy = "rotate"
 )
 
@@ -337,11 +339,9 @@ func (d *Dispatcher) send(c *channel, conn int) {
 		c.backlog = append(c.backlog, conn)
 		return
 	}
-	switch err := d.sender.send(c.fd, c.seq, conn); err {
+	switch err := d.sender.send(c.fd, c.seq, conn, d.policy == Free); err {
 	case nil:
-		c.inflight = append(c.inflight, flight{c.seq, conn})
-		c.seq++
-		d.stats.Handed++
+		d.sent(c, conn)
 	case unix.EAGAIN:
 		c.backlog = append(c.backlog, conn)
 		d.watchWritable(c, true)
@@ -351,10 +351,22 @@ func (d *Dispatcher) send(c *channel, conn int) {
 	}
 }
 
+// sent records a connection handed over on c: under Free the master keeps
+// its copy until the worker acknowledges it; under Rotate it lets go.
+func (d *Dispatcher) sent(c *channel, conn int) {
+	d.stats.Handed++
+	if d.policy == Free {
+		c.inflight = append(c.inflight, flight{c.seq, conn})
+	} else {
+		unix.Close(conn)
+	}
+	c.seq++
+}
+
 // flush sends what waited for room on the channel.
 func (d *Dispatcher) flush(c *channel) {
 	for len(c.backlog) > 0 {
-		err := d.sender.send(c.fd, c.seq, c.backlog[0])
+		err := d.sender.send(c.fd, c.seq, c.backlog[0], d.policy == Free)
 		if err == unix.EAGAIN {
 			return
 		}
@@ -362,9 +374,7 @@ func (d *Dispatcher) flush(c *channel) {
 			d.drop(c, err.Error())
 			return
 		}
-		c.inflight = append(c.inflight, flight{c.seq, c.backlog[0]})
-		c.seq++
-		d.stats.Handed++
+		d.sent(c, c.backlog[0])
 		c.backlog = c.backlog[1:]
 	}
 	d.watchWritable(c, false)

@@ -33,10 +33,15 @@ func attach(t *testing.T, d *Dispatcher, index int) *fakeWorker {
 // receive waits for the next handed-over connection and returns its
 // sequence number and descriptor, or ok=false if none comes in time.
 func (w *fakeWorker) receive(wait time.Duration) (seq uint32, conn int, ok bool) {
+	seq, conn, _, ok = w.receiveFlags(wait)
+	return seq, conn, ok
+}
+
+func (w *fakeWorker) receiveFlags(wait time.Duration) (seq uint32, conn int, flags byte, ok bool) {
 	w.t.Helper()
 	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
 	if n, _ := unix.Poll(fds, int(wait.Milliseconds())); n == 0 {
-		return 0, -1, false
+		return 0, -1, 0, false
 	}
 	msg := make([]byte, 16)
 	oob := make([]byte, unix.CmsgSpace(4))
@@ -49,7 +54,7 @@ func (w *fakeWorker) receive(wait time.Duration) (seq uint32, conn int, ok bool)
 		w.t.Fatal(err)
 	}
 	w.t.Cleanup(func() { unix.Close(conn) })
-	return binary.LittleEndian.Uint32(msg), conn, true
+	return binary.LittleEndian.Uint32(msg), conn, msg[4], true
 }
 
 func (w *fakeWorker) ack(seq uint32, accepted bool) {
@@ -153,17 +158,35 @@ func TestFreeServesTheLongestIdleWorkerAndQueuesTheRest(t *testing.T) {
 	}
 }
 
-func TestRotateTakesStrictTurns(t *testing.T) {
+func TestRotateTakesStrictTurnsWithoutAcknowledgements(t *testing.T) {
 	d, addr := newDispatcher(t, Rotate)
 	w := []*fakeWorker{attach(t, d, 0), attach(t, d, 1), attach(t, d, 2)}
-	// No acknowledgements at all: rotation does not wait for them.
 	for round := range 3 {
 		for i := range w {
 			port := dial(t, addr)
-			if _, got := w[i].mustReceive(); got != port {
-				t.Fatalf("round %d: worker %d got port %d; want %d", round, i, got, port)
+			_, conn, flags, ok := w[i].receiveFlags(5 * time.Second)
+			if !ok {
+				t.Fatalf("round %d: worker %d got nothing", round, i)
+			}
+			if peer, _ := unix.Getpeername(conn); peer.(*unix.SockaddrInet4).Port != port {
+				t.Fatalf("round %d: worker %d got another connection than %d", round, i, port)
+			}
+			if flags&flagAck != 0 {
+				t.Errorf("rotate asked for an acknowledgement")
 			}
 		}
+	}
+	// Worker 1 goes away: the turn skips it.
+	w[1].f.Close()
+	time.Sleep(50 * time.Millisecond)
+	for _, i := range []int{0, 2, 0} {
+		port := dial(t, addr)
+		if _, got := w[i].mustReceive(); got != port {
+			t.Fatalf("worker %d got port %d; want %d", i, got, port)
+		}
+	}
+	if s := d.Stats(); s.Handed != 12 || s.WorkersGone != 1 {
+		t.Errorf("stats %+v; want 12 hand-overs, 1 worker gone", s)
 	}
 }
 
@@ -182,23 +205,25 @@ func TestRejectedConnectionGoesToAnotherWorker(t *testing.T) {
 }
 
 func TestConnectionsOfAWorkerThatGoesAwayGoToOthers(t *testing.T) {
-	d, addr := newDispatcher(t, Rotate)
+	d, addr := newDispatcher(t, Free)
 	w0, w1 := attach(t, d, 0), attach(t, d, 1)
-	ports := []int{dial(t, addr), dial(t, addr), dial(t, addr)}
-	// Worker 0 takes the first and acknowledges it; then it gets the third
-	// and dies without acknowledging it.
+	// Worker 0 takes the first connection and acknowledges it, then takes
+	// the third and dies without acknowledging it.
+	dial(t, addr)
 	seq, _ := w0.mustReceive()
 	w0.ack(seq, true)
-	w1.mustReceive()
-	w0.mustReceive()
-	w0.f.Close()
-	if _, got := w1.mustReceive(); got != ports[2] {
-		t.Errorf("worker 1 got port %d; want the orphaned connection from %d", got, ports[2])
+	dial(t, addr)
+	seq1, _ := w1.mustReceive()
+	third := dial(t, addr)
+	if _, got := w0.mustReceive(); got != third {
+		t.Fatalf("worker 0 got port %d; want %d", got, third)
 	}
-	// From now on everything goes to worker 1.
-	port := dial(t, addr)
-	if _, got := w1.mustReceive(); got != port {
-		t.Errorf("worker 1 got port %d; want %d", got, port)
+	w0.f.Close()
+	time.Sleep(50 * time.Millisecond)
+	// The orphan waits for worker 1, the only one left.
+	w1.ack(seq1, true)
+	if _, got := w1.mustReceive(); got != third {
+		t.Errorf("worker 1 got port %d; want the orphaned connection from %d", got, third)
 	}
 	if s := d.Stats(); s.Orphaned != 1 || s.WorkersGone != 1 {
 		t.Errorf("stats %+v; want 1 orphaned connection, 1 worker gone", s)

@@ -43,8 +43,9 @@ func NewListener(f *os.File) (*Listener, error) {
 	return &Listener{conn: uc, closed: make(chan struct{}), oob: make([]byte, unix.CmsgSpace(4))}, nil
 }
 
-// Accept waits for the master's next connection and acknowledges it, as
-// Node's workers do on receipt, so that the master may hand over the next.
+// Accept waits for the master's next connection and, if asked, acknowledges
+// it on receipt as Node's workers do, so that the master may hand over the
+// next.
 // If the master goes away, no connection will come again: Accept then waits
 // for Close, so the worker keeps serving what it has until it is stopped.
 func (l *Listener) Accept() (net.Conn, error) {
@@ -69,7 +70,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		// The connection is ours from here even if the ack cannot be sent:
 		// a master that has gone cannot take it back.
-		_, _ = l.conn.Write(encodeAck(l.ack[:], binary.LittleEndian.Uint32(l.msg[:]), true))
+		if l.msg[4]&flagAck != 0 {
+			_, _ = l.conn.Write(encodeAck(l.ack[:], binary.LittleEndian.Uint32(l.msg[:]), true))
+		}
 		f := os.NewFile(uintptr(fd), "handoff-conn")
 		c, err := net.FileConn(f)
 		f.Close()

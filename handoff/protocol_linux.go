@@ -3,10 +3,11 @@
 // module does in its default round-robin mode.
 //
 // Each worker has one SOCK_SEQPACKET channel to the master. The master sends
-// a connection's descriptor with a sequence number and keeps its own copy
-// until the worker acknowledges it: an accepted connection is then closed in
-// the master, and a rejected one, or one a worker died holding, goes to
-// another worker. No connection is lost to a worker that stops.
+// a connection's descriptor with a sequence number. Under the Free policy,
+// Node's, it keeps its own copy until the worker acknowledges it: an
+// accepted connection is then closed in the master, and a rejected one, or
+// one a worker died holding, goes to another worker, so no connection is
+// lost to a worker that stops. Under Rotate the master lets go at once.
 //
 // The worker side is a net.Listener, so the worker app serves handed-over
 // connections with the same http.Server it uses on a listening socket.
@@ -20,12 +21,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Message sizes on a channel. Master to worker: a 4-byte sequence number
-// with one descriptor attached. Worker to master: the sequence number and
-// one byte, 1 if the worker took the connection.
+// Messages on a channel. Master to worker: a 4-byte sequence number and a
+// flags byte, with one descriptor attached. Worker to master, if the flags
+// ask for it: the sequence number and one byte, 1 if the worker took the
+// connection.
 const (
-	connMsgLen = 4
+	connMsgLen = 5
 	ackMsgLen  = 5
+
+	flagAck = 1 // acknowledge this connection
 )
 
 // Channel returns a connected pair of SEQPACKET sockets: the master's end as
@@ -65,9 +69,14 @@ type sender struct {
 
 func newSender() *sender { return &sender{oob: unix.UnixRights(0)} }
 
-// send passes conn with sequence number seq, without blocking.
-func (s *sender) send(channel int, seq uint32, conn int) error {
+// send passes conn with sequence number seq, without blocking, asking for
+// an acknowledgement if ack is set.
+func (s *sender) send(channel int, seq uint32, conn int, ack bool) error {
 	binary.LittleEndian.PutUint32(s.msg[:], seq)
+	s.msg[4] = 0
+	if ack {
+		s.msg[4] = flagAck
+	}
 	// The descriptor is the data of the one SCM_RIGHTS message, right after its header.
 	binary.NativeEndian.PutUint32(s.oob[unix.CmsgLen(0):], uint32(conn))
 	_, err := unix.SendmsgN(channel, s.msg[:], s.oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)

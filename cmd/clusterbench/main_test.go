@@ -74,6 +74,9 @@ func TestExitCodes(t *testing.T) {
 		{"bad keepalive flag", []string{"run", "--mode", "shared", "--keepalive=maybe"}, exitUsage, `"maybe" is not true or false`},
 		{"serve without mode", []string{"serve"}, exitUsage, "--mode is required"},
 		{"serve unknown mode", []string{"serve", "--mode", "warp"}, exitUsage, `unknown mode "warp"`},
+		{"serve unknown policy", []string{"serve", "--mode", "roundrobin:fastest"}, exitUsage, `mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
+		{"run policy of a mode without", []string{"run", "--mode", "shared:free"}, exitUsage, `mode "shared" has no policies`},
+		{"profile with a file is fine, bad file is not", []string{"run", "--profile", bad}, exitUsage, bad + ":3:"},
 		{"serve zero workers", []string{"serve", "--mode", "shared", "--workers", "0"}, exitUsage, "--workers must be at least 1"},
 		{"serve negative cpu", []string{"serve", "--mode", "shared", "--handler-cpu", "-1ms"}, exitUsage, "handler-cpu: must be at least 0"},
 		{"report without dir", []string{"report"}, exitUsage, "want one run directory"},
@@ -117,8 +120,8 @@ func TestModesListsAvailability(t *testing.T) {
 // results.json contract, that shares sum to 1 and that both sides agree.
 func TestRunEndToEnd(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "shared,reuseport", "--workers", "4",
-		"--keepalive=false,true", "--duration", "700ms", "--warmup", "200ms", "--concurrency", "8")
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "shared,reuseport,roundrobin", "--workers", "4",
+		"--keepalive=false,true", "--duration", "700ms", "--warmup", "200ms", "--concurrency", "8", "--profile")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -136,8 +139,8 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("schema %v complete %v; want %d and true", doc["schema"], doc["complete"], results.Schema)
 	}
 	trials, _ := doc["trials"].([]any)
-	if len(trials) != 4 {
-		t.Fatalf("%d trials; want 4 (2 modes × keep-alive on/off)", len(trials))
+	if len(trials) != 6 {
+		t.Fatalf("%d trials; want 6 (3 modes × keep-alive on/off)", len(trials))
 	}
 	for _, tr := range trials {
 		trial := tr.(map[string]any)
@@ -171,7 +174,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tr := range run.Trials {
+	for i, tr := range run.Trials {
 		name := fmt.Sprintf("%s keep-alive=%v", tr.Mode, tr.KeepAlive)
 		if tr.Failed() || tr.Requests == 0 || tr.Errors != 0 {
 			t.Errorf("%s: error %q, %d requests, %d errors", name, tr.Error, tr.Requests, tr.Errors)
@@ -204,13 +207,27 @@ func TestRunEndToEnd(t *testing.T) {
 		if j := tr.Fairness.Requests.Jain; j < 0.25 || j > 1 {
 			t.Errorf("%s: Jain %v outside [1/N, 1]", name, j)
 		}
+		if tr.CPU.ServingSeconds < 0.9 || tr.CPU.WorkersSeconds <= 0 {
+			t.Errorf("%s: cpu %+v; want the serving time and the workers' CPU", name, tr.CPU)
+		}
+		if tr.Mode == "roundrobin" {
+			// The master's own work is measured, and it handed over every
+			// connection the client opened, warm-up included.
+			if tr.Policy != "free" || tr.CPU.MasterSeconds <= 0 || tr.Frontend["handed"] < tr.ClientDials {
+				t.Errorf("%s: policy %q, master cpu %v, master counts %v for %d client dials", name, tr.Policy, tr.CPU.MasterSeconds, tr.Frontend, tr.ClientDials)
+			}
+			profile := filepath.Join(dir, "profiles", fmt.Sprintf("%03d-roundrobin-free.pprof", i+1))
+			if st, err := os.Stat(profile); err != nil || st.Size() == 0 {
+				t.Errorf("%s: no CPU profile of the master: %v", name, err)
+			}
+		}
 	}
 
 	report, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| shared", "| reuseport", "Jain conn", "## Conditions"} {
+	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "CPU cores master/workers", "## Conditions"} {
 		if !bytes.Contains(report, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -295,7 +312,7 @@ func waitForTrials(t *testing.T, dir string, n int) {
 func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 	dir := filepath.Join(t.TempDir(), "run")
-	cmd, stdout, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "shared,reuseport", "--workers", "4",
+	cmd, stdout, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "roundrobin,shared", "--workers", "4",
 		"--duration", "1s", "--warmup", "100ms", "--reps", "20")
 	waitForTrials(t, dir, 1)
 	time.Sleep(300 * time.Millisecond) // into the next trial
@@ -327,26 +344,37 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 }
 
 func TestKilledToolLeavesNothing(t *testing.T) {
-	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
-	dir := filepath.Join(t.TempDir(), "run")
-	cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", "shared", "--workers", "4", "--duration", "30s", "--warmup", "0s")
-	deadline := time.Now().Add(20 * time.Second)
-	for len(marked(t, mark)) < 6 && time.Now().Before(deadline) { // tool, serve, 4 workers
-		time.Sleep(50 * time.Millisecond)
+	for _, mode := range []string{"shared", "roundrobin"} {
+		t.Run(mode, func(t *testing.T) {
+			mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+			dir := filepath.Join(t.TempDir(), "run")
+			cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", mode, "--workers", "4", "--duration", "30s", "--warmup", "0s")
+			deadline := time.Now().Add(20 * time.Second)
+			for len(marked(t, mark)) < 6 && time.Now().Before(deadline) { // tool, serve, 4 workers
+				time.Sleep(50 * time.Millisecond)
+			}
+			if n := len(marked(t, mark)); n < 6 {
+				t.Fatalf("deployment never came up: %d processes", n)
+			}
+			time.Sleep(300 * time.Millisecond) // under load
+			cmd.Process.Kill()
+			cmd.Wait()
+			eventuallyNone(t, mark)
+		})
 	}
-	if n := len(marked(t, mark)); n < 6 {
-		t.Fatalf("deployment never came up: %d processes", n)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	eventuallyNone(t, mark)
 }
 
 // TestServeCountsAndJSON points a plain HTTP client at `serve`, as a user
 // would with curl or wrk, and checks the JSON it prints when stopped.
 func TestServeCountsAndJSON(t *testing.T) {
+	for _, mode := range []string{"reuseport", "roundrobin:rotate"} {
+		t.Run(mode, func(t *testing.T) { testServe(t, mode) })
+	}
+}
+
+func testServe(t *testing.T, mode string) {
 	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
-	cmd := exec.Command(os.Args[0], "serve", "--mode", "reuseport", "--workers", "3", "--addr", "127.0.0.1:0", "--json")
+	cmd := exec.Command(os.Args[0], "serve", "--mode", mode, "--workers", "3", "--addr", "127.0.0.1:0", "--json")
 	cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
@@ -379,10 +407,13 @@ func TestServeCountsAndJSON(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 	var rep struct {
-		Workers []struct {
+		Mode, Policy string
+		Workers      []struct {
 			Index, PID            int
 			Requests, Connections uint64
 		}
+		Frontend         map[string]uint64
+		MasterCPUSeconds float64 `json:"master_cpu_seconds"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
@@ -397,6 +428,16 @@ func TestServeCountsAndJSON(t *testing.T) {
 	}
 	if len(rep.Workers) != 3 || total != requests || conns != requests {
 		t.Errorf("%d workers served %d requests on %d connections; want 3 workers, %d each", len(rep.Workers), total, conns, requests)
+	}
+	if mode == "roundrobin:rotate" {
+		if rep.Mode != "roundrobin" || rep.Policy != "rotate" || rep.Frontend["accepted"] != requests || rep.MasterCPUSeconds <= 0 {
+			t.Errorf("mode %q policy %q, master counted %v with %vs CPU; want %d accepted", rep.Mode, rep.Policy, rep.Frontend, rep.MasterCPUSeconds, requests)
+		}
+		for _, w := range rep.Workers {
+			if w.Requests != requests/3 {
+				t.Errorf("worker %d served %d; strict rotation gives each %d", w.Index, w.Requests, requests/3)
+			}
+		}
 	}
 	eventuallyNone(t, mark)
 }
