@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"clusterbench/internal/leakcheck"
 )
 
 // fakeWorker is the worker's end of a channel driven by hand, so a test
@@ -306,8 +309,9 @@ func TestIsChannelOfAListeningSocket(t *testing.T) {
 // the descriptors it had before.
 func TestNoDescriptorLeaks(t *testing.T) {
 	for _, policy := range Policies {
-		before := openFDs(t)
-		func() {
+		t.Run(string(policy), func(t *testing.T) {
+			checkFDs := leakcheck.FDs(t)
+			defer checkFDs()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -336,20 +340,49 @@ func TestNoDescriptorLeaks(t *testing.T) {
 				t.Error(err)
 			}
 			if s := d.Stats(); s.Accepted != 5 || (policy == Free && s.Dropped != 4) {
-				t.Errorf("%s: stats %+v; want 5 accepted (under free: 1 in flight, 4 dropped at close)", policy, s)
+				t.Errorf("stats %+v; want 5 accepted (under free: 1 in flight, 4 dropped at close)", s)
 			}
-		}()
-		if after := openFDs(t); after != before {
-			t.Errorf("%s: %d descriptors open after the dispatcher closed; %d before", policy, after, before)
-		}
+		})
 	}
 }
 
-func openFDs(t *testing.T) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
+// TestListenerRefusesAMessageWithoutDescriptor: a worker out of
+// descriptors receives the message but not the connection; it must refuse
+// it so that the master hands its own copy to another worker.
+func TestListenerRefusesAMessageWithoutDescriptor(t *testing.T) {
+	master, workerEnd, err := Channel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(entries)
+	defer unix.Close(master)
+	ln, err := NewListener(workerEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan error, 1)
+	go func() {
+		_, err := ln.Accept()
+		accepted <- err
+	}()
+	msg := binary.LittleEndian.AppendUint32(nil, 7)
+	if _, err := unix.Write(master, append(msg, flagAck)); err != nil {
+		t.Fatal(err)
+	}
+	fds := []unix.PollFd{{Fd: int32(master), Events: unix.POLLIN}}
+	if n, _ := unix.Poll(fds, 5000); n != 1 {
+		t.Fatal("no acknowledgement")
+	}
+	buf := make([]byte, 16)
+	n, err := unix.Read(master, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, ok, err := decodeAck(buf[:n])
+	if err != nil || seq != 7 || ok {
+		t.Errorf("acknowledgement seq %d accepted %v (%v); want 7 refused", seq, ok, err)
+	}
+	ln.Close()
+	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept after Close: %v; want net.ErrClosed", err)
+	}
 }

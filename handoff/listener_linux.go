@@ -65,12 +65,24 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, fmt.Errorf("handoff: %w", err)
 		}
 		fd, err := oneRight(l.oob[:oobn])
-		if err != nil || n != connMsgLen {
+		if n != connMsgLen {
+			if err == nil {
+				unix.Close(fd)
+			}
 			continue // not a message of this protocol: nothing to serve
+		}
+		wantAck := l.msg[4]&flagAck != 0
+		if err != nil {
+			// The descriptor did not arrive, e.g. this process is out of
+			// them: refuse it, so the master hands its copy to another.
+			if wantAck {
+				_, _ = l.conn.Write(encodeAck(l.ack[:], binary.LittleEndian.Uint32(l.msg[:]), false))
+			}
+			continue
 		}
 		// The connection is ours from here even if the ack cannot be sent:
 		// a master that has gone cannot take it back.
-		if l.msg[4]&flagAck != 0 {
+		if wantAck {
 			_, _ = l.conn.Write(encodeAck(l.ack[:], binary.LittleEndian.Uint32(l.msg[:]), true))
 		}
 		f := os.NewFile(uintptr(fd), "handoff-conn")

@@ -261,7 +261,7 @@ func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 }
 
 // sumPast adds the counts of the processes that held an index before: their
-// last reports, which may miss their final second.
+// last reports, which may miss what they served just before they died.
 func sumPast(r WorkerResult, past []*worker.Process) WorkerResult {
 	for _, p := range past {
 		c, _ := p.Counters()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"clusterbench/internal/leakcheck"
 	"clusterbench/worker"
 )
 
@@ -243,7 +244,7 @@ func TestRoundRobinWorkerDiesMidRun(t *testing.T) {
 // (this test process is the master) before and after a deployment that
 // served load and lost a worker.
 func TestRoundRobinLeaksNoDescriptors(t *testing.T) {
-	before := openFDs(t)
+	checkFDs := leakcheck.FDs(t)
 	spec, _ := ParseSpec("roundrobin:rotate")
 	d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 4, Launcher: testLauncher(), Respawn: true})
 	if err != nil {
@@ -267,18 +268,5 @@ func TestRoundRobinLeaksNoDescriptors(t *testing.T) {
 	if rep.Frontend["accepted"] < 50 {
 		t.Errorf("master accepted %d connections (client saw %v); want a real load", rep.Frontend["accepted"], seen)
 	}
-	// Idle keep-alive connections of the HTTP client live in this process too.
-	http.DefaultClient.CloseIdleConnections()
-	if after := openFDs(t); after != before {
-		t.Errorf("master has %d descriptors open after the trial; %d before", after, before)
-	}
-}
-
-func openFDs(t *testing.T) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries)
+	checkFDs()
 }

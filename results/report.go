@@ -143,7 +143,8 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
 	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.Format("2006-01-02 15:04:05 MST"), len(r.Trials))
 	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range. Latency is of successful requests. "+
-		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client.\n\n")
+		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
+		"CPU cores is the average CPU in use while the deployment served: the master's (the serving process, which accepts and hands over every connection in roundrobin mode) and all workers' together.\n\n")
 
 	points := r.Points()
 	for _, exp := range experiments(points) {

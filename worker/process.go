@@ -46,6 +46,10 @@ func (s Spec) args() []string {
 	}
 }
 
+// reportEvery is how often a worker reports counts that changed: often, so
+// that a worker killed without warning loses little of its account.
+const reportEvery = 100 * time.Millisecond
+
 // report is one line of the report pipe.
 type report struct {
 	Counters
@@ -55,7 +59,8 @@ type report struct {
 
 // Main runs a worker process: it serves HTTP on the listening socket at fd 3
 // and writes its counters as JSON lines to fd 4: once when ready, then every
-// second while they change, and a final line after a graceful stop on SIGTERM.
+// reportEvery while they change, and a final line after a graceful stop on
+// SIGTERM.
 func Main(args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var spec Spec
@@ -97,7 +102,7 @@ func Main(args []string) error {
 		return fmt.Errorf("worker: report: %w", err)
 	}
 
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(reportEvery)
 	defer tick.Stop()
 	last := srv.Counters(pid)
 	for {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -86,6 +87,9 @@ func TestSpinWorkScalesWithCalibration(t *testing.T) {
 	// Ask for 20ms of CPU and check the thread clock saw about that much;
 	// CPU time, not wall time, so a busy machine does not change it much.
 	work := spinWork(20000 * rate)
+	// A thread's clock: the goroutine must not move to another thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	start := threadCPU()
 	work.run()
 	used := threadCPU() - start

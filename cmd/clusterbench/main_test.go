@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"clusterbench/internal/leakcheck"
 	"clusterbench/results"
 )
 
@@ -109,7 +110,7 @@ func TestModesListsAvailability(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit code %d", code)
 	}
-	for _, want := range []string{"shared", "reuseport", "yes"} {
+	for _, want := range []string{"shared", "reuseport", "roundrobin", "free (default), rotate", "yes"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("modes output lacks %q:\n%s", want, stdout)
 		}
@@ -120,11 +121,14 @@ func TestModesListsAvailability(t *testing.T) {
 // results.json contract, that shares sum to 1 and that both sides agree.
 func TestRunEndToEnd(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
+	checkFDs := leakcheck.FDs(t)
 	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "shared,reuseport,roundrobin", "--workers", "4",
 		"--keepalive=false,true", "--duration", "700ms", "--warmup", "200ms", "--concurrency", "8", "--profile")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
+
+	checkFDs() // the tool itself keeps nothing open from its trials
 
 	// The contract, read as plain JSON so that renamed fields are caught.
 	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/olekukonko/tablewriter"
 
@@ -18,14 +19,18 @@ func cmdModes(args []string, stdout, stderr io.Writer) error {
 		return usagef("modes: unexpected argument %q", rest[0])
 	}
 	table := tablewriter.NewTable(stdout)
-	table.Header("mode", "available here", "how connections reach workers")
+	table.Header("mode", "policies", "available here", "how connections reach workers")
 	for _, name := range modes.Names() {
 		m, _ := modes.Lookup(name)
 		available := "yes"
 		if err := modes.Available(m); err != nil {
 			available = "no: " + err.Error()
 		}
-		if err := table.Append(name, available, m.Summary()); err != nil {
+		policies := "-"
+		if p := modes.Policies(m); len(p) > 0 {
+			policies = p[0] + " (default), " + strings.Join(p[1:], ", ")
+		}
+		if err := table.Append(name, policies, available, m.Summary()); err != nil {
 			return err
 		}
 	}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"syscall"
 	"time"
 
@@ -141,18 +143,29 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func printWorkers(w io.Writer, r serveReport) error {
 	table := tablewriter.NewTable(w)
-	table.Header("worker", "pid", "requests", "connections", "accepted", "cpu s")
+	table.Header("worker", "pid", "requests", "connections", "accepted", "cpu s", "restarts")
 	var requests, conns uint64
 	for _, wr := range r.Workers {
 		requests += wr.Requests
 		conns += wr.Connections
 		if err := table.Append(fmt.Sprint(wr.Index), fmt.Sprint(wr.PID), fmt.Sprint(wr.Requests),
-			fmt.Sprint(wr.Connections), fmt.Sprint(wr.Accepted), fmt.Sprintf("%.2f", wr.CPUSeconds)); err != nil {
+			fmt.Sprint(wr.Connections), fmt.Sprint(wr.Accepted), fmt.Sprintf("%.2f", wr.CPUSeconds), fmt.Sprint(wr.Restarts)); err != nil {
 			return err
 		}
 	}
-	table.Footer("total", "", fmt.Sprint(requests), fmt.Sprint(conns), "", "")
-	return table.Render()
+	table.Footer("total", "", fmt.Sprint(requests), fmt.Sprint(conns), "", "", "")
+	if err := table.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "master: %.2f s CPU in %.1f s serving", r.MasterCPUSeconds, r.ServingSeconds)
+	for _, k := range slices.Sorted(maps.Keys(r.Frontend)) {
+		fmt.Fprintf(w, ", %s %d", k, r.Frontend[k])
+	}
+	fmt.Fprintln(w)
+	for _, rs := range r.Restarts {
+		fmt.Fprintln(w, describeRestart(rs))
+	}
+	return nil
 }
 
 // handlerFlags registers the worker app's flags, shared by serve and run.
