@@ -386,3 +386,52 @@ func TestListenerRefusesAMessageWithoutDescriptor(t *testing.T) {
 		t.Errorf("Accept after Close: %v; want net.ErrClosed", err)
 	}
 }
+
+// BenchmarkHandOver measures one connection's trip through a master and a
+// worker in this process: dial, accept, hand over, receive, close. Compare
+// policies with `go test -bench HandOver ./handoff`.
+func BenchmarkHandOver(b *testing.B) {
+	for _, policy := range Policies {
+		b.Run(string(policy), func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			f, _ := ln.(*net.TCPListener).File()
+			ln.Close()
+			d, err := NewDispatcher(f, policy, b.Logf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			end, err := d.Attach(0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			worker, err := NewListener(end)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer worker.Close()
+			defer d.Close() // first: the master goes before its worker
+			go func() {
+				for {
+					c, err := worker.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+			var buf [1]byte
+			for b.Loop() {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Read(buf[:]) // returns once the worker has closed it
+				c.Close()
+			}
+		})
+	}
+}

@@ -32,7 +32,7 @@ func testLauncher() worker.Launcher {
 }
 
 func TestRegistry(t *testing.T) {
-	for _, name := range []string{"shared", "reuseport"} {
+	for _, name := range []string{"shared", "reuseport", "roundrobin"} {
 		m, err := Lookup(name)
 		if err != nil {
 			t.Fatalf("Lookup(%q): %v", name, err)
@@ -46,6 +46,27 @@ func TestRegistry(t *testing.T) {
 	}
 	if _, err := Lookup("nope"); err == nil {
 		t.Error(`Lookup("nope") succeeded`)
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	for _, tt := range []struct{ in, want, err string }{
+		{"shared", "shared", ""},
+		{"roundrobin", "roundrobin:free", ""},
+		{"roundrobin:rotate", "roundrobin:rotate", ""},
+		{"roundrobin:fastest", "", `mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
+		{"reuseport:rotate", "", `mode "reuseport" has no policies, got "reuseport:rotate"`},
+		{"warp:free", "", `unknown mode "warp"`},
+	} {
+		spec, err := ParseSpec(tt.in)
+		switch {
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("ParseSpec(%q) error %v; want %q", tt.in, err, tt.err)
+		case tt.err == "" && err != nil:
+			t.Errorf("ParseSpec(%q): %v", tt.in, err)
+		case tt.err == "" && spec.String() != tt.want:
+			t.Errorf("ParseSpec(%q) = %s; want %s", tt.in, spec, tt.want)
+		}
 	}
 }
 
