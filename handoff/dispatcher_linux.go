@@ -61,7 +61,8 @@ type Dispatcher struct {
 
 	// Owned by the loop goroutine.
 	lnFD    int
-	byFD    map[int32]*channel
+	byID    map[int32]*channel // by epoll token
+	lastID  int32
 	slots   []*channel // by worker index; nil when the worker has no live channel
 	cursor  int        // Rotate: the index to try first
 	free    []*channel // Free: idle workers, longest idle first
@@ -75,6 +76,7 @@ type Dispatcher struct {
 type channel struct {
 	index    int
 	fd       int
+	id       int32 // epoll token, never reused
 	seq      uint32
 	inflight []flight // handed over, not yet acknowledged, in order
 	backlog  []int    // waiting for room on the channel
@@ -96,6 +98,12 @@ type flight struct {
 // ErrClosed is returned by a closed dispatcher.
 var ErrClosed = errors.New("handoff: dispatcher closed")
 
+// Epoll tokens of the listener and the wake-up eventfd; channels count up from 1.
+const (
+	listenerToken int32 = -1
+	wakeToken     int32 = -2
+)
+
 // acceptBatch is how many connections to accept per wakeup. One, as
 // nginx does by default (multi_accept off): epoll is level-triggered and
 // reports the socket again while connections wait, and accepting on to
@@ -113,7 +121,7 @@ func NewDispatcher(ln *os.File, policy Policy, logf func(format string, args ...
 	}
 	d := &Dispatcher{
 		policy: policy, ln: ln, logf: logf, lnFD: int(ln.Fd()),
-		byFD: map[int32]*channel{}, sender: newSender(), done: make(chan struct{}),
+		byID: map[int32]*channel{}, sender: newSender(), done: make(chan struct{}),
 		epfd: -1, wakeFD: -1,
 	}
 	err := d.setup()
@@ -135,8 +143,8 @@ func (d *Dispatcher) setup() (err error) {
 	if d.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return err
 	}
-	for _, fd := range []int{d.lnFD, d.wakeFD} {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	for fd, token := range map[int]int32{d.lnFD: listenerToken, d.wakeFD: wakeToken} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: token}
 		if err := unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			return err
 		}
@@ -156,12 +164,13 @@ func (d *Dispatcher) Attach(index int) (*os.File, error) {
 		if old := d.slot(index); old != nil {
 			d.drop(old, "replaced")
 		}
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(master)}
+		d.lastID++
+		c := &channel{index: index, fd: master, id: d.lastID}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: c.id}
 		if err := unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, master, &ev); err != nil {
 			return fmt.Errorf("handoff: %w", err)
 		}
-		c := &channel{index: index, fd: master}
-		d.byFD[int32(master)] = c
+		d.byID[c.id] = c
 		for len(d.slots) <= index {
 			d.slots = append(d.slots, nil)
 		}
@@ -233,13 +242,15 @@ func (d *Dispatcher) loop() {
 			break
 		}
 		for _, ev := range events[:n] {
-			switch int(ev.Fd) {
-			case d.lnFD:
+			switch ev.Fd {
+			case listenerToken:
 				d.acceptSome()
-			case d.wakeFD:
+			case wakeToken:
 				d.runCalls()
 			default:
-				if c := d.byFD[ev.Fd]; c != nil {
+				// A channel dropped earlier in this batch is gone from
+				// the map, even if a new one reuses its descriptor.
+				if c := d.byID[ev.Fd]; c != nil {
 					d.serviceChannel(c, ev.Events)
 				}
 			}
@@ -385,7 +396,7 @@ func (d *Dispatcher) watchWritable(c *channel, on bool) {
 		return
 	}
 	c.writable = on
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.fd)}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: c.id}
 	if on {
 		ev.Events |= unix.EPOLLOUT
 	}
@@ -466,7 +477,7 @@ func (d *Dispatcher) drop(c *channel, why string) {
 			break
 		}
 	}
-	delete(d.byFD, int32(c.fd))
+	delete(d.byID, c.id)
 	_ = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	unix.Close(c.fd)
 	orphans := make([]int, 0, len(c.inflight)+len(c.backlog))
@@ -498,7 +509,7 @@ func (d *Dispatcher) release() {
 		c.result <- ErrClosed
 	}
 	d.closing = true
-	for _, c := range d.byFD {
+	for _, c := range d.byID {
 		// Connections in flight are the workers' now; the backlog never left.
 		for _, f := range c.inflight {
 			unix.Close(f.conn)
