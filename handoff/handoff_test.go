@@ -89,7 +89,7 @@ func (w *fakeWorker) receivesNothing() {
 	}
 }
 
-func newDispatcher(t *testing.T, policy Policy) (*Dispatcher, string) {
+func newDispatcher(t testing.TB, policy Policy) (*Dispatcher, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -312,17 +312,7 @@ func TestNoDescriptorLeaks(t *testing.T) {
 		t.Run(string(policy), func(t *testing.T) {
 			checkFDs := leakcheck.FDs(t)
 			defer checkFDs()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			f, _ := ln.(*net.TCPListener).File()
-			ln.Close()
-			d, err := NewDispatcher(f, policy, t.Logf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d, addr := newDispatcher(t, policy)
 			worker, _ := d.Attach(0)
 			defer worker.Close()
 			for range 5 {
@@ -393,17 +383,7 @@ func TestListenerRefusesAMessageWithoutDescriptor(t *testing.T) {
 func BenchmarkHandOver(b *testing.B) {
 	for _, policy := range Policies {
 		b.Run(string(policy), func(b *testing.B) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			f, _ := ln.(*net.TCPListener).File()
-			ln.Close()
-			d, err := NewDispatcher(f, policy, b.Logf)
-			if err != nil {
-				b.Fatal(err)
-			}
+			d, addr := newDispatcher(b, policy)
 			end, err := d.Attach(0)
 			if err != nil {
 				b.Fatal(err)
