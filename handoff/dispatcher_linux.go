@@ -63,10 +63,10 @@ type Dispatcher struct {
 	lnFD    int
 	byID    map[int32]*channel // by epoll token
 	lastID  int32
-	slots   []*channel // by worker index; nil when the worker has no live channel
-	cursor  int        // Rotate: the index to try first
-	free    []*channel // Free: idle workers, longest idle first
-	waiting []int      // connections waiting for a worker, oldest first
+	slots   []*channel     // by worker index; nil when the worker has no live channel
+	cursor  int            // Rotate: the index to try first
+	free    fifo[*channel] // Free: idle workers, longest idle first
+	waiting fifo[int]      // connections waiting for a worker, oldest first
 	sender  *sender
 	stats   Stats
 	closing bool
@@ -78,9 +78,9 @@ type channel struct {
 	fd       int
 	id       int32 // epoll token, never reused
 	seq      uint32
-	inflight []flight // handed over, not yet acknowledged, in order
-	backlog  []int    // waiting for room on the channel
-	writable bool     // epoll watches for room
+	inflight fifo[flight] // Free: handed over, not yet acknowledged, in order
+	backlog  fifo[int]    // waiting for room on the channel
+	writable bool         // epoll watches for room
 	gone     bool
 }
 
@@ -103,12 +103,6 @@ const (
 	listenerToken int32 = -1
 	wakeToken     int32 = -2
 )
-
-// acceptBatch is how many connections to accept per wakeup. One, as
-// nginx does by default (multi_accept off): epoll is level-triggered and
-// reports the socket again while connections wait, and accepting on to
-// EAGAIN would cost a failed system call per wakeup.
-const acceptBatch = 1
 
 // NewDispatcher starts dispatching connections accepted on ln, which it
 // takes over. logf reports workers that go away.
@@ -244,7 +238,7 @@ func (d *Dispatcher) loop() {
 		for _, ev := range events[:n] {
 			switch ev.Fd {
 			case listenerToken:
-				d.acceptSome()
+				d.acceptOne()
 			case wakeToken:
 				d.runCalls()
 			default:
@@ -270,24 +264,23 @@ func (d *Dispatcher) runCalls() {
 	}
 }
 
-func (d *Dispatcher) acceptSome() {
-	for range acceptBatch {
-		// Raw accept4 without an address: nothing to allocate per connection.
-		fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(d.lnFD), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
-		switch errno {
-		case 0:
-			d.stats.Accepted++
-			d.assign(int(fd))
-		case unix.EAGAIN:
-			return
-		case unix.EINTR, unix.ECONNABORTED:
-		default:
-			// Out of descriptors, most likely: leave connections queued in
-			// the kernel rather than spin on a listener that stays ready.
-			d.logf("master: accept: %v", errno)
-			time.Sleep(10 * time.Millisecond)
-			return
-		}
+// acceptOne accepts one connection per wakeup, as nginx does by default
+// (multi_accept off): epoll is level-triggered and reports the socket again
+// while connections wait, whereas accepting on to EAGAIN would cost a failed
+// system call per wakeup.
+func (d *Dispatcher) acceptOne() {
+	// Raw accept4 without an address: nothing to allocate per connection.
+	fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(d.lnFD), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+	switch errno {
+	case 0:
+		d.stats.Accepted++
+		d.assign(int(fd))
+	case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
+	default:
+		// Out of descriptors, most likely: leave connections queued in the
+		// kernel rather than spin on a listener that stays ready.
+		d.logf("master: accept: %v", errno)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -295,16 +288,15 @@ func (d *Dispatcher) acceptSome() {
 func (d *Dispatcher) assign(conn int) {
 	var c *channel
 	if d.policy == Free {
-		if len(d.free) > 0 {
-			c = d.free[0]
-			d.free = d.free[1:]
+		if d.free.len() > 0 {
+			c = d.free.pop()
 		}
 	} else {
 		c = d.nextInTurn()
 	}
 	if c == nil {
-		d.waiting = append(d.waiting, conn)
-		d.stats.MaxWaiting = max(d.stats.MaxWaiting, len(d.waiting))
+		d.waiting.push(conn)
+		d.stats.MaxWaiting = max(d.stats.MaxWaiting, d.waiting.len())
 		return
 	}
 	d.send(c, conn)
@@ -327,66 +319,52 @@ func (d *Dispatcher) idle(c *channel) {
 	if d.policy != Free {
 		return
 	}
-	if len(d.waiting) > 0 {
-		conn := d.waiting[0]
-		d.waiting = d.waiting[1:]
-		d.send(c, conn)
+	if d.waiting.len() > 0 {
+		d.send(c, d.waiting.pop())
 		return
 	}
-	d.free = append(d.free, c)
+	d.free.push(c)
 }
 
 // assignWaiting hands out waiting connections once a worker appears (Rotate).
 func (d *Dispatcher) assignWaiting() {
-	waiting := d.waiting
-	d.waiting = nil
-	for _, conn := range waiting {
+	for _, conn := range d.waiting.take() {
 		d.assign(conn)
 	}
 }
 
+// send queues conn on c and sends what the channel has room for.
 func (d *Dispatcher) send(c *channel, conn int) {
-	if len(c.backlog) > 0 {
-		c.backlog = append(c.backlog, conn)
-		return
-	}
-	switch err := d.sender.send(c.fd, c.seq, conn, d.policy == Free); err {
-	case nil:
-		d.sent(c, conn)
-	case unix.EAGAIN:
-		c.backlog = append(c.backlog, conn)
-		d.watchWritable(c, true)
-	default:
-		c.backlog = append(c.backlog, conn) // handed on with the channel's other connections
-		d.drop(c, err.Error())
-	}
+	c.backlog.push(conn)
+	if c.backlog.len() == 1 {
+		d.flush(c)
+	} // else the channel is full and epoll reports when it has room
 }
 
-// sent records a connection handed over on c: under Free the master keeps
-// its copy until the worker acknowledges it; under Rotate it lets go.
-func (d *Dispatcher) sent(c *channel, conn int) {
-	d.stats.Handed++
-	if d.policy == Free {
-		c.inflight = append(c.inflight, flight{c.seq, conn})
-	} else {
-		unix.Close(conn)
-	}
-	c.seq++
-}
-
-// flush sends what waited for room on the channel.
+// flush sends the connections queued on c until the channel is full. A
+// channel that fails is dropped, its connections handed to others.
 func (d *Dispatcher) flush(c *channel) {
-	for len(c.backlog) > 0 {
-		err := d.sender.send(c.fd, c.seq, c.backlog[0], d.policy == Free)
-		if err == unix.EAGAIN {
+	for c.backlog.len() > 0 {
+		conn := c.backlog.front()
+		switch err := d.sender.send(c.fd, c.seq, conn, d.policy == Free); err {
+		case nil:
+			c.backlog.pop()
+			d.stats.Handed++
+			// Under Free the master keeps its copy until the worker
+			// acknowledges it; under Rotate it lets go at once.
+			if d.policy == Free {
+				c.inflight.push(flight{c.seq, conn})
+			} else {
+				unix.Close(conn)
+			}
+			c.seq++
+		case unix.EAGAIN:
+			d.watchWritable(c, true)
 			return
-		}
-		if err != nil {
+		default:
 			d.drop(c, err.Error())
 			return
 		}
-		d.sent(c, c.backlog[0])
-		c.backlog = c.backlog[1:]
 	}
 	d.watchWritable(c, false)
 }
@@ -427,22 +405,21 @@ func (d *Dispatcher) serviceChannel(c *channel, events uint32) {
 			return
 		}
 		seq, accepted, err := decodeAck(buf[:n])
-		if err == nil && (len(c.inflight) == 0 || c.inflight[0].seq != seq) {
+		if err == nil && (c.inflight.len() == 0 || c.inflight.front().seq != seq) {
 			err = fmt.Errorf("acknowledgement %d out of turn", seq)
 		}
 		if err != nil {
 			d.drop(c, err.Error())
 			return
 		}
-		conn := c.inflight[0].conn
-		c.inflight = c.inflight[1:]
+		conn := c.inflight.pop().conn
 		if accepted {
 			unix.Close(conn)
 		} else {
 			d.stats.Rejected++
 			d.assign(conn)
 		}
-		if len(c.inflight) == 0 && len(c.backlog) == 0 && !c.gone {
+		if c.inflight.len() == 0 && c.backlog.len() == 0 && !c.gone {
 			d.idle(c)
 		}
 		if !hangup {
@@ -471,24 +448,18 @@ func (d *Dispatcher) drop(c *channel, why string) {
 	if d.slot(c.index) == c {
 		d.slots[c.index] = nil
 	}
-	for i, f := range d.free {
-		if f == c {
-			d.free = append(d.free[:i], d.free[i+1:]...)
-			break
-		}
-	}
+	d.free.remove(func(f *channel) bool { return f == c })
 	delete(d.byID, c.id)
 	_ = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	unix.Close(c.fd)
-	orphans := make([]int, 0, len(c.inflight)+len(c.backlog))
-	for _, f := range c.inflight {
+	if d.closing {
+		return // release closes what the channel held
+	}
+	var orphans []int
+	for _, f := range c.inflight.take() {
 		orphans = append(orphans, f.conn)
 	}
-	orphans = append(orphans, c.backlog...)
-	c.inflight, c.backlog = nil, nil
-	if d.closing {
-		return
-	}
+	orphans = append(orphans, c.backlog.take()...)
 	d.stats.WorkersGone++
 	d.stats.Orphaned += uint64(len(orphans))
 	d.logf("master: worker %d's channel: %s; %d unacknowledged connections go to other workers", c.index, why, len(orphans))
@@ -510,21 +481,22 @@ func (d *Dispatcher) release() {
 	}
 	d.closing = true
 	for _, c := range d.byID {
+		d.drop(c, "closing")
 		// Connections in flight are the workers' now; the backlog never left.
-		for _, f := range c.inflight {
+		for _, f := range c.inflight.take() {
 			unix.Close(f.conn)
 		}
-		d.stats.Dropped += uint64(len(c.backlog))
-		for _, conn := range c.backlog {
+		backlog := c.backlog.take()
+		d.stats.Dropped += uint64(len(backlog))
+		for _, conn := range backlog {
 			unix.Close(conn)
 		}
-		d.drop(c, "closing")
 	}
-	for _, conn := range d.waiting {
+	waiting := d.waiting.take()
+	d.stats.Dropped += uint64(len(waiting))
+	for _, conn := range waiting {
 		unix.Close(conn)
 	}
-	d.stats.Dropped += uint64(len(d.waiting))
-	d.waiting = nil
 	for _, fd := range []int{d.epfd, d.wakeFD} {
 		if fd >= 0 {
 			unix.Close(fd)

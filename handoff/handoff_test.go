@@ -415,3 +415,34 @@ func BenchmarkHandOver(b *testing.B) {
 		})
 	}
 }
+
+// TestRotateWaitsForRoomOnAFullChannel fills a worker's channel (it reads
+// nothing for a while): the master must queue the rest, wait for room, and
+// then deliver every connection in order.
+func TestRotateWaitsForRoomOnAFullChannel(t *testing.T) {
+	d, addr := newDispatcher(t, Rotate)
+	w := attach(t, d, 0)
+	const conns = 1000 // more than a unix socket's queue of 512 messages
+	for range conns {
+		dial(t, addr)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for d.Stats().Accepted < conns && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := d.Stats(); s.Accepted != conns || s.Handed >= conns {
+		t.Fatalf("stats %+v; want all %d accepted and some still queued in the master", s, conns)
+	}
+	for i := range conns {
+		seq, _, ok := w.receive(5 * time.Second)
+		if !ok {
+			t.Fatalf("connection %d never arrived (stats %+v)", i, d.Stats())
+		}
+		if seq != uint32(i) {
+			t.Fatalf("connection %d came with sequence %d", i, seq)
+		}
+	}
+	if s := d.Stats(); s.Handed != conns {
+		t.Errorf("stats %+v; want all %d handed over", s, conns)
+	}
+}

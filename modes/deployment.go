@@ -37,7 +37,8 @@ type Deployment struct {
 	spinRate float64
 	ready    time.Time // when every worker first served
 
-	stopping    chan struct{}
+	stopping    context.Context // done once Stop begins
+	stop        context.CancelFunc
 	supervisors sync.WaitGroup
 
 	mu       sync.Mutex
@@ -97,7 +98,8 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 	if err != nil {
 		return nil, err
 	}
-	d = &Deployment{frontend: fe, cfg: cfg, stopping: make(chan struct{})}
+	d = &Deployment{frontend: fe, cfg: cfg}
+	d.stopping, d.stop = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			d.kill()
@@ -146,14 +148,12 @@ func (d *Deployment) supervise(index int) {
 		p := d.slots[index].current
 		d.mu.Unlock()
 		select {
-		case <-d.stopping:
+		case <-d.stopping.Done():
 			return
 		case <-p.Exited():
 		}
-		select {
-		case <-d.stopping:
+		if d.stopping.Err() != nil {
 			return // it ended with the deployment, not before
-		default:
 		}
 		exited := time.Now()
 		r := Restart{Worker: index, PID: p.PID(), Exit: exitString(p.ExitErr()), ExitedAt: exited.Sub(d.ready).Seconds()}
@@ -165,14 +165,7 @@ func (d *Deployment) supervise(index int) {
 			return
 		}
 		r.ReplacementPID = replacement.PID()
-		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-		go func() {
-			select {
-			case <-d.stopping:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := context.WithTimeout(d.stopping, readyTimeout)
 		err = replacement.WaitReady(ctx)
 		cancel()
 		if err != nil {
@@ -237,7 +230,7 @@ func (d *Deployment) PIDs() []int {
 // Workers that ended without final counts are reported in the error, with
 // their last counts still in the report.
 func (d *Deployment) Stop(grace time.Duration) (Report, error) {
-	close(d.stopping)
+	d.stop()
 	d.supervisors.Wait() // from here on the slots stay as they are
 	var rep Report
 	if r, ok := d.frontend.(Reporter); ok {
@@ -277,6 +270,7 @@ func sumPast(r WorkerResult, past []*worker.Process) WorkerResult {
 
 // kill ends everything at once; used when a deployment fails to start.
 func (d *Deployment) kill() {
+	d.stop()
 	for _, s := range d.slots {
 		s.current.Kill()
 	}

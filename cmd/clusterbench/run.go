@@ -181,9 +181,9 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 // trial runs one trial: deploy, load, stop, and compare both sides' counts.
 // finished is false if ctx interrupted it; a failed trial is finished.
 func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (rec results.Trial, finished bool) {
-	mode, policy, _ := strings.Cut(t.Mode, ":")
+	spec, _ := modes.ParseSpec(t.Mode) // checked when the scenario was read
 	rec = results.Trial{
-		Experiment: t.Experiment, Rep: t.Rep, Mode: mode, Policy: policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
+		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Name(), Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
 			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
