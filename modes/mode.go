@@ -62,6 +62,19 @@ type Checker interface {
 	Available() error
 }
 
+// Confined is implemented by modes that change the network namespace they
+// run in, such as firewall rules: they run only in a private namespace that
+// clusterbench made, never on the host.
+type Confined interface {
+	NeedsPrivateNetwork()
+}
+
+// NeedsPrivateNetwork reports whether m runs only in a private network namespace.
+func NeedsPrivateNetwork(m Mode) bool {
+	_, ok := m.(Confined)
+	return ok
+}
+
 var registry = map[string]Mode{}
 
 func register(m Mode) { registry[m.Name()] = m }

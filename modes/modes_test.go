@@ -12,11 +12,17 @@ import (
 	"time"
 
 	"clusterbench/internal/leakcheck"
+	"clusterbench/netns"
 	"clusterbench/worker"
 )
 
-// TestMain lets the test binary act as the worker app.
+// TestMain lets the test binary act as the worker app, and as a test run
+// again in a private network namespace (see inPrivateNetwork).
 func TestMain(m *testing.M) {
+	if err := netns.Init(); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
 	if os.Getenv("CLUSTERBENCH_TEST_WORKER") == "1" {
 		if err := worker.Main(os.Args[1:]); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")

@@ -15,6 +15,21 @@ import (
 // holds sockets for its workers and must not wake up for their connections.
 // reusePort sets SO_REUSEPORT before bind, to join the port's group.
 func listenSocket(addr string, reusePort bool) (*os.File, error) {
+	// As net.Listen does: a restarted server may bind over TIME_WAIT.
+	opts := []int{unix.SO_REUSEADDR}
+	if reusePort {
+		opts = append(opts, unix.SO_REUSEPORT)
+	}
+	return openSocket(addr, true, opts...)
+}
+
+// reservePort binds a socket that never listens: it keeps a port for
+// connections that firewall rules redirect elsewhere.
+func reservePort(addr string) (*os.File, error) { return openSocket(addr, false) }
+
+// openSocket binds a TCP socket to addr with the given SOL_SOCKET options
+// set, and listens on it if asked.
+func openSocket(addr string, listen bool, options ...int) (*os.File, error) {
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -38,20 +53,18 @@ func listenSocket(addr string, reusePort bool) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s %s: %w", op, addr, err)
 	}
-	// As net.Listen does: a restarted server may bind over TIME_WAIT.
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-		return fail("setsockopt SO_REUSEADDR", err)
-	}
-	if reusePort {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-			return fail("setsockopt SO_REUSEPORT", err)
+	for _, opt := range options {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
+			return fail(fmt.Sprintf("setsockopt %d", opt), err)
 		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
 	}
-	if err := unix.Listen(fd, listenBacklog()); err != nil {
-		return fail("listen", err)
+	if listen {
+		if err := unix.Listen(fd, listenBacklog()); err != nil {
+			return fail("listen", err)
+		}
 	}
 	bound, err := unix.Getsockname(fd)
 	if err != nil {

@@ -1,0 +1,174 @@
+package modes
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"clusterbench/netns"
+	"clusterbench/worker"
+)
+
+// inPrivateNetwork runs the calling (top-level) test again in a private
+// network namespace and fails if that run fails. It reports whether this
+// is the run inside, which goes on with the test.
+func inPrivateNetwork(t *testing.T) bool {
+	t.Helper()
+	if netns.Private() {
+		return true
+	}
+	if err := netns.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must allow network namespaces: %v", err)
+		}
+		t.Skipf("network namespaces not allowed here: %v", err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	if err := netns.Isolate(cmd); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+		t.Fatalf("in a private network namespace: %v\n%s", err, out)
+	}
+	t.Logf("passed in a private network namespace:\n%s", out)
+	return false
+}
+
+func requireIPTables(t *testing.T) {
+	t.Helper()
+	if err := Available(IPTables{}); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must be able to run iptables: %v", err)
+		}
+		t.Skipf("iptables mode not available here: %v", err)
+	}
+}
+
+func natRules(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput()
+	if err != nil {
+		t.Fatalf("iptables -t nat -S: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+// get sends n requests one at a time without keep-alive and counts them by worker.
+func get(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	seen := map[string]int{}
+	for range n {
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		seen[resp.Header.Get(worker.HeaderWorker)]++
+	}
+	return seen
+}
+
+// TestIPTablesSpreadsConnections deploys both policies with real workers
+// and real rules: nth takes strict turns, random reaches every worker, the
+// rules' own counters agree with the workers, and nothing is left after Stop.
+func TestIPTablesSpreadsConnections(t *testing.T) {
+	if !inPrivateNetwork(t) {
+		return
+	}
+	requireIPTables(t)
+	const workers, requests = 4, 400
+	for _, name := range []string{"iptables:nth", "iptables:random"} {
+		spec, err := ParseSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: workers, Handler: worker.Handler{BodyBytes: 16}, Launcher: testLauncher()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(natRules(t), "-j clusterbench-") {
+			t.Errorf("%s: no rules installed:\n%s", name, natRules(t))
+		}
+		seen := get(t, d.Addr(), requests)
+		rep, err := d.Stop(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range rep.Workers {
+			got := uint64(seen[strconv.Itoa(i)])
+			if w.Connections != got {
+				t.Errorf("%s: worker %d counted %d connections; the client saw %d", name, i, w.Connections, got)
+			}
+			if dnat := rep.Frontend[fmt.Sprintf("dnat_worker_%d", i)]; dnat != got {
+				t.Errorf("%s: rule for worker %d counted %d connections; the client saw %d", name, i, dnat, got)
+			}
+			switch {
+			case spec.Policy == "nth" && got != requests/workers:
+				t.Errorf("%s: worker %d got %d connections; want exactly %d (all: %v)", name, i, got, requests/workers, seen)
+			case got == 0:
+				t.Errorf("%s: worker %d got no connection (all: %v)", name, i, seen)
+			}
+		}
+		if rules := natRules(t); strings.Contains(rules, "clusterbench") {
+			t.Errorf("%s: rules left after Stop:\n%s", name, rules)
+		}
+	}
+}
+
+// TestIPTablesReplacementTakesThePort kills a worker; its replacement must
+// listen on the port the rules point at, and get its turn again.
+func TestIPTablesReplacementTakesThePort(t *testing.T) {
+	if !inPrivateNetwork(t) {
+		return
+	}
+	requireIPTables(t)
+	spec, _ := ParseSpec("iptables:nth")
+	d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 3, Launcher: testLauncher(), Respawn: true, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop(time.Second)
+	before := d.PIDs()
+	if err := syscall.Kill(before[1], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for d.PIDs()[1] == before[1] && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // until it listens
+	seen := get(t, d.Addr(), 30)
+	if seen["0"] != 10 || seen["1"] != 10 || seen["2"] != 10 {
+		t.Errorf("after the replacement: %v; want 10 connections each", seen)
+	}
+}
+
+// On the host, the mode refuses before touching the firewall.
+func TestIPTablesRefusesTheHostNamespace(t *testing.T) {
+	if netns.Private() {
+		t.Fatal("this test must run in the host namespace")
+	}
+	var before string
+	if _, err := exec.LookPath("iptables"); err == nil {
+		before = natRules(t)
+	}
+	spec, _ := ParseSpec("iptables")
+	_, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 2, Launcher: testLauncher()})
+	if err == nil || !strings.Contains(err.Error(), "refusing to write firewall rules outside a private network namespace") {
+		t.Fatalf("Deploy on the host: %v; want a refusal", err)
+	}
+	if before != "" && natRules(t) != before {
+		t.Errorf("host nat table changed:\n%s\nwas:\n%s", natRules(t), before)
+	}
+}
