@@ -32,6 +32,18 @@ type Run struct {
 	Complete bool    `json:"complete"`
 	Host     Host    `json:"host"`
 	Trials   []Trial `json:"trials"`
+	// Skipped lists modes that could not run on this host, and why.
+	Skipped []Skipped `json:"skipped,omitempty"`
+}
+
+// Skipped is a mode whose trials were not run.
+type Skipped struct {
+	Experiment string `json:"experiment"`
+	Mode       string `json:"mode"` // MODE or MODE:POLICY
+	Reason     string `json:"reason"`
+	Trials     int    `json:"trials"`
+	// Required is true when the scenario required the mode: the run failed.
+	Required bool `json:"required"`
 }
 
 // Host describes the machine and conditions of a run.
@@ -48,15 +60,17 @@ type Host struct {
 
 // Trial is one deployment under one load.
 type Trial struct {
-	Experiment string    `json:"experiment"`
-	Rep        int       `json:"rep"`
-	Mode       string    `json:"mode"`
-	Policy     string    `json:"policy,omitempty"` // how the mode picks a worker, for modes with a choice
-	Workers    int       `json:"workers"`
-	KeepAlive  bool      `json:"keepalive"`
-	Handler    Handler   `json:"handler"`
-	Load       Load      `json:"load"`
-	Started    time.Time `json:"started"`
+	Experiment string  `json:"experiment"`
+	Rep        int     `json:"rep"`
+	Mode       string  `json:"mode"`
+	Policy     string  `json:"policy,omitempty"` // how the mode picks a worker, for modes with a choice
+	Workers    int     `json:"workers"`
+	KeepAlive  bool    `json:"keepalive"`
+	Handler    Handler `json:"handler"`
+	Load       Load    `json:"load"`
+	// NetNS is true when the trial ran in a private network namespace.
+	NetNS   bool      `json:"netns"`
+	Started time.Time `json:"started"`
 
 	Requests        uint64            `json:"requests"`
 	Successes       uint64            `json:"successes"`

@@ -184,6 +184,13 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 // trials, client/worker count mismatches and the trials' own warnings.
 func (r *Run) Warnings() []string {
 	var out []string
+	for _, s := range r.Skipped {
+		required := ""
+		if s.Required {
+			required = " (required: the run failed)"
+		}
+		out = append(out, fmt.Sprintf("%s/%s: skipped %s%s: %s", s.Experiment, s.Mode, plural(s.Trials, "trial"), required, s.Reason))
+	}
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
 			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
@@ -244,4 +251,12 @@ func describeLoad(l Load) string {
 		parts = append(parts, fmt.Sprintf("at most %d connections", l.MaxConnections))
 	}
 	return l.Engine + " " + strings.Join(parts, ", ")
+}
+
+// plural is "1 trial", "2 trials".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -35,6 +35,14 @@ func (e *Experiment) validate() error {
 			return fmt.Errorf("workers: must be at least 1, got %d", w)
 		}
 	}
+	for _, r := range e.Required {
+		if _, err := modes.Lookup(r); err != nil {
+			return fmt.Errorf("required: %w", err)
+		}
+	}
+	if err := e.checkRequired(); err != nil {
+		return err
+	}
 	if e.Reps < 0 {
 		return fmt.Errorf("reps: must be at least 1, got %d", e.Reps)
 	}

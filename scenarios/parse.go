@@ -41,6 +41,7 @@ var schema = map[string]map[string]field{
 	"file": {
 		"name":        {check: isString},
 		"description": {check: isString},
+		"netns":       {check: isBool},
 		"experiments": {many: true, section: "experiment"},
 	},
 	"experiment": {
@@ -51,6 +52,7 @@ var schema = map[string]map[string]field{
 		"handler":   {many: true, section: "handler"},
 		"load":      {many: true, section: "load"},
 		"reps":      {check: intAtLeast(1)},
+		"required":  {many: true, check: isModeName},
 	},
 	"handler": {
 		"name":       {check: isString},
@@ -111,6 +113,9 @@ func Parse(path string, data []byte) (*File, error) {
 			return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("experiment %d: modes is required (known: %s)", i+1, strings.Join(modes.Names(), ", "))}
 		}
 		e.fillDefaults(i + 1)
+		if err := e.checkRequired(); err != nil {
+			return nil, &Error{File: path, Line: lookup(experiments.Content[i], "required").Line, Msg: err.Error()}
+		}
 		if seen[e.Name] {
 			return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("experiment name %q used twice", e.Name)}
 		}
@@ -209,6 +214,14 @@ func isBool(n *yaml.Node) error {
 		return fmt.Errorf("%q is not true or false", n.Value)
 	}
 	return nil
+}
+
+func isModeName(n *yaml.Node) error {
+	if strings.Contains(n.Value, ":") {
+		return fmt.Errorf("name a mode without its policy, got %q", n.Value)
+	}
+	_, err := modes.Lookup(n.Value)
+	return err
 }
 
 func isMode(n *yaml.Node) error {

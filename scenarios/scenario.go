@@ -11,6 +11,8 @@ package scenarios
 import (
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -21,9 +23,12 @@ import (
 
 // File is a parsed scenario file.
 type File struct {
-	Path        string       `yaml:"-"`
-	Name        string       `yaml:"name"`
-	Description string       `yaml:"description"`
+	Path        string `yaml:"-"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// NetNS runs each trial in a private network namespace when the host
+	// allows it; nil means yes.
+	NetNS       *bool        `yaml:"netns"`
 	Experiments []Experiment `yaml:"experiments"`
 }
 
@@ -36,7 +41,23 @@ type Experiment struct {
 	Handlers  []Handler `yaml:"handler"`
 	Loads     []Load    `yaml:"load"`
 	Reps      int       `yaml:"reps"`
+	// Required names modes that must run: if one cannot run on this host,
+	// the run fails. Other modes that cannot run are skipped and reported.
+	Required []string `yaml:"required"`
 }
+
+// checkRequired checks that every required mode is one of the experiment's.
+func (e *Experiment) checkRequired() error {
+	for _, name := range e.Required {
+		if !slices.ContainsFunc(e.Modes, func(m string) bool { return strings.Split(m, ":")[0] == name }) {
+			return fmt.Errorf("required: %s is not among the experiment's modes", name)
+		}
+	}
+	return nil
+}
+
+// IsRequired reports whether the experiment requires mode (a name).
+func (e *Experiment) IsRequired(mode string) bool { return slices.Contains(e.Required, mode) }
 
 // Handler is a named per-request work of the worker app.
 type Handler struct {
@@ -75,6 +96,8 @@ type Trial struct {
 	KeepAlive  bool
 	Handler    Handler
 	Load       Load
+	// Required is true when the experiment requires this trial's mode.
+	Required bool
 }
 
 // Trials expands every experiment into trials. Repetitions are the outer
@@ -99,6 +122,7 @@ func (f *File) Trials() []Trial {
 								trials = append(trials, Trial{
 									Experiment: e.Name, Rep: rep, Reps: e.Reps,
 									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l,
+									Required: e.IsRequired(strings.Split(m, ":")[0]),
 								})
 							}
 						}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"clusterbench/netns"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
 )
@@ -29,11 +30,18 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// exitStatus passes on a child clusterbench's exit code; the child has
+// already said why.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 const usage = `clusterbench: how should a multi-process server spread connections over its workers?
 
 Usage:
   clusterbench run [flags] [FILE]        run a scenario file, or one experiment from flags
   clusterbench serve [flags]             run one deployment until interrupted
+  clusterbench serve [flags] -- CMD...   run one deployment while CMD (e.g. wrk) runs against it
   clusterbench report DIR                re-render DIR/report.md from DIR/results.json
   clusterbench modes                     list distribution modes and whether they run here
 
@@ -43,10 +51,16 @@ Exit codes: 0 success, 2 bad input or usage, 3 a run that could not complete.
 
 // run is the whole command line; main only calls it, so tests can too.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := dispatch(ctx, args, stdout, stderr)
+	err := netns.Init() // first: a process started in a new namespace sets it up
+	if err == nil {
+		err = dispatch(ctx, args, stdout, stderr)
+	}
+	var child exitStatus
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &child):
+		return int(child)
 	case isUsage(err):
 		fmt.Fprintf(stderr, "clusterbench: %v\n", err)
 		return exitUsage
@@ -77,6 +91,9 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdReport(rest, stdout, stderr)
 	case "modes":
 		return cmdModes(rest, stdout, stderr)
+	case trialCommand:
+		// Hidden: how run measures one trial in a process of its own.
+		return cmdTrial(ctx, os.Stdin, stdout, stderr)
 	case workerCommand:
 		// Hidden: how a deployment starts the worker app (this binary, re-run).
 		return worker.Main(rest)

@@ -11,13 +11,13 @@ import (
 	"clusterbench/results"
 )
 
-func hostInfo() results.Host {
+func hostInfo(isolation string) results.Host {
 	h := results.Host{
 		CPUModel:  cpuModel(),
 		CPUs:      runtime.NumCPU(),
 		GoVersion: runtime.Version(),
 		WorkerApp: workerAppName(),
-		Isolation: "host loopback (127.0.0.1, ephemeral port per trial)",
+		Isolation: isolation,
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {

@@ -20,12 +20,16 @@ import (
 	"time"
 
 	"clusterbench/internal/leakcheck"
+	"clusterbench/netns"
 	"clusterbench/results"
 )
 
 // TestMain makes the test binary act as clusterbench when re-run, so that
 // run and serve start real child processes of this very code.
 func TestMain(m *testing.M) {
+	if n := os.Getenv("CLUSTERBENCH_TEST_CLIENT"); n != "" && os.Getenv("CLUSTERBENCH_URL") != "" {
+		os.Exit(testClient(n))
+	}
 	if os.Getenv("CLUSTERBENCH_TEST_MAIN") == "1" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
@@ -74,6 +78,12 @@ func TestExitCodes(t *testing.T) {
 		{"unknown mode flag", []string{"run", "--mode", "shared,warp"}, exitUsage, `unknown mode "warp"`},
 		{"bad keepalive flag", []string{"run", "--mode", "shared", "--keepalive=maybe"}, exitUsage, `"maybe" is not true or false`},
 		{"serve without mode", []string{"serve"}, exitUsage, "--mode is required"},
+		{"serve iptables without a command", []string{"serve", "--mode", "iptables"}, exitUsage, "serves only in a private network namespace"},
+		{"serve netns without a command", []string{"serve", "--mode", "shared", "--netns"}, exitUsage, "--netns needs a command after --"},
+		{"serve with a missing command", []string{"serve", "--mode", "shared", "--", "no-such-load-tool"}, exitUsage, `"no-such-load-tool": executable file not found`},
+		{"serve argument without --", []string{"serve", "--mode", "shared", "wrk"}, exitUsage, "goes after --"},
+		{"required mode not run", []string{"run", "--mode", "shared", "--require", "iptables"}, exitUsage, "required: iptables is not among the experiment's modes"},
+		{"netns not a bool", []string{"run", "--mode", "shared", "--netns=perhaps"}, exitUsage, "invalid boolean value"},
 		{"serve unknown mode", []string{"serve", "--mode", "warp"}, exitUsage, `unknown mode "warp"`},
 		{"serve unknown policy", []string{"serve", "--mode", "roundrobin:fastest"}, exitUsage, `mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
 		{"run policy of a mode without", []string{"run", "--mode", "shared:free"}, exitUsage, `mode "shared" has no policies`},
@@ -185,6 +195,9 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 		if !tr.CountsAgree || len(tr.Mismatches) > 0 {
 			t.Errorf("%s: client and worker counts disagree: %v", name, tr.Mismatches)
+		}
+		if isolated := netns.Available() == nil; tr.NetNS != isolated {
+			t.Errorf("%s: ran in a private namespace: %v; want %v (%s)", name, tr.NetNS, isolated, run.Host.Isolation)
 		}
 		var reqShare, connShare float64
 		var sum uint64
@@ -314,21 +327,30 @@ func waitForTrials(t *testing.T, dir string, n int) {
 }
 
 func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
+	requireIPTables(t)
+	before := hostNAT(t)
 	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 	dir := filepath.Join(t.TempDir(), "run")
-	cmd, stdout, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "roundrobin,shared", "--workers", "4",
+	cmd, stdout, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "roundrobin,iptables", "--workers", "4",
 		"--duration", "1s", "--warmup", "100ms", "--reps", "20")
 	waitForTrials(t, dir, 1)
-	time.Sleep(300 * time.Millisecond) // into the next trial
+	time.Sleep(300 * time.Millisecond) // into the next trial: iptables
 	if len(marked(t, mark)) < 2 {
 		t.Fatalf("expected a running deployment, found processes %v", marked(t, mark))
 	}
+	namespaces := namespacesOf(t, marked(t, mark))
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitFailed {
 		t.Errorf("exit code %d after Ctrl-C; want %d (%v)\nstdout: %s\nstderr: %s", code, exitFailed, err, stdout, stderr)
 	}
 	eventuallyNone(t, mark)
+	if left := processesIn(namespaces); len(namespaces) == 0 || len(left) > 0 {
+		t.Errorf("trial namespaces %v; processes left in them: %v", namespaces, left)
+	}
+	if after := hostNAT(t); after != before {
+		t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
+	}
 	r, err := results.Read(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -347,23 +369,40 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestKilledToolLeavesNothing kills the tool mid-trial: no process, no
+// private namespace and no firewall rule may outlive it.
 func TestKilledToolLeavesNothing(t *testing.T) {
-	for _, mode := range []string{"shared", "roundrobin"} {
+	requireNetns(t)
+	for _, mode := range []string{"shared", "roundrobin", "iptables"} {
 		t.Run(mode, func(t *testing.T) {
+			if mode == "iptables" {
+				requireIPTables(t)
+			}
+			before := hostNAT(t)
 			mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 			dir := filepath.Join(t.TempDir(), "run")
 			cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", mode, "--workers", "4", "--duration", "30s", "--warmup", "0s")
 			deadline := time.Now().Add(20 * time.Second)
-			for len(marked(t, mark)) < 6 && time.Now().Before(deadline) { // tool, serve, 4 workers
+			for len(marked(t, mark)) < 7 && time.Now().Before(deadline) { // tool, trial, serve, 4 workers
 				time.Sleep(50 * time.Millisecond)
 			}
-			if n := len(marked(t, mark)); n < 6 {
+			if n := len(marked(t, mark)); n < 7 {
 				t.Fatalf("deployment never came up: %d processes", n)
 			}
 			time.Sleep(300 * time.Millisecond) // under load
+			namespaces := namespacesOf(t, marked(t, mark))
+			if len(namespaces) != 1 {
+				t.Fatalf("trial processes in namespaces %v; want one private namespace", namespaces)
+			}
 			cmd.Process.Kill()
 			cmd.Wait()
 			eventuallyNone(t, mark)
+			if left := processesIn(namespaces); len(left) > 0 {
+				t.Errorf("processes left in the trial's namespace: %v", left)
+			}
+			if after := hostNAT(t); after != before {
+				t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
+			}
 		})
 	}
 }

@@ -52,6 +52,12 @@ func (p *progress) start(i, n int, t scenarios.Trial) {
 	}
 }
 
+func (p *progress) skip(i, n int, t scenarios.Trial, why error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "%s: skipped: %v\n", trialName(i, n, t), why)
+}
+
 func (p *progress) update(i, n int, t scenarios.Trial, lp loadgen.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,20 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"clusterbench/analysis"
-	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/netns"
 	"clusterbench/results"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
@@ -24,15 +26,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", "run [flags] [FILE]", stderr)
 	out := fs.String("o", "", "output directory (default results/<timestamp>)")
 	profile := fs.Bool("profile", false, "write a CPU profile of each trial's deployment process (the master, in roundrobin mode) to DIR/profiles/")
+	isolate := fs.Bool("netns", true, "run each trial in a private network namespace when the host allows it; false: on the host loopback (overrides the scenario's netns)")
 	var e scenarios.Experiment
 	load := scenarios.DefaultLoad
 	var (
 		modeList  stringList
+		required  stringList
 		workers   intList
 		keepAlive = boolList{true}
 		rates     = intList{0}
 	)
 	fs.Var(&modeList, "mode", "comma-separated modes for a one-experiment run from flags, e.g. shared,reuseport")
+	fs.Var(&required, "require", "comma-separated modes that must run: the run fails if one cannot run here (others are skipped and reported)")
 	fs.Var(&workers, "workers", "comma-separated worker counts (default: number of CPUs)")
 	fs.Var(&keepAlive, "keepalive", "keep connections alive: true, false, or both as true,false")
 	fs.Var(&rates, "rate", "comma-separated requests per second; 0 = as fast as possible (closed loop)")
@@ -48,6 +53,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 
+	e.Required = required
 	file, err := scenarioFrom(fs, files, e, load, modeList, workers, keepAlive, rates, h)
 	if err != nil {
 		return err
@@ -71,7 +77,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		<-ctx.Done()
 		stop() // a second Ctrl-C ends the tool at once; Pdeathsig ends the deployment
 	}()
-	r := &runner{command: command, dir: dir, stdout: stdout, progress: newProgress(stderr)}
+	r := &runner{command: command, dir: dir, stdout: stdout, stderr: stderr, progress: newProgress(stderr)}
+	r.isolate, r.isolation = isolation(netnsWanted(fs, *isolate, file))
 	if *profile {
 		r.profileDir = filepath.Join(dir, "profiles")
 		if err := os.MkdirAll(r.profileDir, 0o755); err != nil {
@@ -87,7 +94,7 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 	modeList stringList, workers intList, keepAlive boolList, rates intList, h *worker.Handler) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "o" && f.Name != "profile" {
+		if f.Name != "o" && f.Name != "profile" && f.Name != "netns" {
 			experimentFlags = append(experimentFlags, "--"+f.Name)
 		}
 	})
@@ -113,13 +120,40 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 	return scenarios.Single("flags", e)
 }
 
+// netnsWanted is whether the run asks for private namespaces: the flag if
+// given, else the scenario's choice, else yes.
+func netnsWanted(fs *flag.FlagSet, flagValue bool, file *scenarios.File) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "netns" })
+	if given {
+		return flagValue
+	}
+	return file.NetNS == nil || *file.NetNS
+}
+
+// isolation decides where trials run, and says so for the report.
+func isolation(wanted bool) (isolate bool, description string) {
+	if !wanted {
+		return false, "host loopback (127.0.0.1): private network namespaces turned off"
+	}
+	if err := netns.Available(); err != nil {
+		return false, "host loopback (127.0.0.1): private network namespaces not allowed here: " + err.Error()
+	}
+	return true, "private network namespace per trial (its own loopback, 127.0.0.1)"
+}
+
 // runner runs a scenario's trials one after another and records them.
 type runner struct {
 	command    []string
 	dir        string
 	profileDir string // "" for no profiles
-	stdout     io.Writer
-	progress   *progress
+	isolate    bool   // each trial in a private network namespace
+	isolation  string // where trials run, for the report
+	// availability caches why each mode cannot run (nil: it can).
+	availability map[string]error
+	stdout       io.Writer
+	stderr       io.Writer
+	progress     *progress
 }
 
 func (r *runner) run(ctx context.Context, file *scenarios.File) error {
@@ -128,16 +162,24 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 		Schema:   results.Schema,
 		Scenario: file.Path,
 		Started:  time.Now(),
-		Host:     hostInfo(),
+		Host:     hostInfo(r.isolation),
 		Trials:   []results.Trial{},
 	}
 	if err := results.Save(r.dir, rec); err != nil {
 		return err
 	}
-	failed := 0
+	failed, requiredSkipped := 0, 0
 	for i, t := range trials {
 		if ctx.Err() != nil {
 			break
+		}
+		if err := r.unavailable(t.Mode); err != nil {
+			if t.Required {
+				requiredSkipped++
+			}
+			rec.Skipped = skip(rec.Skipped, t, err)
+			r.progress.skip(i, len(trials), t, err)
+			continue
 		}
 		r.progress.start(i, len(trials), t)
 		tr, finished := r.trial(ctx, i, len(trials), t)
@@ -172,143 +214,82 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 	switch {
 	case !rec.Complete:
 		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), len(trials), r.dir)
+	case requiredSkipped > 0:
+		return fmt.Errorf("required modes could not run here (%d trials skipped); see %s", requiredSkipped, filepath.Join(r.dir, results.ReportName))
 	case failed > 0:
 		return fmt.Errorf("%d of %d trials failed; see %s", failed, len(trials), filepath.Join(r.dir, results.ReportName))
 	}
 	return nil
 }
 
-// trial runs one trial: deploy, load, stop, and compare both sides' counts.
+// unavailable says why a mode cannot run in this run, or returns nil.
+// The answer is the same for every trial, so it is found once per mode.
+func (r *runner) unavailable(mode string) error {
+	if err, ok := r.availability[mode]; ok {
+		return err
+	}
+	spec, _ := modes.ParseSpec(mode) // checked when the scenario was read
+	var err error
+	if modes.NeedsPrivateNetwork(spec.Mode) && !r.isolate {
+		err = fmt.Errorf("needs a private network namespace, but trials run on the %s", r.isolation)
+	} else if err = modes.Available(spec.Mode); err != nil {
+		err = fmt.Errorf("not available: %w", err)
+	}
+	if r.availability == nil {
+		r.availability = map[string]error{}
+	}
+	r.availability[mode] = err
+	return err
+}
+
+// skip counts a skipped trial under its experiment and mode.
+func skip(skipped []results.Skipped, t scenarios.Trial, why error) []results.Skipped {
+	for i := range skipped {
+		if s := &skipped[i]; s.Experiment == t.Experiment && s.Mode == t.Mode {
+			s.Trials++
+			return skipped
+		}
+	}
+	return append(skipped, results.Skipped{Experiment: t.Experiment, Mode: t.Mode, Reason: why.Error(), Trials: 1, Required: t.Required})
+}
+
+// trial measures one trial in a process of its own (see cmdTrial), in a
+// private network namespace if the run has them.
 // finished is false if ctx interrupted it; a failed trial is finished.
-func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (rec results.Trial, finished bool) {
-	spec, _ := modes.ParseSpec(t.Mode) // checked when the scenario was read
-	rec = results.Trial{
-		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Name(), Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
-		Handler: results.Handler{
-			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
-			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
-		},
-		Load: results.Load{
-			Name: t.Load.Name, Engine: "vegeta", Rate: t.Load.Rate,
-			DurationSeconds: t.Load.Duration.Seconds(), WarmupSeconds: t.Load.Warmup.Seconds(),
-			Concurrency: t.Load.Concurrency, MaxConnections: t.Load.MaxConnections, TimeoutSeconds: t.Load.Timeout.Seconds(),
-		},
-		Started: time.Now(),
-	}
-	var extra []string
+func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (results.Trial, bool) {
+	req := trialRequest{Index: i, Total: n, Trial: t, Terminal: r.progress.terminal}
 	if r.profileDir != "" {
-		name := fmt.Sprintf("%03d-%s.pprof", i+1, strings.ReplaceAll(t.Mode, ":", "-"))
-		extra = append(extra, "--cpuprofile", filepath.Join(r.profileDir, name))
+		req.Profile = filepath.Join(r.profileDir, fmt.Sprintf("%03d-%s.pprof", i+1, strings.ReplaceAll(t.Mode, ":", "-")))
 	}
-	srv, err := startServer(ctx, r.command, t, extra...)
+	body, err := json.Marshal(req)
 	if err != nil {
-		rec.Error = err.Error()
+		panic(err) // plain data: cannot fail
+	}
+	cmd := exec.CommandContext(ctx, r.command[0], append(r.command[1:], trialCommand)...)
+	cmd.Stdin = bytes.NewReader(body)
+	var out bytes.Buffer
+	var errTail tailBuffer
+	cmd.Stdout = &out
+	cmd.Stderr = io.MultiWriter(r.stderr, &errTail) // its progress lines, and why it failed
+	// Its own process group, so a Ctrl-C reaches it only as our SIGTERM, and
+	// killed if we die: it then takes its deployment (and namespace) with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace + 10*time.Second // time to stop its deployment
+	failed := func(format string, args ...any) (results.Trial, bool) {
+		rec := newTrialRecord(t)
+		rec.Error = fmt.Sprintf(format, args...)
 		return rec, ctx.Err() == nil
 	}
-	lg, err := loadgen.Run(ctx, loadgen.Config{
-		URL:            "http://" + srv.ready.Addr + "/",
-		Workers:        t.Workers,
-		Rate:           t.Load.Rate,
-		Duration:       t.Load.Duration,
-		Warmup:         t.Load.Warmup,
-		Concurrency:    t.Load.Concurrency,
-		MaxConnections: t.Load.MaxConnections,
-		KeepAlive:      t.KeepAlive,
-		Timeout:        t.Load.Timeout,
-		Progress:       func(p loadgen.Progress) { r.progress.update(i, n, t, p) },
-	})
-	served, stopErr := srv.stop()
-	switch {
-	case err != nil:
-		rec.Error = err.Error()
-		return rec, true
-	case lg.Interrupted:
-		return rec, false
-	case stopErr != nil:
-		rec.Error = stopErr.Error()
-		return rec, true
-	}
-	fillMeasurement(&rec, lg, served)
-	return rec, true
-}
-
-// fillMeasurement puts the client's and the workers' accounts side by side
-// and records every disagreement.
-func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport) {
-	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
-	rec.ErrorKinds = lg.ErrorKinds
-	rec.DurationSeconds = lg.Elapsed.Seconds()
-	rec.RateRPS, rec.ThroughputRPS = lg.RateRPS, lg.ThroughputRPS
-	rec.Latency = results.Latency(lg.Latency)
-	rec.ClientDials = lg.Dials
-	rec.Unattributed = lg.Unattributed
-
-	n := max(rec.Workers, len(lg.PerWorker), len(served.Workers))
-	rec.PerWorker = make([]results.WorkerCounts, n)
-	var mismatches []string
-	for i := range n {
-		w := &rec.PerWorker[i]
-		w.Index = i
-		var warmClient, warmWorker uint64
-		if i < len(lg.PerWorker) {
-			w.Requests, w.Connections = lg.PerWorker[i].Requests, lg.PerWorker[i].Connections
-			warmClient = lg.WarmupPerWorker[i]
-		}
-		if i < len(served.Workers) {
-			s := served.Workers[i]
-			w.PID, w.WorkerRequests, w.WorkerConnections, w.WorkerAccepted = s.PID, s.Requests, s.Connections, s.Accepted
-			w.CPUSeconds, w.Restarts = s.CPUSeconds, s.Restarts
-			warmWorker = s.WarmupRequests
-			rec.CPU.WorkersSeconds += s.CPUSeconds
-		}
-		if w.Requests != w.WorkerRequests {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d requests, worker %d", i, w.Requests, w.WorkerRequests))
-		}
-		if w.Connections != w.WorkerConnections {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d connections, worker %d", i, w.Connections, w.WorkerConnections))
-		}
-		if warmClient != warmWorker {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d warm-up requests, worker %d", i, warmClient, warmWorker))
+	if r.isolate {
+		if err := netns.Isolate(cmd); err != nil {
+			return failed("private network namespace: %v", err)
 		}
 	}
-	rec.Mismatches = mismatches
-	rec.CountsAgree = len(mismatches) == 0
-	rec.Fairness = results.FairnessPair{
-		Requests:    analysis.FairnessOf(rec.RequestCounts()),
-		Connections: analysis.FairnessOf(rec.ConnectionCounts()),
+	runErr := cmd.Run()
+	var resp trialResponse
+	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
+		return failed("trial process: %v: %s", runErr, errTail.last())
 	}
-	rec.CPU.LoadgenSeconds = lg.CPUSeconds
-	rec.CPU.MasterSeconds = served.MasterCPUSeconds
-	rec.CPU.ServingSeconds = served.ServingSeconds
-	rec.Frontend = served.Frontend
-	rec.Restarts = served.Restarts
-	for _, r := range served.Restarts {
-		rec.Warnings = append(rec.Warnings, describeRestart(r))
-	}
-
-	if lg.Unattributed > 0 {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
-	}
-	if rate := float64(rec.Load.Rate); rate > 0 && lg.RateRPS < 0.95*rate {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("sent %.0f req/s of the %d requested: the load generator could not keep up", lg.RateRPS, rec.Load.Rate))
-	}
-	for _, e := range served.Errors {
-		rec.Warnings = append(rec.Warnings, "deployment: "+e)
-	}
-	if rec.Successes == 0 {
-		rec.Warnings = append(rec.Warnings, "no request succeeded")
-	}
-}
-
-// describeRestart says what happened to a worker that exited mid-trial.
-// Its counts are its last report, so they may lag the client's.
-func describeRestart(r modes.Restart) string {
-	msg := fmt.Sprintf("worker %d (pid %d) exited after %.1fs (%s)", r.Worker, r.PID, r.ExitedAt, r.Exit)
-	if r.ReplacementPID != 0 {
-		msg += fmt.Sprintf("; replaced by pid %d", r.ReplacementPID)
-	}
-	if r.Error != "" {
-		return msg + ": " + r.Error
-	}
-	return msg + fmt.Sprintf(", serving %.0fms after the exit; the exited process's counts are its last report", 1000*r.ReadyAfter)
+	return resp.Trial, resp.Finished
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"maps"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
@@ -20,6 +22,7 @@ import (
 
 	"clusterbench/cputime"
 	"clusterbench/modes"
+	"clusterbench/netns"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
 )
@@ -48,7 +51,7 @@ type readyMessage struct {
 const stopGrace = 10 * time.Second
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [flags]", stderr)
+	fs := newFlagSet("serve", "serve [flags] [-- CMD ARGS...]", stderr)
 	mode := fs.String("mode", "", "distribution mode, MODE or MODE:POLICY (see `clusterbench modes`)")
 	workers := fs.Int("workers", scenarios.DefaultWorkers(), "number of worker processes")
 	addr := fs.String("addr", "127.0.0.1:8080", "public address HOST:PORT (port 0 picks a free one)")
@@ -57,12 +60,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	respawn := fs.Bool("respawn", true, "replace a worker that exits while serving")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the master, in roundrobin mode) to `FILE`")
 	readyFD := fs.Int("ready-fd", 0, "write {\"addr\",\"pids\"} as JSON to this inherited fd once serving (used by run)")
-	rest, err := parseFlags(fs, args)
+	private := fs.Bool("netns", false, "serve in a private network namespace, reachable only by the command after -- (always so for modes that write firewall rules)")
+	flagArgs, client := splitCommand(args)
+	rest, err := parseFlags(fs, flagArgs)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("serve: unexpected argument %q", rest[0])
+		return usagef("serve: unexpected argument %q (a command to run against the deployment goes after --)", rest[0])
 	}
 	if *mode == "" {
 		return usagef("serve: --mode is required (known: %v)", modes.Names())
@@ -77,9 +82,27 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := h.Check(); err != nil {
 		return usageError{err}
 	}
+	if len(client) > 0 {
+		if _, err := exec.LookPath(client[0]); err != nil {
+			return usagef("serve: command after --: %v", err)
+		}
+	}
 	command, err := self()
 	if err != nil {
 		return err
+	}
+	if (*private || modes.NeedsPrivateNetwork(spec.Mode)) && !netns.Private() {
+		switch {
+		case len(client) == 0 && *private:
+			return usagef("serve: --netns needs a command after -- to run against the deployment: nothing else can reach a private network namespace")
+		case len(client) == 0:
+			return usagef("serve: mode %s writes firewall rules, so it serves only in a private network namespace, "+
+				"which only a command started with it can reach; give one after --, e.g. "+
+				"clusterbench serve --mode %s -- wrk -d 10s http://127.0.0.1:8080/", spec.Mode.Name(), spec)
+		case *readyFD > 0:
+			return usagef("serve: --ready-fd cannot reach out of a private network namespace")
+		}
+		return serveIsolated(ctx, command, args, stdout, stderr)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -113,11 +136,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			d.Stop(stopGrace)
 			return fmt.Errorf("serve: ready: %w", err)
 		}
-	} else {
+	} else if len(client) == 0 {
 		fmt.Fprintf(stderr, "serving %s with %d workers on http://%s/ (Ctrl-C to stop)\n", spec, *workers, d.Addr())
 	}
 
-	<-ctx.Done()
+	var clientErr error
+	if len(client) > 0 {
+		// Its output goes to stdout, unless stdout is for the JSON report.
+		clientOut := stdout
+		if *asJSON {
+			clientOut = stderr
+		}
+		clientErr = runClient(ctx, stop, client, d.Addr(), clientOut, stderr)
+	} else {
+		<-ctx.Done()
+	}
 	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
 	report := serveReport{
 		Mode: spec.Mode.Name(), Policy: spec.Policy, Addr: d.Addr(),
@@ -138,7 +171,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if err := printWorkers(stdout, report); err != nil {
 		return err
 	}
-	return stopErr
+	return errors.Join(clientErr, stopErr)
 }
 
 func printWorkers(w io.Writer, r serveReport) error {

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"clusterbench/internal/denyns"
+	"clusterbench/modes"
+	"clusterbench/netns"
+	"clusterbench/results"
+)
+
+// testClient is a stand-in for wrk under `serve -- CMD`: it sends n
+// requests one at a time (or, for "forever", until SIGINT) to
+// $CLUSTERBENCH_URL, and says on stderr how many and from which namespace.
+func testClient(n string) int {
+	limit, _ := strconv.Atoi(n)
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt)
+	ns, _ := os.Readlink("/proc/self/ns/net")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	sent := 0
+	for ; n == "forever" || sent < limit; sent++ {
+		select {
+		case <-interrupted:
+			fmt.Fprintf(os.Stderr, "client: %d requests from %s, interrupted\n", sent, ns)
+			return 0
+		default:
+		}
+		resp, err := client.Get(os.Getenv("CLUSTERBENCH_URL"))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "client: %v\n", err)
+			return 1
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if sent == 0 {
+			fmt.Fprintf(os.Stderr, "client: started in %s\n", ns)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "client: %d requests from %s\n", sent, ns)
+	return 0
+}
+
+func requireNetns(t *testing.T) {
+	t.Helper()
+	if err := netns.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must allow network namespaces: %v", err)
+		}
+		t.Skipf("network namespaces not allowed here: %v", err)
+	}
+}
+
+func requireIPTables(t *testing.T) {
+	t.Helper()
+	if err := modes.Available(modes.IPTables{}); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must be able to run the iptables mode: %v", err)
+		}
+		t.Skipf("iptables mode not available here: %v", err)
+	}
+}
+
+// hostNAT is the host's nat table, which nothing may change.
+func hostNAT(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput()
+	if err != nil {
+		t.Fatalf("iptables -t nat -S: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+func myNetns(t *testing.T) string {
+	t.Helper()
+	ns, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// namespacesOf lists the network namespaces of processes, other than ours.
+func namespacesOf(t *testing.T, pids []int) map[string]bool {
+	t.Helper()
+	mine := myNetns(t)
+	found := map[string]bool{}
+	for _, pid := range pids {
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid)); err == nil && ns != mine {
+			found[ns] = true
+		}
+	}
+	return found
+}
+
+// processesIn lists every process in one of the namespaces: a network
+// namespace without processes (and without mounts or open handles, which
+// clusterbench never makes) is gone.
+func processesIn(namespaces map[string]bool) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/net"); err == nil && namespaces[ns] {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestServeIPTablesWithClient runs a client command against the iptables
+// mode, as a user would run wrk: the deployment, its rules and the client
+// share a private namespace, and the host's firewall never changes.
+func TestServeIPTablesWithClient(t *testing.T) {
+	requireIPTables(t)
+	before := hostNAT(t)
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	const requests = 400
+	cmd := exec.Command(os.Args[0], "serve", "--mode", "iptables", "--workers", "4", "--json", "--", os.Args[0])
+	cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark, "CLUSTERBENCH_TEST_CLIENT="+strconv.Itoa(requests))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr.String())
+	}
+	var rep serveReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
+	}
+	if rep.Mode != "iptables" || rep.Policy != "nth" || len(rep.Workers) != 4 {
+		t.Fatalf("report %+v; want iptables:nth with 4 workers", rep)
+	}
+	for i, w := range rep.Workers {
+		// One request at a time: nth takes strict turns.
+		if w.Requests != requests/4 || rep.Frontend[fmt.Sprintf("dnat_worker_%d", i)] != requests/4 {
+			t.Errorf("worker %d served %d, its rule counted %d; want %d each", i, w.Requests, rep.Frontend[fmt.Sprintf("dnat_worker_%d", i)], requests/4)
+		}
+	}
+	if !strings.Contains(stderr.String(), fmt.Sprintf("client: %d requests from net:[", requests)) || strings.Contains(stderr.String(), myNetns(t)) {
+		t.Errorf("the client did not run in a namespace of its own: %s", stderr.String())
+	}
+	if after := hostNAT(t); after != before {
+		t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
+	}
+	eventuallyNone(t, mark)
+}
+
+// TestServeNetnsInterrupted stops `serve --netns -- CMD` with Ctrl-C: the
+// client gets its SIGINT once and ends as wrk would, serve still reports,
+// and nothing is left.
+func TestServeNetnsInterrupted(t *testing.T) {
+	requireNetns(t)
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	cmd := exec.Command(os.Args[0], "serve", "--netns", "--mode", "roundrobin", "--workers", "2", "--json", "--", os.Args[0])
+	cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark, "CLUSTERBENCH_TEST_CLIENT=forever")
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "client: started") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	namespaces := namespacesOf(t, marked(t, mark))
+	if len(namespaces) != 1 {
+		t.Fatalf("deployment and client in namespaces %v; want one private namespace", namespaces)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after Ctrl-C: %v\n%s", err, stderr.String())
+	}
+	var rep serveReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
+	}
+	var served uint64
+	for _, w := range rep.Workers {
+		served += w.Requests
+	}
+	if served == 0 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("served %d; client said %q; want requests, and the client interrupted once", served, stderr.String())
+	}
+	eventuallyNone(t, mark)
+	if left := processesIn(namespaces); len(left) > 0 {
+		t.Errorf("processes left in the private namespace: %v", left)
+	}
+}
+
+// TestRunWhereNamespacesAreNotAllowed runs the tool where creating a
+// network namespace really fails: iptables is skipped with its reason, the
+// other modes run on the host loopback, and the exit code fails only when
+// the scenario required iptables.
+func TestRunWhereNamespacesAreNotAllowed(t *testing.T) {
+	requireNetns(t) // denyns needs a user namespace to take it away
+	for _, required := range []bool{false, true} {
+		t.Run(fmt.Sprintf("required=%v", required), func(t *testing.T) {
+			scenario := "experiments:\n  - name: e\n    modes: [shared, iptables]\n    workers: 2\n    load: {duration: 300ms, warmup: 0s, concurrency: 2}\n"
+			if required {
+				scenario += "    required: [iptables]\n"
+			}
+			file := writeFile(t, "s.yaml", scenario)
+			dir := filepath.Join(t.TempDir(), "run")
+			mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+			cmd := exec.Command(os.Args[0], "run", file, "-o", dir)
+			cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark)
+			if err := denyns.Wrap(cmd); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := cmd.ProcessState.ExitCode()
+			switch {
+			case !required && code != exitOK:
+				t.Fatalf("exit %d (%v); want 0 when iptables is not required\n%s", code, err, stderr.String())
+			case required && code != exitFailed:
+				t.Fatalf("exit %d (%v); want %d when iptables is required\n%s", code, err, exitFailed, stderr.String())
+			}
+			r, err := results.Read(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(r.Host.Isolation, "host loopback") || !strings.Contains(r.Host.Isolation, "not allowed here") {
+				t.Errorf("isolation %q; want the host loopback and why", r.Host.Isolation)
+			}
+			if len(r.Trials) != 1 || r.Trials[0].Mode != "shared" || r.Trials[0].NetNS || r.Trials[0].Successes == 0 {
+				t.Errorf("trials %+v; want shared measured on the host loopback", r.Trials)
+			}
+			if len(r.Skipped) != 1 || r.Skipped[0].Mode != "iptables:nth" || r.Skipped[0].Required != required ||
+				!strings.Contains(r.Skipped[0].Reason, "needs a private network namespace") || !strings.Contains(r.Skipped[0].Reason, "operation not permitted") {
+				t.Errorf("skipped %+v; want iptables with its reason", r.Skipped)
+			}
+			report, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+			if !bytes.Contains(report, []byte("e/iptables:nth: skipped 1 trial")) {
+				t.Errorf("report.md does not list the skipped mode:\n%s", report)
+			}
+			eventuallyNone(t, mark)
+		})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a child's output and the test may
+// use at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestModesSaysWhyIPTablesCannotRun checks both reasons for real: the
+// binaries missing from PATH, and namespaces not allowed.
+func TestModesSaysWhyIPTablesCannotRun(t *testing.T) {
+	requireNetns(t)
+	for _, tt := range []struct {
+		name, want string
+		env        []string
+		deny       bool
+	}{
+		{"binary missing", "no: iptables is not installed (apt-get install iptables)", []string{"PATH=" + t.TempDir()}, false},
+		{"namespaces not allowed", "no: needs a private network namespace: cannot create a network namespace (operation not permitted)", nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "modes")
+			cmd.Env = append(os.Environ(), tt.env...)
+			if tt.deny {
+				if err := denyns.Wrap(cmd); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("modes: %v\n%s", err, out)
+			}
+			// The table wraps long cells; compare without the layout.
+			flat := strings.Join(strings.Fields(strings.NewReplacer("│", " ").Replace(string(out))), " ")
+			if !strings.Contains(flat, tt.want) {
+				t.Errorf("modes does not say %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}

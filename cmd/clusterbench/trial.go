@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"clusterbench/analysis"
+	"clusterbench/loadgen"
+	"clusterbench/modes"
+	"clusterbench/netns"
+	"clusterbench/results"
+	"clusterbench/scenarios"
+)
+
+// trialCommand is the hidden subcommand that measures one trial in a
+// process of its own. run starts it in a private network namespace when it
+// can: the deployment and the load generator then share a fresh loopback,
+// and everything the trial set up ends with it.
+const trialCommand = "trial"
+
+// trialRequest is what run sends a trial process on its stdin.
+type trialRequest struct {
+	Index, Total int
+	Trial        scenarios.Trial
+	Profile      string // file for a CPU profile of the deployment; "" for none
+	Terminal     bool   // progress as a live line rather than periodic ones
+}
+
+// trialResponse is what a trial process prints on its stdout.
+type trialResponse struct {
+	Finished bool // false if it was interrupted: not a measurement
+	Trial    results.Trial
+}
+
+func cmdTrial(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	var req trialRequest
+	if err := json.NewDecoder(stdin).Decode(&req); err != nil {
+		return usagef("%s: bad request on stdin: %v", trialCommand, err)
+	}
+	command, err := self()
+	if err != nil {
+		return err
+	}
+	// run sends SIGTERM to interrupt; the trial then stops its deployment.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := &progress{w: stderr, terminal: req.Terminal, lastLine: time.Now()}
+	rec, finished := measure(ctx, command, req, p)
+	return json.NewEncoder(stdout).Encode(trialResponse{Finished: finished, Trial: rec})
+}
+
+// newTrialRecord is a trial's record before anything is measured.
+func newTrialRecord(t scenarios.Trial) results.Trial {
+	spec, _ := modes.ParseSpec(t.Mode) // checked when the scenario was read
+	return results.Trial{
+		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Name(), Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
+		Handler: results.Handler{
+			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
+			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
+		},
+		Load: results.Load{
+			Name: t.Load.Name, Engine: "vegeta", Rate: t.Load.Rate,
+			DurationSeconds: t.Load.Duration.Seconds(), WarmupSeconds: t.Load.Warmup.Seconds(),
+			Concurrency: t.Load.Concurrency, MaxConnections: t.Load.MaxConnections, TimeoutSeconds: t.Load.Timeout.Seconds(),
+		},
+		NetNS:   netns.Private(),
+		Started: time.Now(),
+	}
+}
+
+// measure runs one trial: deploy, load, stop, and compare both sides' counts.
+// finished is false if ctx interrupted it; a failed trial is finished.
+func measure(ctx context.Context, command []string, req trialRequest, p *progress) (rec results.Trial, finished bool) {
+	t := req.Trial
+	rec = newTrialRecord(t)
+	var extra []string
+	if req.Profile != "" {
+		extra = append(extra, "--cpuprofile", req.Profile)
+	}
+	srv, err := startServer(ctx, command, t, extra...)
+	if err != nil {
+		rec.Error = err.Error()
+		return rec, ctx.Err() == nil
+	}
+	lg, err := loadgen.Run(ctx, loadgen.Config{
+		URL:            "http://" + srv.ready.Addr + "/",
+		Workers:        t.Workers,
+		Rate:           t.Load.Rate,
+		Duration:       t.Load.Duration,
+		Warmup:         t.Load.Warmup,
+		Concurrency:    t.Load.Concurrency,
+		MaxConnections: t.Load.MaxConnections,
+		KeepAlive:      t.KeepAlive,
+		Timeout:        t.Load.Timeout,
+		Progress:       func(lp loadgen.Progress) { p.update(req.Index, req.Total, t, lp) },
+	})
+	served, stopErr := srv.stop()
+	switch {
+	case err != nil:
+		rec.Error = err.Error()
+		return rec, true
+	case lg.Interrupted:
+		return rec, false
+	case stopErr != nil:
+		rec.Error = stopErr.Error()
+		return rec, true
+	}
+	fillMeasurement(&rec, lg, served)
+	return rec, true
+}
+
+// fillMeasurement puts the client's and the workers' accounts side by side
+// and records every disagreement.
+func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport) {
+	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
+	rec.ErrorKinds = lg.ErrorKinds
+	rec.DurationSeconds = lg.Elapsed.Seconds()
+	rec.RateRPS, rec.ThroughputRPS = lg.RateRPS, lg.ThroughputRPS
+	rec.Latency = results.Latency(lg.Latency)
+	rec.ClientDials = lg.Dials
+	rec.Unattributed = lg.Unattributed
+
+	n := max(rec.Workers, len(lg.PerWorker), len(served.Workers))
+	rec.PerWorker = make([]results.WorkerCounts, n)
+	var mismatches []string
+	for i := range n {
+		w := &rec.PerWorker[i]
+		w.Index = i
+		var warmClient, warmWorker uint64
+		if i < len(lg.PerWorker) {
+			w.Requests, w.Connections = lg.PerWorker[i].Requests, lg.PerWorker[i].Connections
+			warmClient = lg.WarmupPerWorker[i]
+		}
+		if i < len(served.Workers) {
+			s := served.Workers[i]
+			w.PID, w.WorkerRequests, w.WorkerConnections, w.WorkerAccepted = s.PID, s.Requests, s.Connections, s.Accepted
+			w.CPUSeconds, w.Restarts = s.CPUSeconds, s.Restarts
+			warmWorker = s.WarmupRequests
+			rec.CPU.WorkersSeconds += s.CPUSeconds
+		}
+		if w.Requests != w.WorkerRequests {
+			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d requests, worker %d", i, w.Requests, w.WorkerRequests))
+		}
+		if w.Connections != w.WorkerConnections {
+			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d connections, worker %d", i, w.Connections, w.WorkerConnections))
+		}
+		if warmClient != warmWorker {
+			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d warm-up requests, worker %d", i, warmClient, warmWorker))
+		}
+	}
+	rec.Mismatches = mismatches
+	rec.CountsAgree = len(mismatches) == 0
+	rec.Fairness = results.FairnessPair{
+		Requests:    analysis.FairnessOf(rec.RequestCounts()),
+		Connections: analysis.FairnessOf(rec.ConnectionCounts()),
+	}
+	rec.CPU.LoadgenSeconds = lg.CPUSeconds
+	rec.CPU.MasterSeconds = served.MasterCPUSeconds
+	rec.CPU.ServingSeconds = served.ServingSeconds
+	rec.Frontend = served.Frontend
+	rec.Restarts = served.Restarts
+	for _, r := range served.Restarts {
+		rec.Warnings = append(rec.Warnings, describeRestart(r))
+	}
+
+	if lg.Unattributed > 0 {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
+	}
+	if rate := float64(rec.Load.Rate); rate > 0 && lg.RateRPS < 0.95*rate {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("sent %.0f req/s of the %d requested: the load generator could not keep up", lg.RateRPS, rec.Load.Rate))
+	}
+	for _, e := range served.Errors {
+		rec.Warnings = append(rec.Warnings, "deployment: "+e)
+	}
+	if rec.Successes == 0 {
+		rec.Warnings = append(rec.Warnings, "no request succeeded")
+	}
+}
+
+// describeRestart says what happened to a worker that exited mid-trial.
+// Its counts are its last report, so they may lag the client's.
+func describeRestart(r modes.Restart) string {
+	msg := fmt.Sprintf("worker %d (pid %d) exited after %.1fs (%s)", r.Worker, r.PID, r.ExitedAt, r.Exit)
+	if r.ReplacementPID != 0 {
+		msg += fmt.Sprintf("; replaced by pid %d", r.ReplacementPID)
+	}
+	if r.Error != "" {
+		return msg + ": " + r.Error
+	}
+	return msg + fmt.Sprintf(", serving %.0fms after the exit; the exited process's counts are its last report", 1000*r.ReadyAfter)
+}
