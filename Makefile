@@ -5,9 +5,9 @@ GO  ?= go
 BIN := bin/clusterbench
 
 # Debian packages the modes and tests need, as "command:package". The
-# foundation modes need nothing beyond the kernel; modes that use external
-# programs (nginx, haproxy, iptables, node, wrk) add theirs here.
-SYSTEM_DEPS :=
+# kernel-level modes need nothing more; iptables needs its tools, and the
+# tests take namespaces away with unshare and setpriv (util-linux).
+SYSTEM_DEPS := iptables-restore:iptables unshare:util-linux setpriv:util-linux
 
 .PHONY: run quick test build deps clean
 
