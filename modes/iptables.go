@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"clusterbench/netns"
 )
@@ -60,7 +61,7 @@ var iptablesUsable = sync.OnceValue(func() error {
 	if err := netns.Available(); err != nil {
 		return fmt.Errorf("needs a private network namespace: %w", err)
 	}
-	probe := exec.Command("iptables", "-w", "-t", "nat", "-A", "OUTPUT", "-p", "tcp",
+	probe := tool("iptables", "-w", "-t", "nat", "-A", "OUTPUT", "-p", "tcp",
 		"-m", "statistic", "--mode", "nth", "--every", "2", "--packet", "0", "-j", "DNAT", "--to-destination", "127.0.0.1:1")
 	if err := netns.Isolate(probe); err != nil {
 		return fmt.Errorf("needs a private network namespace: %w", err)
@@ -159,8 +160,15 @@ func (f *iptablesFrontend) addRules() string {
 	return b.String()
 }
 
+// tool runs one of iptables' programs; it dies with us, like every child.
+func tool(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
 func restore(rules string) error {
-	cmd := exec.Command("iptables-restore", "-w", "--noflush")
+	cmd := tool("iptables-restore", "-w", "--noflush")
 	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("iptables-restore: %v: %s", err, strings.TrimSpace(string(out)))
@@ -189,7 +197,7 @@ func (f *iptablesFrontend) WorkerSocket(index int) (*os.File, error) {
 // Report counts the connections each rule sent to its worker, from the
 // rules' own packet counters: only a connection's first packet meets them.
 func (f *iptablesFrontend) Report() map[string]uint64 {
-	out, err := exec.Command("iptables-save", "-c", "-t", "nat").Output()
+	out, err := tool("iptables-save", "-c", "-t", "nat").Output()
 	if err != nil {
 		return nil
 	}

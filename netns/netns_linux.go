@@ -56,6 +56,7 @@ func try(h how) error {
 		return fmt.Errorf("no 'true' program to probe with: %w", err)
 	}
 	cmd := exec.Command(path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	apply(cmd, h)
 	if err := cmd.Run(); err != nil {
 		var pe *os.PathError

@@ -106,22 +106,37 @@ func namespacesOf(t *testing.T, pids []int) map[string]bool {
 	return found
 }
 
-// processesIn lists every process in one of the namespaces: a network
-// namespace without processes (and without mounts or open handles, which
-// clusterbench never makes) is gone.
-func processesIn(namespaces map[string]bool) []int {
+// processesIn lists every live process in one of the namespaces, as
+// "pid (name) state". A network namespace without processes (and without
+// mounts or open handles, which clusterbench never makes) is gone.
+func processesIn(namespaces map[string]bool) []string {
 	entries, _ := os.ReadDir("/proc")
-	var pids []int
+	var found []string
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
 		}
-		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/net"); err == nil && namespaces[ns] {
-			pids = append(pids, pid)
+		ns, err := os.Readlink("/proc/" + e.Name() + "/ns/net")
+		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err == nil && namespaces[ns] && !bytes.Contains(stat, []byte(") Z ")) {
+			found = append(found, strings.Join(strings.Fields(string(stat))[:3], " "))
 		}
 	}
-	return pids
+	return found
+}
+
+// eventuallyEmpty waits briefly for the namespaces' last processes to
+// finish exiting, and fails if any stay.
+func eventuallyEmpty(t *testing.T, namespaces map[string]bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(processesIn(namespaces)) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("processes left in the private namespace %v: %v", namespaces, processesIn(namespaces))
 }
 
 // TestServeIPTablesWithClient runs a client command against the iptables
@@ -201,9 +216,7 @@ func TestServeNetnsInterrupted(t *testing.T) {
 		t.Errorf("served %d; client said %q; want requests, and the client interrupted once", served, stderr.String())
 	}
 	eventuallyNone(t, mark)
-	if left := processesIn(namespaces); len(left) > 0 {
-		t.Errorf("processes left in the private namespace: %v", left)
-	}
+	eventuallyEmpty(t, namespaces)
 }
 
 // TestRunWhereNamespacesAreNotAllowed runs the tool where creating a

@@ -345,9 +345,10 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 		t.Errorf("exit code %d after Ctrl-C; want %d (%v)\nstdout: %s\nstderr: %s", code, exitFailed, err, stdout, stderr)
 	}
 	eventuallyNone(t, mark)
-	if left := processesIn(namespaces); len(namespaces) == 0 || len(left) > 0 {
-		t.Errorf("trial namespaces %v; processes left in them: %v", namespaces, left)
+	if len(namespaces) != 1 {
+		t.Errorf("trial processes in namespaces %v; want one private namespace", namespaces)
 	}
+	eventuallyEmpty(t, namespaces)
 	if after := hostNAT(t); after != before {
 		t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
 	}
@@ -397,9 +398,7 @@ func TestKilledToolLeavesNothing(t *testing.T) {
 			cmd.Process.Kill()
 			cmd.Wait()
 			eventuallyNone(t, mark)
-			if left := processesIn(namespaces); len(left) > 0 {
-				t.Errorf("processes left in the trial's namespace: %v", left)
-			}
+			eventuallyEmpty(t, namespaces)
 			if after := hostNAT(t); after != before {
 				t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
 			}
