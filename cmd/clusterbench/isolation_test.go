@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,45 +179,70 @@ func TestServeIPTablesWithClient(t *testing.T) {
 
 // TestServeNetnsInterrupted stops `serve --netns -- CMD` with Ctrl-C: the
 // client gets its SIGINT once and ends as wrk would, serve still reports,
-// and nothing is left.
+// and nothing is left. Killed with SIGKILL instead, it leaves nothing either.
 func TestServeNetnsInterrupted(t *testing.T) {
 	requireNetns(t)
-	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
-	cmd := exec.Command(os.Args[0], "serve", "--netns", "--mode", "roundrobin", "--workers", "2", "--json", "--", os.Args[0])
-	cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark, "CLUSTERBENCH_TEST_CLIENT=forever")
-	var stdout bytes.Buffer
-	stderr := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	if err := cmd.Start(); err != nil {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+			cmd := exec.Command(os.Args[0], "serve", "--netns", "--mode", "roundrobin", "--workers", "2", "--json", "--", os.Args[0])
+			cmd.Env = append(os.Environ(), "CLUSTERBENCH_TEST_MARK="+mark, "CLUSTERBENCH_TEST_CLIENT=forever")
+			var stdout bytes.Buffer
+			stderr := &lockedBuffer{}
+			cmd.Stdout, cmd.Stderr = &stdout, stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill() })
+			deadline := time.Now().Add(20 * time.Second)
+			for !strings.Contains(stderr.String(), "client: started") && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			namespaces := namespacesOf(t, marked(t, mark))
+			if len(namespaces) != 1 {
+				t.Fatalf("deployment and client in namespaces %v; want one private namespace", namespaces)
+			}
+			time.Sleep(200 * time.Millisecond)
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			if sig == syscall.SIGINT {
+				if err != nil {
+					t.Fatalf("serve after Ctrl-C: %v\n%s", err, stderr.String())
+				}
+				var rep serveReport
+				if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+					t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
+				}
+				var served uint64
+				for _, w := range rep.Workers {
+					served += w.Requests
+				}
+				if served == 0 || strings.Count(stderr.String(), "interrupted") != 1 {
+					t.Errorf("served %d; client said %q; want requests, and the client interrupted once", served, stderr.String())
+				}
+			}
+			eventuallyNone(t, mark)
+			eventuallyEmpty(t, namespaces)
+		})
+	}
+}
+
+// TestRunWithoutIsolation turns namespaces off: trials run on the host
+// loopback, and the record says so.
+func TestRunWithoutIsolation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--netns=false", "--mode", "shared", "--workers", "2",
+		"--duration", "300ms", "--warmup", "0s", "--concurrency", "2")
+	if code != exitOK {
+		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	r, err := results.Read(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "client: started") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	if !strings.Contains(r.Host.Isolation, "turned off") || len(r.Trials) != 1 || r.Trials[0].NetNS || r.Trials[0].Successes == 0 {
+		t.Errorf("isolation %q, trials %+v; want one trial measured on the host loopback", r.Host.Isolation, r.Trials)
 	}
-	namespaces := namespacesOf(t, marked(t, mark))
-	if len(namespaces) != 1 {
-		t.Fatalf("deployment and client in namespaces %v; want one private namespace", namespaces)
-	}
-	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("serve after Ctrl-C: %v\n%s", err, stderr.String())
-	}
-	var rep serveReport
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
-	}
-	var served uint64
-	for _, w := range rep.Workers {
-		served += w.Requests
-	}
-	if served == 0 || !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("served %d; client said %q; want requests, and the client interrupted once", served, stderr.String())
-	}
-	eventuallyNone(t, mark)
-	eventuallyEmpty(t, namespaces)
 }
 
 // TestRunWhereNamespacesAreNotAllowed runs the tool where creating a
