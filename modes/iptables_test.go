@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"clusterbench/internal/nstest"
 	"clusterbench/netns"
 	"clusterbench/worker"
 )
@@ -25,12 +26,7 @@ func inPrivateNetwork(t *testing.T) bool {
 	if netns.Private() {
 		return true
 	}
-	if err := netns.Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must allow network namespaces: %v", err)
-		}
-		t.Skipf("network namespaces not allowed here: %v", err)
-	}
+	nstest.Require(t, "network namespaces", netns.Available())
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
 	if err := netns.Isolate(cmd); err != nil {
 		t.Fatal(err)
@@ -45,21 +41,7 @@ func inPrivateNetwork(t *testing.T) bool {
 
 func requireIPTables(t *testing.T) {
 	t.Helper()
-	if err := Available(IPTables{}); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must be able to run iptables: %v", err)
-		}
-		t.Skipf("iptables mode not available here: %v", err)
-	}
-}
-
-func natRules(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput()
-	if err != nil {
-		t.Fatalf("iptables -t nat -S: %v: %s", err, out)
-	}
-	return string(out)
+	nstest.Require(t, "the iptables mode", Available(IPTables{}))
 }
 
 // get sends n requests one at a time without keep-alive and counts them by worker.
@@ -97,8 +79,8 @@ func TestIPTablesSpreadsConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(natRules(t), "-j clusterbench-") {
-			t.Errorf("%s: no rules installed:\n%s", name, natRules(t))
+		if !strings.Contains(nstest.NATRules(t), "-j clusterbench-") {
+			t.Errorf("%s: no rules installed:\n%s", name, nstest.NATRules(t))
 		}
 		seen := get(t, d.Addr(), requests)
 		rep, err := d.Stop(5 * time.Second)
@@ -120,7 +102,7 @@ func TestIPTablesSpreadsConnections(t *testing.T) {
 				t.Errorf("%s: worker %d got no connection (all: %v)", name, i, seen)
 			}
 		}
-		if rules := natRules(t); strings.Contains(rules, "clusterbench") {
+		if rules := nstest.NATRules(t); strings.Contains(rules, "clusterbench") {
 			t.Errorf("%s: rules left after Stop:\n%s", name, rules)
 		}
 	}
@@ -161,14 +143,14 @@ func TestIPTablesRefusesTheHostNamespace(t *testing.T) {
 	}
 	var before string
 	if _, err := exec.LookPath("iptables"); err == nil {
-		before = natRules(t)
+		before = nstest.NATRules(t)
 	}
 	spec, _ := ParseSpec("iptables")
 	_, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 2, Launcher: testLauncher()})
 	if err == nil || !strings.Contains(err.Error(), "refusing to write firewall rules outside a private network namespace") {
 		t.Fatalf("Deploy on the host: %v; want a refusal", err)
 	}
-	if before != "" && natRules(t) != before {
-		t.Errorf("host nat table changed:\n%s\nwas:\n%s", natRules(t), before)
+	if before != "" && nstest.NATRules(t) != before {
+		t.Errorf("host nat table changed:\n%s\nwas:\n%s", nstest.NATRules(t), before)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"clusterbench/internal/denyns"
+	"clusterbench/internal/nstest"
 )
 
 // helperEnv makes the test binary act as a child instead of running tests.
@@ -72,12 +73,7 @@ func child(t *testing.T, role string) *exec.Cmd {
 
 func requireNetns(t *testing.T) {
 	t.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must allow network namespaces: %v", err)
-		}
-		t.Skipf("network namespaces not allowed here: %v", err)
-	}
+	nstest.Require(t, "network namespaces", Available())
 }
 
 func TestIsolatedChildHasItsOwnLoopback(t *testing.T) {

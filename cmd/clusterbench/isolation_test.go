@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"clusterbench/internal/denyns"
+	"clusterbench/internal/nstest"
 	"clusterbench/modes"
 	"clusterbench/netns"
 	"clusterbench/results"
@@ -57,33 +58,16 @@ func testClient(n string) int {
 
 func requireNetns(t *testing.T) {
 	t.Helper()
-	if err := netns.Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must allow network namespaces: %v", err)
-		}
-		t.Skipf("network namespaces not allowed here: %v", err)
-	}
+	nstest.Require(t, "network namespaces", netns.Available())
 }
 
 func requireIPTables(t *testing.T) {
 	t.Helper()
-	if err := modes.Available(modes.IPTables{}); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must be able to run the iptables mode: %v", err)
-		}
-		t.Skipf("iptables mode not available here: %v", err)
-	}
+	nstest.Require(t, "the iptables mode", modes.Available(modes.IPTables{}))
 }
 
 // hostNAT is the host's nat table, which nothing may change.
-func hostNAT(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").CombinedOutput()
-	if err != nil {
-		t.Fatalf("iptables -t nat -S: %v: %s", err, out)
-	}
-	return string(out)
-}
+func hostNAT(t *testing.T) string { return nstest.NATRules(t) }
 
 func myNetns(t *testing.T) string {
 	t.Helper()
