@@ -77,12 +77,9 @@ func (IPTables) Open(s Setup) (Frontend, error) {
 		return nil, errors.New("iptables: refusing to write firewall rules outside a private network namespace " +
 			"(run it with `clusterbench run`, or `clusterbench serve --mode iptables -- CMD`)")
 	}
-	host, _, err := net.SplitHostPort(s.Addr)
+	host, err := ipv4Host(s.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w", err)
-	}
-	if ip := net.ParseIP(host).To4(); ip == nil || ip.IsUnspecified() {
-		return nil, fmt.Errorf("iptables: the public address needs a specific IPv4 host, got %q", s.Addr)
 	}
 	f := &iptablesFrontend{policy: s.Policy}
 	if f.policy == "" {
@@ -94,14 +91,9 @@ func (IPTables) Open(s Setup) (Frontend, error) {
 		return nil, fmt.Errorf("iptables: %w", err)
 	}
 	f.addr = socketAddr(f.public)
-	for range s.Workers {
-		sock, err := listenSocket(net.JoinHostPort(host, "0"), false)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("iptables: worker port: %w", err)
-		}
-		f.unclaimed = append(f.unclaimed, sock)
-		f.ports = append(f.ports, socketAddr(sock))
+	if f.ports, err = openWorkerPorts(host, s.Workers); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("iptables: %w", err)
 	}
 	if err := restore(f.addRules()); err != nil {
 		f.Close()
@@ -112,13 +104,10 @@ func (IPTables) Open(s Setup) (Frontend, error) {
 }
 
 type iptablesFrontend struct {
-	addr   string
-	policy string
-	public *os.File // holds the public port
-	ports  []string // each worker's HOST:PORT, by index
-
-	mu        sync.Mutex
-	unclaimed []*os.File // sockets opened with the rules, until their worker takes them
+	addr      string
+	policy    string
+	public    *os.File // holds the public port
+	ports     *workerPorts
 	installed bool
 }
 
@@ -144,8 +133,8 @@ func (f *iptablesFrontend) jump() string {
 func (f *iptablesFrontend) addRules() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*nat\n:%s - [0:0]\n-A %s\n", f.chain(), f.jump())
-	n := len(f.ports)
-	for i, port := range f.ports {
+	n := len(f.ports.addrs)
+	for i, port := range f.ports.addrs {
 		match := ""
 		switch left := n - i; {
 		case left == 1:
@@ -176,18 +165,8 @@ func restore(rules string) error {
 	return nil
 }
 
-// WorkerSocket hands worker index the socket on its port. A replacement
-// gets a new socket on the same port, because the rules point there; until
-// it listens, connections sent to that port are refused.
 func (f *iptablesFrontend) WorkerSocket(index int) (*os.File, error) {
-	f.mu.Lock()
-	sock := f.unclaimed[index]
-	f.unclaimed[index] = nil
-	f.mu.Unlock()
-	if sock != nil {
-		return sock, nil
-	}
-	sock, err := listenSocket(f.ports[index], false)
+	sock, err := f.ports.socket(index)
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w", err)
 	}
@@ -202,7 +181,7 @@ func (f *iptablesFrontend) Report() map[string]uint64 {
 		return nil
 	}
 	byPort := map[string]int{}
-	for i, p := range f.ports {
+	for i, p := range f.ports.addrs {
 		byPort[p] = i
 	}
 	counts := map[string]uint64{}
@@ -227,18 +206,13 @@ func (f *iptablesFrontend) Report() map[string]uint64 {
 // Close removes the rules (the namespace would take them anyway) and
 // releases the ports.
 func (f *iptablesFrontend) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	var errs []error
 	if f.installed {
 		errs = append(errs, restore(fmt.Sprintf("*nat\n-D %s\n-F %s\n-X %s\nCOMMIT\n", f.jump(), f.chain(), f.chain())))
 		f.installed = false
 	}
-	for i, sock := range f.unclaimed {
-		if sock != nil {
-			errs = append(errs, sock.Close())
-			f.unclaimed[i] = nil
-		}
+	if f.ports != nil {
+		errs = append(errs, f.ports.close())
 	}
 	if f.public != nil {
 		errs = append(errs, f.public.Close())
