@@ -12,10 +12,13 @@ import (
 
 // Config describes one deployment: a mode, its workers and their app.
 type Config struct {
-	Addr     string // public address; port 0 picks a free one
-	Workers  int
-	Handler  worker.Handler
-	Launcher worker.Launcher
+	Addr    string // public address; port 0 picks a free one
+	Workers int
+	// ProxyProcesses and UpstreamKeepAlive configure proxy modes (see Setup).
+	ProxyProcesses    int
+	UpstreamKeepAlive bool
+	Handler           worker.Handler
+	Launcher          worker.Launcher
 	// Respawn replaces a worker that exits while the deployment runs, as a
 	// Node app does with cluster.on('exit') and fork().
 	Respawn bool
@@ -79,6 +82,8 @@ type Report struct {
 	Workers  []WorkerResult    `json:"workers"`
 	Restarts []Restart         `json:"restarts,omitempty"`
 	Frontend map[string]uint64 `json:"frontend,omitempty"` // what the master or proxy counted
+	// ProxyCPUSeconds is the proxy program's CPU time, in proxy modes.
+	ProxyCPUSeconds float64 `json:"proxy_cpu_seconds,omitempty"`
 }
 
 // Deploy opens the mode and starts its workers, and returns once every
@@ -94,7 +99,8 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	fe, err := m.Open(Setup{Addr: cfg.Addr, Workers: cfg.Workers, Policy: s.Policy, Logf: cfg.Logf})
+	fe, err := m.Open(Setup{Addr: cfg.Addr, Workers: cfg.Workers, Policy: s.Policy, Logf: cfg.Logf,
+		ProxyProcesses: cfg.ProxyProcesses, UpstreamKeepAlive: cfg.UpstreamKeepAlive})
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +244,9 @@ func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 	}
 	// Stop accepting first, so no new connection queues where nobody will serve it.
 	closeErr := d.frontend.Close()
+	if p, ok := d.frontend.(ProxyCPU); ok {
+		rep.ProxyCPUSeconds = p.ProxyCPUSeconds()
+	}
 	rep.Workers = make([]WorkerResult, len(d.slots))
 	errs := make([]error, len(d.slots))
 	var wg sync.WaitGroup

@@ -29,6 +29,11 @@ type Setup struct {
 	Addr    string // HOST:PORT; port 0 picks a free one
 	Workers int
 	Policy  string // one of the mode's Policies, or "" for modes without
+	// ProxyProcesses is the proxy's own processes or threads in proxy
+	// modes; 0 means one per CPU.
+	ProxyProcesses int
+	// UpstreamKeepAlive keeps a proxy's connections to the workers open.
+	UpstreamKeepAlive bool
 	// Logf reports what happens while the frontend runs.
 	Logf func(format string, args ...any)
 }
@@ -54,6 +59,13 @@ type Policied interface {
 // a master's hand-overs; the counts go into the deployment's report.
 type Reporter interface {
 	Report() map[string]uint64
+}
+
+// ProxyCPU is implemented by frontends that run a proxy program: its CPU
+// time, known once the frontend is closed, is reported apart from the
+// master's and the workers'.
+type ProxyCPU interface {
+	ProxyCPUSeconds() float64
 }
 
 // Checker is implemented by modes that need something the host may lack.

@@ -1,0 +1,73 @@
+package modes
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+)
+
+// Nginx puts a real nginx in front of the workers' own ports, as many
+// deployments do instead of sharing a port between workers. nginx gets its
+// own private directory (prefix, pid file, temporary paths) and logs errors
+// to stderr; nothing under /etc or /var is read or written.
+type Nginx struct{}
+
+var (
+	_ Mode     = Nginx{}
+	_ Policied = Nginx{}
+	_ Checker  = Nginx{}
+)
+
+func init() { register(Nginx{}) }
+
+func (Nginx) Name() string { return "nginx" }
+
+func (Nginx) Summary() string {
+	return "nginx listens on the public port and proxies to one port per worker (upstream round robin or least_conn)"
+}
+
+// Policies: round-robin is nginx's default, least_conn its alternative.
+func (Nginx) Policies() []string { return []string{"round-robin", "least_conn"} }
+
+func (n Nginx) Available() error { return proxyAvailable(n) }
+
+func (n Nginx) Open(s Setup) (Frontend, error) { return openProxy("nginx", n, s) }
+
+func (Nginx) binary() string { return "nginx" }
+
+// QUIT is nginx's graceful shutdown: finish the requests in flight.
+func (Nginx) stopSignal() syscall.Signal { return syscall.SIGQUIT }
+
+func (Nginx) config(c proxyConfig) (file, content string, args []string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "worker_processes %d;\npid /tmp/nginx.pid;\nerror_log stderr warn;\n", c.Processes)
+	b.WriteString("events { worker_connections 16384; }\n")
+	b.WriteString("http {\n  access_log off;\n")
+	for _, kind := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&b, "  %s_temp_path /tmp/%s;\n", kind, kind)
+	}
+	// The client's connections live as long as the client wants, as they
+	// would against the workers directly.
+	b.WriteString("  keepalive_timeout 300s;\n  keepalive_requests 1000000000;\n")
+	b.WriteString("  upstream workers {\n")
+	if c.Policy == "least_conn" {
+		b.WriteString("    least_conn;\n")
+	}
+	for _, u := range c.Upstreams {
+		fmt.Fprintf(&b, "    server %s max_fails=0;\n", u)
+	}
+	if c.KeepAlive {
+		fmt.Fprintf(&b, "    keepalive %d;\n    keepalive_requests 1000000000;\n", 64*len(c.Upstreams))
+	}
+	b.WriteString("  }\n")
+	fmt.Fprintf(&b, "  server {\n    listen %s backlog=65535;\n", c.Listen)
+	fmt.Fprintf(&b, "    location = %s { add_header %s %s; return 204; }\n", readyPath, readyHeader, c.Token)
+	b.WriteString("    location / {\n      proxy_pass http://workers;\n")
+	// Never buffer a response to disk; responses here are small.
+	b.WriteString("      proxy_max_temp_file_size 0;\n")
+	if c.KeepAlive {
+		b.WriteString("      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n")
+	}
+	b.WriteString("    }\n  }\n}\n")
+	return "nginx.conf", b.String(), []string{"-e", "stderr", "-p", "/tmp/", "-c", "/tmp/nginx.conf", "-g", "daemon off;"}
+}
