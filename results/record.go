@@ -68,6 +68,8 @@ type Trial struct {
 	KeepAlive  bool    `json:"keepalive"`
 	Handler    Handler `json:"handler"`
 	Load       Load    `json:"load"`
+	// Proxy is how a proxy mode's proxy was set up; nil in other modes.
+	Proxy *Proxy `json:"proxy,omitempty"`
 	// NetNS is true when the trial ran in a private network namespace.
 	NetNS   bool      `json:"netns"`
 	Started time.Time `json:"started"`
@@ -98,6 +100,12 @@ type Trial struct {
 	Warnings    []string `json:"warnings,omitempty"`
 	// Error is set when the trial could not be measured.
 	Error string `json:"error,omitempty"`
+}
+
+// Proxy is a proxy program's setup.
+type Proxy struct {
+	Processes         int  `json:"processes"` // its worker processes or threads
+	UpstreamKeepAlive bool `json:"upstream_keepalive"`
 }
 
 // Handler is the worker app's per-request work.
@@ -160,6 +168,8 @@ type FairnessPair struct {
 type CPU struct {
 	LoadgenSeconds float64 `json:"loadgen_seconds"`
 	MasterSeconds  float64 `json:"master_seconds"`
+	// ProxySeconds is the proxy program's CPU time (nginx, HAProxy), in proxy modes.
+	ProxySeconds   float64 `json:"proxy_seconds"`
 	WorkersSeconds float64 `json:"workers_seconds"`
 	// ServingSeconds is the wall time the deployment served.
 	ServingSeconds float64 `json:"serving_seconds"`
@@ -167,6 +177,9 @@ type CPU struct {
 
 // MasterCores is the master's average CPU use in cores while it served.
 func (c CPU) MasterCores() float64 { return perSecond(c.MasterSeconds, c.ServingSeconds) }
+
+// ProxyCores is the proxy's average CPU use in cores while it served.
+func (c CPU) ProxyCores() float64 { return perSecond(c.ProxySeconds, c.ServingSeconds) }
 
 // WorkersCores is the workers' average CPU use in cores while they served.
 func (c CPU) WorkersCores() float64 { return perSecond(c.WorkersSeconds, c.ServingSeconds) }

@@ -65,7 +65,7 @@ func (p *Point) Summary(metric func(*Trial) float64) analysis.Summary {
 var summaryHeader = []string{
 	"mode", "workers", "keep-alive", "handler", "load", "reps",
 	"throughput req/s", "p50 ms", "p99 ms", "errors",
-	"Jain req", "Jain conn", "top-2 conn", "max/min conn share", "CPU cores master/workers",
+	"Jain req", "Jain conn", "top-2 conn", "max/min conn share", "CPU cores master/proxy/workers",
 }
 
 func (p *Point) summaryRow() []string {
@@ -88,7 +88,8 @@ func (p *Point) summaryRow() []string {
 		fmt.Sprintf("%.3f", p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Jain }).Median),
 		fmt.Sprintf("%.0f%%", 100*p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Top2Share }).Median),
 		fmt.Sprintf("%.0f%% / %.0f%%", 100*maxShare.Median, 100*minShare.Median),
-		fmt.Sprintf("%.2f / %.2f", p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median,
+		fmt.Sprintf("%.2f / %.2f / %.2f", p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median,
+			p.Summary(func(t *Trial) float64 { return t.CPU.ProxyCores() }).Median,
 			p.Summary(func(t *Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
 }
@@ -144,7 +145,7 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.Format("2006-01-02 15:04:05 MST"), len(r.Trials))
 	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range. Latency is of successful requests. "+
 		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
-		"CPU cores is the average CPU in use while the deployment served: the master's (the serving process, which accepts and hands over every connection in roundrobin mode) and all workers' together.\n\n")
+		"CPU cores is the average CPU in use while the deployment served: the master's (the serving process, which accepts and hands over every connection in roundrobin mode), the proxy's (nginx or HAProxy, all its processes) and all workers' together.\n\n")
 
 	points := r.Points()
 	for _, exp := range experiments(points) {

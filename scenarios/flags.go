@@ -43,6 +43,9 @@ func (e *Experiment) validate() error {
 	if err := e.checkRequired(); err != nil {
 		return err
 	}
+	if e.Proxy.Processes < 0 {
+		return fmt.Errorf("proxy-processes: must be at least 0, got %d", e.Proxy.Processes)
+	}
 	if e.Reps < 0 {
 		return fmt.Errorf("reps: must be at least 1, got %d", e.Reps)
 	}

@@ -53,6 +53,11 @@ var schema = map[string]map[string]field{
 		"load":      {many: true, section: "load"},
 		"reps":      {check: intAtLeast(1)},
 		"required":  {many: true, check: isModeName},
+		"proxy":     {section: "proxy"},
+	},
+	"proxy": {
+		"processes":          {check: intAtLeast(0)},
+		"upstream_keepalive": {check: isBool},
 	},
 	"handler": {
 		"name":       {check: isString},

@@ -41,6 +41,8 @@ type Experiment struct {
 	Handlers  []Handler `yaml:"handler"`
 	Loads     []Load    `yaml:"load"`
 	Reps      int       `yaml:"reps"`
+	// Proxy sets up the proxy of proxy modes (nginx, haproxy).
+	Proxy Proxy `yaml:"proxy"`
 	// Required names modes that must run: if one cannot run on this host,
 	// the run fails. Other modes that cannot run are skipped and reported.
 	Required []string `yaml:"required"`
@@ -58,6 +60,14 @@ func (e *Experiment) checkRequired() error {
 
 // IsRequired reports whether the experiment requires mode (a name).
 func (e *Experiment) IsRequired(mode string) bool { return slices.Contains(e.Required, mode) }
+
+// Proxy is the setup of a proxy mode's proxy.
+type Proxy struct {
+	// Processes is its worker processes (nginx) or threads (HAProxy); 0 means one per CPU.
+	Processes int `yaml:"processes"`
+	// UpstreamKeepAlive keeps its connections to the workers open.
+	UpstreamKeepAlive bool `yaml:"upstream_keepalive"`
+}
 
 // Handler is a named per-request work of the worker app.
 type Handler struct {
@@ -96,6 +106,7 @@ type Trial struct {
 	KeepAlive  bool
 	Handler    Handler
 	Load       Load
+	Proxy      Proxy
 	// Required is true when the experiment requires this trial's mode.
 	Required bool
 }
@@ -121,7 +132,7 @@ func (f *File) Trials() []Trial {
 							for _, m := range e.Modes {
 								trials = append(trials, Trial{
 									Experiment: e.Name, Rep: rep, Reps: e.Reps,
-									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l,
+									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy,
 									Required: e.IsRequired(strings.Split(m, ":")[0]),
 								})
 							}

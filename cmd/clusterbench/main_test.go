@@ -244,7 +244,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "CPU cores master/workers", "## Conditions"} {
+	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "CPU cores master/proxy/workers", "## Conditions"} {
 		if !bytes.Contains(report, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}

@@ -47,6 +47,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&load.MaxConnections, "max-connections", 0, "cap on open connections (0 = none)")
 	fs.DurationVar(&load.Timeout, "timeout", load.Timeout, "request timeout")
 	fs.IntVar(&e.Reps, "reps", 1, "repetitions of each trial")
+	fs.IntVar(&e.Proxy.Processes, "proxy-processes", 0, "proxy modes: the proxy's worker processes (nginx) or threads (HAProxy); 0 = one per CPU")
+	fs.BoolVar(&e.Proxy.UpstreamKeepAlive, "upstream-keepalive", false, "proxy modes: keep the proxy's connections to the workers open between requests")
 	h := handlerFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {

@@ -58,6 +58,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print the per-worker counts as JSON when stopped")
 	h := handlerFlags(fs)
 	respawn := fs.Bool("respawn", true, "replace a worker that exits while serving")
+	proxyProcesses := fs.Int("proxy-processes", 0, "proxy modes: the proxy's worker processes (nginx) or threads (HAProxy); 0 = one per CPU")
+	upstreamKeepAlive := fs.Bool("upstream-keepalive", false, "proxy modes: keep the proxy's connections to the workers open between requests")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the master, in roundrobin mode) to `FILE`")
 	readyFD := fs.Int("ready-fd", 0, "write {\"addr\",\"pids\"} as JSON to this inherited fd once serving (used by run)")
 	private := fs.Bool("netns", false, "serve in a private network namespace, reachable only by the command after -- (always so for modes that write firewall rules)")
@@ -81,6 +83,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := h.Check(); err != nil {
 		return usageError{err}
+	}
+	if *proxyProcesses < 0 {
+		return usagef("serve: --proxy-processes must be at least 0, got %d", *proxyProcesses)
 	}
 	if len(client) > 0 {
 		if _, err := exec.LookPath(client[0]); err != nil {
@@ -109,12 +114,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stop()
 	logger := log.New(stderr, "", 0)
 	d, err := modes.Deploy(ctx, spec, modes.Config{
-		Addr:     *addr,
-		Workers:  *workers,
-		Handler:  *h,
-		Launcher: worker.Launcher{Command: append(command, workerCommand), Stderr: stderr},
-		Respawn:  *respawn,
-		Logf:     logger.Printf,
+		Addr:              *addr,
+		Workers:           *workers,
+		Handler:           *h,
+		ProxyProcesses:    *proxyProcesses,
+		UpstreamKeepAlive: *upstreamKeepAlive,
+		Launcher:          worker.Launcher{Command: append(command, workerCommand), Stderr: stderr},
+		Respawn:           *respawn,
+		Logf:              logger.Printf,
 	})
 	if err != nil {
 		return err
@@ -191,6 +198,9 @@ func printWorkers(w io.Writer, r serveReport) error {
 		return err
 	}
 	fmt.Fprintf(w, "master: %.2f s CPU in %.1f s serving", r.MasterCPUSeconds, r.ServingSeconds)
+	if r.ProxyCPUSeconds > 0 {
+		fmt.Fprintf(w, "; proxy: %.2f s CPU", r.ProxyCPUSeconds)
+	}
 	for _, k := range slices.Sorted(maps.Keys(r.Frontend)) {
 		fmt.Fprintf(w, ", %s %d", k, r.Frontend[k])
 	}

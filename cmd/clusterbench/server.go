@@ -46,6 +46,8 @@ func startServer(ctx context.Context, command []string, t scenarios.Trial, extra
 		"--body-bytes", strconv.Itoa(t.Handler.BodyBytes),
 		"--handler-cpu", t.Handler.CPU.String(),
 		"--handler-sleep", t.Handler.Sleep.String(),
+		"--proxy-processes", strconv.Itoa(t.Proxy.Processes),
+		"--upstream-keepalive="+strconv.FormatBool(t.Proxy.UpstreamKeepAlive),
 	)
 	args = append(args, extraArgs...)
 	s := &server{cmd: exec.Command(command[0], args...), exited: make(chan struct{})}

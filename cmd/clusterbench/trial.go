@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -58,7 +59,15 @@ func cmdTrial(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) er
 // newTrialRecord is a trial's record before anything is measured.
 func newTrialRecord(t scenarios.Trial) results.Trial {
 	spec, _ := modes.ParseSpec(t.Mode) // checked when the scenario was read
+	var proxy *results.Proxy
+	if modes.IsProxy(spec.Mode) {
+		proxy = &results.Proxy{Processes: t.Proxy.Processes, UpstreamKeepAlive: t.Proxy.UpstreamKeepAlive}
+		if proxy.Processes == 0 {
+			proxy.Processes = runtime.NumCPU()
+		}
+	}
 	return results.Trial{
+		Proxy:      proxy,
 		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Name(), Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
@@ -162,6 +171,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	}
 	rec.CPU.LoadgenSeconds = lg.CPUSeconds
 	rec.CPU.MasterSeconds = served.MasterCPUSeconds
+	rec.CPU.ProxySeconds = served.ProxyCPUSeconds
 	rec.CPU.ServingSeconds = served.ServingSeconds
 	rec.Frontend = served.Frontend
 	rec.Restarts = served.Restarts
