@@ -66,6 +66,27 @@ func requireIPTables(t *testing.T) {
 	nstest.Require(t, "the iptables mode", modes.Available(modes.IPTables{}))
 }
 
+// requireMode stops a test whose mode cannot run here (see nstest.Require).
+func requireMode(t *testing.T, name string) {
+	t.Helper()
+	spec, err := modes.ParseSpec(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nstest.Require(t, "the "+name+" mode", modes.Available(spec.Mode))
+}
+
+// noProxyFiles checks that no proxy wrote its files on the host: they
+// belong in the proxy's private tmpfs.
+func noProxyFiles(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{"nginx.conf", "nginx.pid", "haproxy.cfg", "proxy", "client_body"} {
+		if _, err := os.Stat(filepath.Join(os.TempDir(), name)); err == nil {
+			t.Errorf("%s left in %s", name, os.TempDir())
+		}
+	}
+}
+
 // hostNAT is the host's nat table, which nothing may change.
 func hostNAT(t *testing.T) string { return nstest.NATRules(t) }
 
@@ -331,5 +352,91 @@ func TestModesSaysWhyIPTablesCannotRun(t *testing.T) {
 				t.Errorf("modes does not say %q:\n%s", tt.want, out)
 			}
 		})
+	}
+}
+
+// TestRunProxies measures both proxies for real: the proxy's CPU is
+// reported apart, its setup is recorded, and both sides' counts agree
+// through it.
+func TestRunProxies(t *testing.T) {
+	requireMode(t, "nginx")
+	requireMode(t, "haproxy")
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "nginx,haproxy:leastconn", "--workers", "4", "--keepalive=false,true",
+		"--proxy-processes", "2", "--upstream-keepalive", "--duration", "500ms", "--warmup", "100ms", "--concurrency", "4")
+	if code != exitOK {
+		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Trials) != 4 {
+		t.Fatalf("%d trials; want 4", len(r.Trials))
+	}
+	for _, tr := range r.Trials {
+		name := fmt.Sprintf("%s keep-alive=%v", tr.Label(), tr.KeepAlive)
+		if tr.Failed() || tr.Successes == 0 || !tr.CountsAgree {
+			t.Errorf("%s: error %q, %d successes, mismatches %v", name, tr.Error, tr.Successes, tr.Mismatches)
+		}
+		if tr.CPU.ProxySeconds <= 0 || tr.CPU.MasterSeconds > tr.CPU.ProxySeconds {
+			t.Errorf("%s: cpu %+v; want the proxy's own CPU time", name, tr.CPU)
+		}
+		if tr.Proxy == nil || tr.Proxy.Processes != 2 || !tr.Proxy.UpstreamKeepAlive {
+			t.Errorf("%s: proxy setup %+v; want 2 processes with upstream keep-alive", name, tr.Proxy)
+		}
+	}
+	noProxyFiles(t)
+}
+
+// TestRunGoesOnAfterAProxyFails gives HAProxy an impossible option: its
+// trial fails with HAProxy's own words, and the other mode still runs.
+func TestRunGoesOnAfterAProxyFails(t *testing.T) {
+	requireMode(t, "haproxy")
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "haproxy,shared", "--workers", "2",
+		"--proxy-processes", "1000", "--duration", "300ms", "--warmup", "0s", "--concurrency", "2")
+	if code != exitFailed {
+		t.Fatalf("exit code %d; want %d for a failed trial\nstdout: %s\nstderr: %s", code, exitFailed, stdout, stderr)
+	}
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Trials) != 2 || !strings.Contains(r.Trials[0].Error, "'nbthread' value must be between 1 and") ||
+		r.Trials[1].Failed() || r.Trials[1].Successes == 0 {
+		t.Fatalf("trials %+v; want haproxy failed with its own message, then shared measured", r.Trials)
+	}
+	noProxyFiles(t)
+}
+
+// TestMissingProxyIsSkipped hides nginx from PATH: modes and run both say
+// to install it, and the run measures the rest.
+func TestMissingProxyIsSkipped(t *testing.T) {
+	bin := t.TempDir() // nothing but what the tool itself needs
+	for _, tool := range []string{"true", "sh", "unshare", "mount", "cat"} {
+		if path, err := exec.LookPath(tool); err == nil {
+			os.Symlink(path, filepath.Join(bin, tool))
+		}
+	}
+	cmd := exec.Command(os.Args[0], "modes")
+	cmd.Env = append(os.Environ(), "PATH="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "no: install nginx") {
+		t.Errorf("modes without nginx: %v\n%s", err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	cmd = exec.Command(os.Args[0], "run", "-o", dir, "--mode", "nginx,shared", "--workers", "2", "--duration", "300ms", "--warmup", "0s", "--concurrency", "2")
+	cmd.Env = append(os.Environ(), "PATH="+bin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("run without nginx: %v\n%s", err, out)
+	}
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Skipped) != 1 || r.Skipped[0].Mode != "nginx:round-robin" || !strings.Contains(r.Skipped[0].Reason, "not available: install nginx") ||
+		len(r.Trials) != 1 || r.Trials[0].Successes == 0 {
+		t.Errorf("skipped %+v, trials %d; want nginx skipped (install nginx) and shared measured", r.Skipped, len(r.Trials))
 	}
 }

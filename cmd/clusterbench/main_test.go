@@ -327,14 +327,21 @@ func waitForTrials(t *testing.T, dir string, n int) {
 }
 
 func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
-	requireIPTables(t)
+	for _, second := range []string{"iptables", "nginx", "haproxy"} {
+		t.Run(second, func(t *testing.T) { testInterrupt(t, second) })
+	}
+}
+
+// testInterrupt interrupts a run in its second trial, of mode second.
+func testInterrupt(t *testing.T, second string) {
+	requireMode(t, second)
 	before := hostNAT(t)
 	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 	dir := filepath.Join(t.TempDir(), "run")
-	cmd, stdout, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "roundrobin,iptables", "--workers", "4",
+	cmd, stdout, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "roundrobin,"+second, "--workers", "4",
 		"--duration", "1s", "--warmup", "100ms", "--reps", "20")
 	waitForTrials(t, dir, 1)
-	time.Sleep(300 * time.Millisecond) // into the next trial: iptables
+	time.Sleep(300 * time.Millisecond) // into the second trial
 	if len(marked(t, mark)) < 2 {
 		t.Fatalf("expected a running deployment, found processes %v", marked(t, mark))
 	}
@@ -352,6 +359,7 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 	if after := hostNAT(t); after != before {
 		t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
 	}
+	noProxyFiles(t)
 	r, err := results.Read(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -374,11 +382,9 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 // private namespace and no firewall rule may outlive it.
 func TestKilledToolLeavesNothing(t *testing.T) {
 	requireNetns(t)
-	for _, mode := range []string{"shared", "roundrobin", "iptables"} {
+	for _, mode := range []string{"shared", "roundrobin", "iptables", "nginx", "haproxy"} {
 		t.Run(mode, func(t *testing.T) {
-			if mode == "iptables" {
-				requireIPTables(t)
-			}
+			requireMode(t, mode)
 			before := hostNAT(t)
 			mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 			dir := filepath.Join(t.TempDir(), "run")
@@ -402,6 +408,7 @@ func TestKilledToolLeavesNothing(t *testing.T) {
 			if after := hostNAT(t); after != before {
 				t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
 			}
+			noProxyFiles(t)
 		})
 	}
 }
