@@ -3,8 +3,6 @@ package modes
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -42,23 +40,6 @@ func inPrivateNetwork(t *testing.T) bool {
 func requireIPTables(t *testing.T) {
 	t.Helper()
 	nstest.Require(t, "the iptables mode", Available(IPTables{}))
-}
-
-// get sends n requests one at a time without keep-alive and counts them by worker.
-func get(t *testing.T, addr string, n int) map[string]int {
-	t.Helper()
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
-	seen := map[string]int{}
-	for range n {
-		resp, err := client.Get("http://" + addr + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		seen[resp.Header.Get(worker.HeaderWorker)]++
-	}
-	return seen
 }
 
 // TestIPTablesSpreadsConnections deploys both policies with real workers

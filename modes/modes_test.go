@@ -91,18 +91,7 @@ func TestDeploy(t *testing.T) {
 				t.Fatal(err)
 			}
 			pids := d.PIDs()
-			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-			seen := map[string]int{}
-			for range requests {
-				resp, err := client.Get("http://" + d.Addr() + "/")
-				if err != nil {
-					d.Stop(time.Second)
-					t.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				seen[resp.Header.Get(worker.HeaderWorker)]++
-			}
+			seen := get(t, d.Addr(), requests)
 			rep, err := d.Stop(5 * time.Second)
 			if err != nil {
 				t.Fatal(err)
@@ -163,6 +152,23 @@ func TestDeployRejectsZeroWorkers(t *testing.T) {
 	if _, err := Deploy(t.Context(), Spec{Mode: m}, Config{Addr: "127.0.0.1:0", Workers: 0, Launcher: testLauncher()}); err == nil {
 		t.Error("Deploy with 0 workers succeeded")
 	}
+}
+
+// get sends n requests one at a time without keep-alive and counts them by worker.
+func get(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	seen := map[string]int{}
+	for range n {
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		seen[resp.Header.Get(worker.HeaderWorker)]++
+	}
+	return seen
 }
 
 // load sends requests without keep-alive until stop is closed, and returns

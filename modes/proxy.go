@@ -1,7 +1,6 @@
 package modes
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"clusterbench/internal/tail"
 )
 
 // proxyProgram is an external proxy (nginx, HAProxy) that a proxy mode
@@ -168,7 +169,7 @@ type proxyFrontend struct {
 	ports  *workerPorts
 	cmd    *exec.Cmd
 	exited chan struct{}
-	output lockedTail // the proxy's messages, to explain a failure
+	output tail.Buffer // the proxy's messages, to explain a failure
 
 	closeOnce sync.Once
 	closeErr  error
@@ -184,7 +185,7 @@ func (f *proxyFrontend) waitReady() error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-f.exited:
-			return fmt.Errorf("did not start: %s", f.output.text())
+			return fmt.Errorf("did not start: %s", failure(&f.output))
 		default:
 		}
 		if resp, err := client.Get("http://" + f.addr + readyPath); err == nil {
@@ -195,7 +196,7 @@ func (f *proxyFrontend) waitReady() error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return fmt.Errorf("not answering on %s after %v: %s", f.addr, proxyReadyTimeout, f.output.text())
+	return fmt.Errorf("not answering on %s after %v: %s", f.addr, proxyReadyTimeout, failure(&f.output))
 }
 
 func (f *proxyFrontend) Addr() string { return f.addr }
@@ -214,9 +215,10 @@ func (f *proxyFrontend) Close() error {
 	f.closeOnce.Do(func() {
 		select {
 		case <-f.exited:
-			f.closeErr = fmt.Errorf("%s exited while serving: %s", f.name, f.output.text())
+			f.closeErr = fmt.Errorf("%s exited while serving: %s", f.name, failure(&f.output))
 		default:
-			if pid, err := jailedPID(f.cmd.Process.Pid); err == nil {
+			// The proxy is unshare's only child.
+			for _, pid := range childPIDs(f.cmd.Process.Pid) {
 				_ = syscall.Kill(pid, f.prog.stopSignal())
 			}
 			select {
@@ -242,43 +244,23 @@ func (f *proxyFrontend) ProxyCPUSeconds() float64 {
 	return (st.UserTime() + st.SystemTime()).Seconds()
 }
 
-// jailedPID is the proxy's own process: unshare's only child.
-func jailedPID(unsharePID int) (int, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", unsharePID, unsharePID))
-	if err != nil {
-		return 0, err
+// childPIDs lists a process's children.
+func childPIDs(pid int) []int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		if p, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, p)
+		}
 	}
-	fields := strings.Fields(string(data))
-	if len(fields) == 0 {
-		return 0, errors.New("no child")
-	}
-	return strconv.Atoi(fields[0])
+	return pids
 }
 
-// lockedTail keeps the last few KiB a process wrote.
-type lockedTail struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-const tailBytes = 4096
-
-func (t *lockedTail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - tailBytes; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-// text says on one line why the program failed: its first and last error
-// lines (the specific cause, and its conclusion), or its last lines.
-func (t *lockedTail) text() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	lines := strings.FieldsFunc(t.buf.String(), func(r rune) bool { return r == '\n' })
+// failure says on one line why a proxy failed, from the last lines it
+// wrote: its first and last error lines (the specific cause, and its
+// conclusion), or its last lines.
+func failure(out *tail.Buffer) string {
+	lines := out.Lines()
 	var errs []string
 	for _, l := range lines {
 		if strings.Contains(l, "[emerg]") || strings.Contains(l, "[ALERT]") || strings.Contains(l, "[crit]") || strings.Contains(l, "[error]") {

@@ -37,9 +37,9 @@ func TestProxiesSpreadAndLeaveNothing(t *testing.T) {
 			}
 			f := d.frontend.(*proxyFrontend)
 			proxyPIDs := []int{f.cmd.Process.Pid}
-			if pid, err := jailedPID(f.cmd.Process.Pid); err == nil {
+			for _, pid := range childPIDs(f.cmd.Process.Pid) {
 				proxyPIDs = append(proxyPIDs, pid)
-				proxyPIDs = append(proxyPIDs, children(pid)...)
+				proxyPIDs = append(proxyPIDs, childPIDs(pid)...)
 			}
 			if len(proxyPIDs) < 2 {
 				t.Fatalf("found no proxy process under unshare (pid %d)", f.cmd.Process.Pid)
@@ -92,17 +92,6 @@ func TestProxyStartFailureSaysWhy(t *testing.T) {
 			}
 		})
 	}
-}
-
-func children(pid int) []int {
-	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
-	var pids []int
-	for _, f := range strings.Fields(string(data)) {
-		if p, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, p)
-		}
-	}
-	return pids
 }
 
 // alive reports whether pid runs (a zombie does not count).

@@ -61,11 +61,6 @@ func requireNetns(t *testing.T) {
 	nstest.Require(t, "network namespaces", netns.Available())
 }
 
-func requireIPTables(t *testing.T) {
-	t.Helper()
-	nstest.Require(t, "the iptables mode", modes.Available(modes.IPTables{}))
-}
-
 // requireMode stops a test whose mode cannot run here (see nstest.Require).
 func requireMode(t *testing.T, name string) {
 	t.Helper()
@@ -149,7 +144,7 @@ func eventuallyEmpty(t *testing.T, namespaces map[string]bool) {
 // mode, as a user would run wrk: the deployment, its rules and the client
 // share a private namespace, and the host's firewall never changes.
 func TestServeIPTablesWithClient(t *testing.T) {
-	requireIPTables(t)
+	requireMode(t, "iptables")
 	before := hostNAT(t)
 	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 	const requests = 400

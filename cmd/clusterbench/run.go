@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"clusterbench/internal/tail"
 	"clusterbench/modes"
 	"clusterbench/netns"
 	"clusterbench/results"
@@ -270,7 +271,7 @@ func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (result
 	cmd := exec.CommandContext(ctx, r.command[0], append(r.command[1:], trialCommand)...)
 	cmd.Stdin = bytes.NewReader(body)
 	var out bytes.Buffer
-	var errTail tailBuffer
+	var errTail tail.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = io.MultiWriter(r.stderr, &errTail) // its progress lines, and why it failed
 	// Its own process group, so a Ctrl-C reaches it only as our SIGTERM, and
@@ -291,7 +292,7 @@ func (r *runner) trial(ctx context.Context, i, n int, t scenarios.Trial) (result
 	runErr := cmd.Run()
 	var resp trialResponse
 	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
-		return failed("trial process: %v: %s", runErr, errTail.last())
+		return failed("trial process: %v: %s", runErr, lastLine(&errTail))
 	}
 	return resp.Trial, resp.Finished
 }

@@ -10,10 +10,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"clusterbench/internal/tail"
 	"clusterbench/scenarios"
 )
 
@@ -23,7 +23,7 @@ import (
 type server struct {
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
-	stderr tailBuffer
+	stderr tail.Buffer
 	exited chan struct{}
 	ready  readyMessage
 }
@@ -76,9 +76,9 @@ func startServer(ctx context.Context, command []string, t scenarios.Trial, extra
 			return s, nil
 		}
 		<-s.exited
-		err = fmt.Errorf("deployment did not start: %s", s.stderr.last())
+		err = fmt.Errorf("deployment did not start: %s", lastLine(&s.stderr))
 	case <-timer.C:
-		err = fmt.Errorf("deployment not serving after %v: %s", serverStartTimeout, s.stderr.last())
+		err = fmt.Errorf("deployment not serving after %v: %s", serverStartTimeout, lastLine(&s.stderr))
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -100,7 +100,7 @@ func (s *server) stop() (*serveReport, error) {
 	s.kill() // anything left in the group
 	var rep serveReport
 	if err := json.Unmarshal(s.stdout.Bytes(), &rep); err != nil {
-		return nil, fmt.Errorf("deployment gave no counts: %s", s.stderr.last())
+		return nil, fmt.Errorf("deployment gave no counts: %s", lastLine(&s.stderr))
 	}
 	return &rep, nil
 }
@@ -111,30 +111,14 @@ func (s *server) kill() {
 	<-s.exited
 }
 
-// tailBuffer keeps the last few KiB written to it: enough to explain a failure.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailSize = 4096
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > tailSize {
-		b.buf = b.buf[len(b.buf)-tailSize:]
+// lastLine is the last line a child wrote, which is where clusterbench
+// says why it failed, or a placeholder.
+func lastLine(b *tail.Buffer) string {
+	lines := b.Lines()
+	if len(lines) == 0 {
+		return "no error message"
 	}
-	return len(p), nil
-}
-
-// last returns the last non-empty line written, or a placeholder.
-func (b *tailBuffer) last() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(string(b.buf)), "\n")
-	if l := strings.TrimPrefix(lines[len(lines)-1], "clusterbench: "); l != "" {
+	if l := strings.TrimPrefix(lines[len(lines)-1], "clusterbench: "); strings.TrimSpace(l) != "" {
 		return l
 	}
 	return "no error message"
