@@ -10,56 +10,10 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
-
-	"clusterbench/analysis"
 )
 
 // ReportName is the Markdown report's name inside a run directory.
 const ReportName = "report.md"
-
-// Point is one cell of an experiment's matrix: the trials that differ only
-// by repetition.
-type Point struct {
-	Experiment string
-	Mode       string
-	Workers    int
-	KeepAlive  bool
-	Handler    string
-	Load       string
-	Trials     []*Trial // measured repetitions
-	Failed     []*Trial
-}
-
-// Points groups trials by matrix cell, in order of first appearance.
-func (r *Run) Points() []*Point {
-	var points []*Point
-	index := map[string]*Point{}
-	for i := range r.Trials {
-		t := &r.Trials[i]
-		key := fmt.Sprint(t.Experiment, "\x00", t.Label(), "\x00", t.Workers, "\x00", t.KeepAlive, "\x00", t.Handler.Name, "\x00", t.Load.Name)
-		p, ok := index[key]
-		if !ok {
-			p = &Point{Experiment: t.Experiment, Mode: t.Label(), Workers: t.Workers, KeepAlive: t.KeepAlive, Handler: t.Handler.Name, Load: t.Load.Name}
-			index[key] = p
-			points = append(points, p)
-		}
-		if t.Failed() {
-			p.Failed = append(p.Failed, t)
-		} else {
-			p.Trials = append(p.Trials, t)
-		}
-	}
-	return points
-}
-
-// Summary of one metric of a point over its repetitions.
-func (p *Point) Summary(metric func(*Trial) float64) analysis.Summary {
-	xs := make([]float64, len(p.Trials))
-	for i, t := range p.Trials {
-		xs[i] = metric(t)
-	}
-	return analysis.Summarize(xs)
-}
 
 // Columns of the summary table, shared by the Markdown report and the terminal.
 var summaryHeader = []string{
@@ -79,7 +33,7 @@ func (p *Point) summaryRow() []string {
 	minShare := p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.MinShare })
 	return []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
-		fmt.Sprint(len(p.Trials)),
+		p.reps(),
 		fmt.Sprintf("%.0f ± %.0f%%", thr.Median, 100*thr.Spread()),
 		fmt.Sprintf("%.2f", p.Summary(func(t *Trial) float64 { return t.Latency.P50 }).Median),
 		fmt.Sprintf("%.2f", p.Summary(func(t *Trial) float64 { return t.Latency.P99 }).Median),
@@ -92,6 +46,14 @@ func (p *Point) summaryRow() []string {
 			p.Summary(func(t *Trial) float64 { return t.CPU.ProxyCores() }).Median,
 			p.Summary(func(t *Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
+}
+
+// reps counts the measured repetitions, and the failed ones if any.
+func (p *Point) reps() string {
+	if len(p.Failed) > 0 {
+		return fmt.Sprintf("%d (+%d failed)", len(p.Trials), len(p.Failed))
+	}
+	return fmt.Sprint(len(p.Trials))
 }
 
 func onOff(b bool) string {
@@ -122,11 +84,15 @@ func WriteSummary(w io.Writer, points []*Point, markdown bool) error {
 	return table.Render()
 }
 
-// WriteReport renders report.md into dir from the record alone.
+// WriteReport renders report.md and the plots into dir from the record
+// alone, so the same record always gives the same files.
 func WriteReport(dir string, r *Run) error {
 	var b bytes.Buffer
 	if err := RenderMarkdown(&b, r); err != nil {
 		return fmt.Errorf("results: report: %w", err)
+	}
+	if err := WritePlots(dir, r); err != nil {
+		return err
 	}
 	return writeAtomic(filepath.Join(dir, ReportName), b.Bytes())
 }
@@ -142,12 +108,21 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	fmt.Fprintf(w, "- Machine: %s × %d CPUs, Linux %s, %s\n", h.CPUModel, h.CPUs, h.Kernel, h.GoVersion)
 	fmt.Fprintf(w, "- Worker app: %s\n", h.WorkerApp)
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
-	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.Format("2006-01-02 15:04:05 MST"), len(r.Trials))
+	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
 	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range. Latency is of successful requests. "+
 		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
 		"CPU cores is the average CPU in use while the deployment served: the master's (the serving process, which accepts and hands over every connection in roundrobin mode), the proxy's (nginx or HAProxy, all its processes) and all workers' together.\n\n")
 
+	if findings := r.Findings(); len(findings) > 0 {
+		fmt.Fprintf(w, "## Findings\n\n")
+		for _, f := range findings {
+			fmt.Fprintf(w, "- %s\n", f)
+		}
+		fmt.Fprintln(w)
+	}
+
 	points := r.Points()
+	plots := r.Plots()
 	for _, exp := range experiments(points) {
 		fmt.Fprintf(w, "## Experiment: %s\n\n", exp)
 		loads, handlers := conditionsOf(r, exp)
@@ -169,6 +144,11 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 			return err
 		}
 		fmt.Fprintln(w)
+		for _, p := range plots {
+			if p.Experiment == exp {
+				fmt.Fprintf(w, "![%s: %s](%s)\n\n", exp, p.Caption, p.File)
+			}
+		}
 	}
 
 	if warnings := r.Warnings(); len(warnings) > 0 {
@@ -192,6 +172,7 @@ func (r *Run) Warnings() []string {
 		}
 		out = append(out, fmt.Sprintf("%s/%s: skipped %s%s: %s", s.Experiment, s.Mode, plural(s.Trials, "trial"), required, s.Reason))
 	}
+	out = append(out, r.loadgenWarnings()...)
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
 			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
@@ -260,4 +241,38 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// loadgenWarnings flags maximum-rate loads where the machine was saturated
+// and the load generator had a large part of it: then throughput measures
+// the load generator as much as the mode. One line per experiment and load.
+func (r *Run) loadgenWarnings() []string {
+	type span struct{ lo, hi, share float64 }
+	spans := map[string]*span{}
+	var order []string
+	for _, t := range measured(r) {
+		if t.Load.Rate != 0 || r.Host.CPUs == 0 {
+			continue
+		}
+		loadgen := perSecond(t.CPU.LoadgenSeconds, t.DurationSeconds)
+		total := loadgen + t.CPU.MasterCores() + t.CPU.ProxyCores() + t.CPU.WorkersCores()
+		if total < 0.8*float64(r.Host.CPUs) || loadgen < 0.25*total {
+			continue
+		}
+		key := t.Experiment + "/" + t.Load.Name
+		s, ok := spans[key]
+		if !ok {
+			s = &span{lo: loadgen, hi: loadgen}
+			spans[key] = s
+			order = append(order, key)
+		}
+		s.lo, s.hi, s.share = min(s.lo, loadgen), max(s.hi, loadgen), max(s.share, loadgen/total)
+	}
+	var out []string
+	for _, key := range order {
+		s := spans[key]
+		out = append(out, fmt.Sprintf("%s: at maximum rate the machine's %d CPUs were busy and the load generator used %.2f–%.2f cores of them (up to %.0f%% of the trial's CPU): it competes with the server and may be what limits throughput; compare modes as ratios within this run",
+			key, r.Host.CPUs, s.lo, s.hi, 100*s.share))
+	}
+	return out
 }

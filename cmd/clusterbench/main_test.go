@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"math"
 	"net/http"
@@ -244,13 +245,35 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "CPU cores master/proxy/workers", "## Conditions"} {
+	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "CPU cores master/proxy/workers", "## Conditions", "## Findings"} {
 		if !bytes.Contains(report, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
+	plots := run.Plots()
+	if len(plots) != 4 {
+		t.Errorf("%d plots; want throughput, share, latency and CPU", len(plots))
+	}
+	pngs := map[string][]byte{}
+	for _, p := range plots {
+		data, err := os.ReadFile(filepath.Join(dir, p.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+			t.Errorf("%s: %v", p.File, err)
+		}
+		if !bytes.Contains(report, []byte("("+p.File+")")) {
+			t.Errorf("report.md does not show %s", p.File)
+		}
+		pngs[p.File] = data
+		os.Remove(filepath.Join(dir, p.File))
+	}
+	if !strings.Contains(stdout, "findings:") {
+		t.Errorf("the terminal shows no findings:\n%s", stdout)
+	}
 
-	// report re-renders the same Markdown from results.json alone.
+	// report re-renders the same Markdown and plots from results.json alone.
 	os.Remove(filepath.Join(dir, "report.md"))
 	if code, _, stderr := runCLI(t, "report", dir); code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, stderr)
@@ -258,6 +281,11 @@ func TestRunEndToEnd(t *testing.T) {
 	again, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil || !bytes.Equal(again, report) {
 		t.Errorf("re-rendered report differs from the original (err %v)", err)
+	}
+	for name, data := range pngs {
+		if again, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(again, data) {
+			t.Errorf("re-rendered %s differs from the original (err %v)", name, err)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"clusterbench/results"
 )
@@ -26,5 +27,22 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, filepath.Join(dir, results.ReportName))
+	for _, p := range r.Plots() {
+		fmt.Fprintln(stdout, filepath.Join(dir, p.File))
+	}
 	return nil
+}
+
+// printFindings shows the report's findings on the terminal, without the
+// Markdown emphasis.
+func printFindings(w io.Writer, r *results.Run) {
+	findings := r.Findings()
+	if len(findings) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nfindings:")
+	plain := strings.NewReplacer("**", "", "`", "")
+	for _, f := range findings {
+		fmt.Fprintf(w, "- %s\n", plain.Replace(f))
+	}
 }

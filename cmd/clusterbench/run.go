@@ -210,10 +210,11 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 	if err := results.WriteSummary(r.stdout, rec.Points(), false); err != nil {
 		return err
 	}
+	printFindings(r.stdout, rec)
 	for _, w := range rec.Warnings() {
 		fmt.Fprintf(r.stdout, "warning: %s\n", w)
 	}
-	fmt.Fprintf(r.stdout, "\nwrote %s and %s\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, results.ReportName))
+	fmt.Fprintf(r.stdout, "\nwrote %s, %s and %s\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, results.ReportName), fmt.Sprintf("%d plots", len(rec.Plots())))
 	switch {
 	case !rec.Complete:
 		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), len(trials), r.dir)

@@ -1,0 +1,457 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"clusterbench/analysis"
+)
+
+// Plot is one PNG of a run directory: what it shows, for the report's
+// image text, and its file name.
+type Plot struct {
+	Experiment string
+	Caption    string
+	File       string
+	figure     func() *figure
+}
+
+// Plots lists the PNGs of a run: for each experiment, throughput, load
+// share per worker, latency and CPU per role, each with one panel per
+// condition. Names depend only on the record, so the report can link them.
+func (r *Run) Plots() []Plot {
+	points := r.Points()
+	styles := modeStyles(points)
+	var out []Plot
+	used := map[string]bool{}
+	for _, exp := range experiments(points) {
+		var conds []*Condition
+		for _, c := range Conditions(points) {
+			if c.Experiment == exp {
+				conds = append(conds, c)
+			}
+		}
+		if !hasMeasurement(conds) {
+			continue
+		}
+		base := fileSafe(exp)
+		for i := 2; used[base]; i++ {
+			base = fmt.Sprintf("%s-%d", fileSafe(exp), i)
+		}
+		used[base] = true
+		out = append(out,
+			Plot{exp, "throughput per mode", base + "-throughput.png", func() *figure { return throughputFigure(exp, conds, styles) }},
+			Plot{exp, "each worker's share, busiest to idlest", base + "-share.png", func() *figure { return shareFigure(exp, conds, styles) }},
+			Plot{exp, "latency percentiles", base + "-latency.png", func() *figure { return latencyFigure(exp, conds, styles) }},
+			Plot{exp, "CPU per process role", base + "-cpu.png", func() *figure { return cpuFigure(exp, conds, r.Host.CPUs) }},
+		)
+	}
+	return out
+}
+
+// Render draws the plot as PNG.
+func (p Plot) Render() ([]byte, error) {
+	var b bytes.Buffer
+	if err := p.figure().writePNG(&b); err != nil {
+		return nil, fmt.Errorf("results: %s: %w", p.File, err)
+	}
+	return b.Bytes(), nil
+}
+
+// WritePlots renders every plot of r into dir.
+func WritePlots(dir string, r *Run) error {
+	for _, p := range r.Plots() {
+		png, err := p.Render()
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(filepath.Join(dir, p.File), png); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hasMeasurement(conds []*Condition) bool {
+	for _, c := range conds {
+		for _, p := range c.Points {
+			if len(p.Trials) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fileSafe keeps letters, digits, '-', '_' and '.' of an experiment name.
+func fileSafe(name string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '-'
+	}, name)
+	if strings.Trim(safe, "-.") == "" {
+		return "experiment"
+	}
+	return safe
+}
+
+// modeStyles gives every mode label of the run its look, in order of first
+// appearance, so a mode looks the same in every figure.
+func modeStyles(points []*Point) map[string]modeStyle {
+	styles := map[string]modeStyle{}
+	for _, p := range points {
+		if _, ok := styles[p.Mode]; !ok {
+			styles[p.Mode] = styleOf(len(styles))
+		}
+	}
+	return styles
+}
+
+func modeLegend(conds []*Condition, styles map[string]modeStyle, lines bool) []legendEntry {
+	var entries []legendEntry
+	seen := map[string]bool{}
+	for _, c := range conds {
+		for _, p := range c.Points {
+			if seen[p.Mode] {
+				continue
+			}
+			seen[p.Mode] = true
+			s := styles[p.Mode]
+			e := legendEntry{label: p.Mode, color: s.color}
+			if lines {
+				e.glyph, e.dashes = s.glyph, s.dashes
+			}
+			entries = append(entries, e)
+		}
+	}
+	return entries
+}
+
+func panelCols(n int) int { return min(n, 2) }
+
+// newPanel starts a panel. A panel whose x axis names modes has no
+// vertical grid lines, which would cross its bars.
+func newPanel(title, xLabel, yLabel string, modesOnX bool) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(11)
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Y.Tick.Marker = plainTicks{}
+	grid := plotter.NewGrid()
+	if modesOnX {
+		grid.Vertical.Color = nil
+	}
+	p.Add(grid)
+	return p
+}
+
+// plainTicks are gonum's default ticks, labelled without trailing zeros
+// ("25", not "25.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
+}
+
+// logTicks label 1, 2 and 5 of every decade, so that a log axis spanning
+// less than a decade still has numbers on it.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for decade := math.Pow(10, math.Floor(math.Log10(lo))); decade <= hi; decade *= 10 {
+		for m := 1.0; m < 10; m++ {
+			v := m * decade
+			if v < lo || v > hi {
+				continue
+			}
+			tick := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				tick.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ticks = append(ticks, tick)
+		}
+	}
+	return ticks
+}
+
+// modeAxis labels the x axis with the condition's modes, slanted so that
+// long names do not overlap.
+func modeAxis(p *plot.Plot, c *Condition) {
+	names := make([]string, len(c.Points))
+	for i, pt := range c.Points {
+		names[i] = pt.Mode
+		if len(pt.Trials) == 0 {
+			names[i] += " (failed)"
+		}
+	}
+	p.NominalX(names...)
+	p.X.Tick.Label.Rotation = math.Pi / 7
+	p.X.Tick.Label.XAlign = draw.XRight
+	p.X.Tick.Label.YAlign = draw.YTop
+	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
+}
+
+// errorPoints are points with a range around each, drawn as error bars.
+type errorPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+func rangeAround(x float64, s analysis.Summary, scale float64) (plotter.XY, struct{ Low, High float64 }) {
+	return plotter.XY{X: x, Y: s.Median * scale}, struct{ Low, High float64 }{(s.Median - s.Min) * scale, (s.Max - s.Median) * scale}
+}
+
+func addErrorBars(p *plot.Plot, pts errorPoints, c color.Color) {
+	if len(pts.XYs) == 0 {
+		return
+	}
+	bars, err := plotter.NewYErrorBars(pts)
+	if err != nil {
+		return // only for NaN or infinite values, which Summarize never returns
+	}
+	bars.LineStyle.Color = c
+	bars.LineStyle.Width = vg.Points(1.2)
+	bars.CapWidth = vg.Points(6)
+	p.Add(bars)
+}
+
+// headroom leaves space above the highest value so that the top of a bar
+// and its range are never cut.
+func headroom(p *plot.Plot, highest float64) {
+	p.Y.Min = 0
+	p.Y.Max = math.Max(p.Y.Max, highest*1.08)
+	if p.Y.Max <= 0 {
+		p.Y.Max = 1
+	}
+}
+
+func barWidth(n int) vg.Length {
+	return vg.Length(math.Min(28, 300/float64(max(n, 1))))
+}
+
+func throughputFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+	f := &figure{title: exp + ": throughput (median of repetitions; bars span the lowest to the highest)",
+		legend: modeLegend(conds, styles, false), cols: panelCols(len(conds))}
+	for _, c := range conds {
+		p := newPanel(c.Title(), "", "throughput (requests/s)", true)
+		modeAxis(p, c)
+		var highest float64
+		for i, pt := range c.Points {
+			if len(pt.Trials) == 0 {
+				continue
+			}
+			s := pt.Summary(func(t *Trial) float64 { return t.ThroughputRPS })
+			bar, err := plotter.NewBarChart(plotter.Values{s.Median}, barWidth(len(c.Points)))
+			if err != nil {
+				continue
+			}
+			bar.XMin = float64(i)
+			bar.Color = styles[pt.Mode].color
+			bar.LineStyle.Width = 0
+			p.Add(bar)
+			xy, e := rangeAround(float64(i), s, 1)
+			addErrorBars(p, errorPoints{plotter.XYs{xy}, plotter.YErrors{e}}, color.Black)
+			highest = math.Max(highest, s.Max)
+		}
+		headroom(p, highest)
+		f.panels = append(f.panels, p)
+	}
+	return f
+}
+
+func shareFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+	f := &figure{title: exp + ": each worker's share, busiest to idlest (median of repetitions; bars span the lowest to the highest)",
+		legend: append(modeLegend(conds, styles, true), legendEntry{label: "fair share 1/N", color: color.Black, glyph: noGlyph{}, dashes: fairDashes}),
+		cols:   2}
+	for _, c := range conds {
+		f.panels = append(f.panels,
+			sharePanel("per request: "+c.Title(), "share of requests (%)", c, styles, (*Trial).RequestCounts),
+			sharePanel("per connection: "+c.Title(), "share of connections (%)", c, styles, (*Trial).ConnectionCounts))
+	}
+	return f
+}
+
+var fairDashes = []vg.Length{vg.Points(4), vg.Points(3)}
+
+// noGlyph draws nothing: a legend entry that is a plain line.
+type noGlyph struct{}
+
+func (noGlyph) DrawGlyph(*draw.Canvas, draw.GlyphStyle, vg.Point) {}
+
+func sharePanel(title, yLabel string, c *Condition, styles map[string]modeStyle, counts func(*Trial) []uint64) *plot.Plot {
+	p := newPanel(title, "worker, busiest to idlest", yLabel, false)
+	var highest float64
+	n := len(c.Points)
+	for i, pt := range c.Points {
+		ranks := pt.SortedShares(counts)
+		if len(ranks) == 0 {
+			continue
+		}
+		// Each mode is nudged sideways a little so that ranges do not hide each other.
+		nudge := (float64(i) - float64(n-1)/2) * 0.5 / float64(max(n, 1))
+		var pts errorPoints
+		for rank, s := range ranks {
+			xy, e := rangeAround(float64(rank+1)+nudge, s, 100)
+			pts.XYs = append(pts.XYs, xy)
+			pts.YErrors = append(pts.YErrors, e)
+			highest = math.Max(highest, 100*s.Max)
+		}
+		st := styles[pt.Mode]
+		line, points, err := plotter.NewLinePoints(pts.XYs)
+		if err != nil {
+			continue
+		}
+		line.Color, line.Width, line.Dashes = st.color, vg.Points(1.5), st.dashes
+		points.Color, points.Shape, points.Radius = st.color, st.glyph, vg.Points(3)
+		p.Add(line, points)
+		addErrorBars(p, pts, st.color)
+	}
+	fair := plotter.NewFunction(func(float64) float64 { return 100 / float64(c.Workers) })
+	fair.Color, fair.Dashes, fair.Width = color.Black, fairDashes, vg.Points(1)
+	p.Add(fair)
+	p.X.Min, p.X.Max = 0.5, float64(c.Workers)+0.5
+	p.X.Tick.Marker = integerTicks{}
+	headroom(p, highest)
+	return p
+}
+
+// integerTicks marks every worker rank.
+type integerTicks struct{}
+
+func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for x := math.Ceil(lo); x <= hi; x++ {
+		ticks = append(ticks, plot.Tick{Value: x, Label: fmt.Sprint(x)})
+	}
+	return ticks
+}
+
+var percentiles = []struct {
+	name  string
+	value func(Latency) float64
+}{
+	{"p50", func(l Latency) float64 { return l.P50 }},
+	{"p90", func(l Latency) float64 { return l.P90 }},
+	{"p99", func(l Latency) float64 { return l.P99 }},
+	{"p99.9", func(l Latency) float64 { return l.P999 }},
+	{"max", func(l Latency) float64 { return l.Max }},
+}
+
+func latencyFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+	f := &figure{title: exp + ": latency of successful requests (median of repetitions; log scale)",
+		legend: modeLegend(conds, styles, true), cols: panelCols(len(conds))}
+	names := make([]string, len(percentiles))
+	for i, pc := range percentiles {
+		names[i] = pc.name
+	}
+	for _, c := range conds {
+		p := newPanel(c.Title(), "percentile", "latency (ms)", false)
+		p.NominalX(names...)
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+		lowest, highest := math.Inf(1), 0.0
+		for _, pt := range c.Points {
+			var xys plotter.XYs
+			for i, pc := range percentiles {
+				v := pt.Summary(func(t *Trial) float64 { return pc.value(t.Latency) }).Median
+				if v > 0 { // a log scale has no zero; no successful request means no latency
+					xys = append(xys, plotter.XY{X: float64(i), Y: v})
+					lowest, highest = math.Min(lowest, v), math.Max(highest, v)
+				}
+			}
+			if len(xys) == 0 {
+				continue
+			}
+			st := styles[pt.Mode]
+			line, points, err := plotter.NewLinePoints(xys)
+			if err != nil {
+				continue
+			}
+			line.Color, line.Width, line.Dashes = st.color, vg.Points(1.5), st.dashes
+			points.Color, points.Shape, points.Radius = st.color, st.glyph, vg.Points(3)
+			p.Add(line, points)
+		}
+		if highest == 0 {
+			lowest, highest = 1, 10 // nothing succeeded: an empty panel with a valid axis
+		}
+		// A little room below and above, so that no line runs along a border.
+		p.Y.Min, p.Y.Max = lowest/1.25, highest*1.25
+		f.panels = append(f.panels, p)
+	}
+	return f
+}
+
+// roles are the process roles whose CPU a trial records, as cores: CPU
+// seconds over the time each role was measured.
+var roles = []struct {
+	name  string
+	color color.Color
+	cores func(*Trial) float64
+}{
+	{"load generator", rgb(0xbab0ac), func(t *Trial) float64 { return perSecond(t.CPU.LoadgenSeconds, t.DurationSeconds) }},
+	{"master", rgb(0xe15759), func(t *Trial) float64 { return t.CPU.MasterCores() }},
+	{"proxy", rgb(0xf28e2b), func(t *Trial) float64 { return t.CPU.ProxyCores() }},
+	{"workers", rgb(0x4e79a7), func(t *Trial) float64 { return t.CPU.WorkersCores() }},
+}
+
+func cpuFigure(exp string, conds []*Condition, cpus int) *figure {
+	f := &figure{title: fmt.Sprintf("%s: CPU per process role, in cores (median of repetitions; the machine has %d)", exp, cpus),
+		cols: panelCols(len(conds))}
+	for _, r := range roles {
+		f.legend = append(f.legend, legendEntry{label: r.name, color: r.color})
+	}
+	f.legend = append(f.legend, legendEntry{label: "CPUs of the machine", color: color.Black, glyph: noGlyph{}, dashes: fairDashes})
+	for _, c := range conds {
+		p := newPanel(c.Title(), "", "CPU (cores)", true)
+		modeAxis(p, c)
+		var below *plotter.BarChart
+		stacked := make([]float64, len(c.Points))
+		for _, r := range roles {
+			values := make(plotter.Values, len(c.Points))
+			for i, pt := range c.Points {
+				values[i] = pt.Summary(r.cores).Median
+				stacked[i] += values[i]
+			}
+			bar, err := plotter.NewBarChart(values, barWidth(len(c.Points)))
+			if err != nil {
+				continue
+			}
+			bar.Color, bar.LineStyle.Width = r.color, 0
+			if below != nil {
+				bar.StackOn(below)
+			}
+			p.Add(bar)
+			below = bar
+		}
+		machine := plotter.NewFunction(func(float64) float64 { return float64(cpus) })
+		machine.Color, machine.Dashes, machine.Width = color.Black, fairDashes, vg.Points(1)
+		p.Add(machine)
+		highest := float64(cpus)
+		for _, s := range stacked {
+			highest = math.Max(highest, s)
+		}
+		headroom(p, highest)
+		f.panels = append(f.panels, p)
+	}
+	return f
+}
