@@ -99,12 +99,20 @@ func topTwoFinding(r *Run) string {
 		fmt.Fprintf(&b, "**The two busiest workers took more than %s of connections in %d of %s**:", claim, total, plural(eligible, "trial"))
 		var parts []string
 		for _, p := range hits {
-			var shares []string
+			// The number of connections says how much a share means: two of
+			// six connections are a third whatever the mode.
+			var shares, ofEach []string
 			for _, t := range p.Trials {
 				shares = append(shares, fmt.Sprintf("%.0f%%", 100*t.Fairness.Connections.Top2Share))
+				ofEach = append(ofEach, fmt.Sprintf("%.0f%% of %d", 100*t.Fairness.Connections.Top2Share, sum(t.ConnectionCounts())))
+			}
+			top := strings.Join(ofEach, ", ") + " connections"
+			first := sum(p.Trials[0].ConnectionCounts())
+			if !slices.ContainsFunc(p.Trials, func(t *Trial) bool { return sum(t.ConnectionCounts()) != first }) {
+				top = fmt.Sprintf("%s of %d connections each", strings.Join(shares, ", "), first)
 			}
 			parts = append(parts, fmt.Sprintf(" `%s` in experiment %s with %s, in %d of %d repetitions (top two: %s)",
-				p.Mode, p.Experiment, conditionOf(p).Title(), hitCount[p], len(p.Trials), strings.Join(shares, ", ")))
+				p.Mode, p.Experiment, conditionOf(p).Title(), hitCount[p], len(p.Trials), top))
 		}
 		b.WriteString(strings.Join(parts, ";") + ".")
 	}
@@ -115,6 +123,14 @@ func topTwoFinding(r *Run) string {
 		}
 	}
 	return b.String()
+}
+
+func sum(counts []uint64) uint64 {
+	var n uint64
+	for _, c := range counts {
+		n += c
+	}
+	return n
 }
 
 // conditionOf is the condition a point belongs to, for its title.
