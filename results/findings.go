@@ -309,6 +309,9 @@ func costFinding(points []*Point) string {
 
 func countingFinding(r *Run) []string {
 	trials := measured(r)
+	if len(r.Trials) == 0 {
+		return nil // interrupted before the first trial ended
+	}
 	if len(trials) == 0 {
 		return []string{fmt.Sprintf("**No trial produced a measurement** (%s failed; see the warnings).", plural(len(r.Trials), "trial"))}
 	}

@@ -19,18 +19,19 @@ const ReportName = "report.md"
 var summaryHeader = []string{
 	"mode", "workers", "keep-alive", "handler", "load", "reps",
 	"throughput req/s", "p50 ms", "p99 ms", "errors",
-	"Jain req", "Jain conn", "top-2 conn", "max/min conn share", "CPU cores master/proxy/workers",
+	"Jain req", "Jain conn", "top-2 req", "top-2 conn", "max/min req share", "max/min conn share",
+	"CPU cores master/proxy/workers",
 }
 
 func (p *Point) summaryRow() []string {
 	if len(p.Trials) == 0 {
-		return []string{p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
-			fmt.Sprintf("0/%d", len(p.Failed)), "failed", "", "", "", "", "", "", "", ""}
+		row := make([]string, len(summaryHeader))
+		copy(row, []string{p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load, p.reps(), "failed"})
+		return row
 	}
 	thr := p.Summary(func(t *Trial) float64 { return t.ThroughputRPS })
 	errs := p.Summary(func(t *Trial) float64 { return float64(t.Errors) })
-	maxShare := p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.MaxShare })
-	minShare := p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.MinShare })
+	share := func(f func(t *Trial) float64) string { return fmt.Sprintf("%.0f%%", 100*p.Summary(f).Median) }
 	return []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
 		p.reps(),
@@ -40,8 +41,10 @@ func (p *Point) summaryRow() []string {
 		fmt.Sprintf("%.0f", errs.Median),
 		fmt.Sprintf("%.3f", p.Summary(func(t *Trial) float64 { return t.Fairness.Requests.Jain }).Median),
 		fmt.Sprintf("%.3f", p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Jain }).Median),
-		fmt.Sprintf("%.0f%%", 100*p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Top2Share }).Median),
-		fmt.Sprintf("%.0f%% / %.0f%%", 100*maxShare.Median, 100*minShare.Median),
+		share(func(t *Trial) float64 { return t.Fairness.Requests.Top2Share }),
+		share(func(t *Trial) float64 { return t.Fairness.Connections.Top2Share }),
+		share(func(t *Trial) float64 { return t.Fairness.Requests.MaxShare }) + " / " + share(func(t *Trial) float64 { return t.Fairness.Requests.MinShare }),
+		share(func(t *Trial) float64 { return t.Fairness.Connections.MaxShare }) + " / " + share(func(t *Trial) float64 { return t.Fairness.Connections.MinShare }),
 		fmt.Sprintf("%.2f / %.2f / %.2f", p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median,
 			p.Summary(func(t *Trial) float64 { return t.CPU.ProxyCores() }).Median,
 			p.Summary(func(t *Trial) float64 { return t.CPU.WorkersCores() }).Median),

@@ -138,3 +138,22 @@ func TestFindingsFollowTheData(t *testing.T) {
 		t.Errorf("one repetition has no range to compare, yet:\n%s", got)
 	}
 }
+
+// A mode whose every repetition failed still has its row, marked failed,
+// with as many cells as the header.
+func TestFailedPointRow(t *testing.T) {
+	r := &Run{Trials: []Trial{trial("shared", 1, 100, 5, 5), trial("nginx", 1, 0, 0, 0), trial("nginx", 2, 0, 0, 0)}}
+	r.Trials[1].Error, r.Trials[2].Error = "nginx: did not start", "nginx: did not start"
+	points := r.Points()
+	row := points[1].summaryRow()
+	if len(row) != len(summaryHeader) || row[5] != "0 (+2 failed)" || row[6] != "failed" {
+		t.Errorf("row %q; want %d cells, reps \"0 (+2 failed)\" and throughput \"failed\"", row, len(summaryHeader))
+	}
+	var b bytes.Buffer
+	if err := RenderMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "2 trials could not be measured") {
+		t.Errorf("findings do not say that trials failed:\n%s", b.String())
+	}
+}
