@@ -12,6 +12,11 @@ import (
 // took more than this share of connections.
 const TopTwoClaim = 0.70
 
+// minConnectionsPerWorker is how many connections per worker a trial
+// needs before its top-two share says anything: with six connections over
+// eight workers, two workers hold a third whatever the mode.
+const minConnectionsPerWorker = 4
+
 // evenJain is the Jain index from which a split counts as even: at 0.99
 // no worker of eight is more than about a fifth off its fair share.
 const evenJain = 0.99
@@ -66,13 +71,19 @@ func topTwoFinding(r *Run) string {
 	var eligible int
 	highest := map[bool]*Trial{} // per keep-alive
 	var hits []*Point
-	hitCount := map[*Point]int{}
+	hitCount, repsOf := map[*Point]int{}, map[*Point][]*Trial{}
+	var fewConnections []string
 	for _, p := range r.Points() {
 		if p.Workers <= 2 {
 			continue // two of two workers always take everything
 		}
 		for _, t := range p.Trials {
+			if conns := sum(t.ConnectionCounts()); conns < minConnectionsPerWorker*uint64(t.Workers) {
+				fewConnections = append(fewConnections, fmt.Sprintf("`%s` %s rep %d: %d", t.Label(), t.Experiment, t.Rep, conns))
+				continue
+			}
 			eligible++
+			repsOf[p] = append(repsOf[p], t)
 			if h := highest[t.KeepAlive]; h == nil || t.Fairness.Connections.Top2Share > h.Fairness.Connections.Top2Share {
 				highest[t.KeepAlive] = t
 			}
@@ -84,14 +95,17 @@ func topTwoFinding(r *Run) string {
 			}
 		}
 	}
-	if eligible == 0 {
+	if eligible == 0 && len(fewConnections) == 0 {
 		return ""
 	}
 	var b strings.Builder
 	claim := fmt.Sprintf("%.0f%%", 100*TopTwoClaim)
-	if len(hits) == 0 {
-		fmt.Fprintf(&b, "**The two busiest workers never took more than %s of connections**, in any of the %s with more than two workers.", claim, plural(eligible, "trial"))
-	} else {
+	switch {
+	case eligible == 0:
+		fmt.Fprintf(&b, "**No trial had enough connections to tell whether two workers take more than %s of them.**", claim)
+	case len(hits) == 0:
+		fmt.Fprintf(&b, "**The two busiest workers never took more than %s of connections**, in any of the %s with more than two workers and enough connections.", claim, plural(eligible, "trial"))
+	default:
 		total := 0
 		for _, p := range hits {
 			total += hitCount[p]
@@ -102,17 +116,17 @@ func topTwoFinding(r *Run) string {
 			// The number of connections says how much a share means: two of
 			// six connections are a third whatever the mode.
 			var shares, ofEach []string
-			for _, t := range p.Trials {
+			for _, t := range repsOf[p] {
 				shares = append(shares, fmt.Sprintf("%.0f%%", 100*t.Fairness.Connections.Top2Share))
 				ofEach = append(ofEach, fmt.Sprintf("%.0f%% of %d", 100*t.Fairness.Connections.Top2Share, sum(t.ConnectionCounts())))
 			}
 			top := strings.Join(ofEach, ", ") + " connections"
-			first := sum(p.Trials[0].ConnectionCounts())
-			if !slices.ContainsFunc(p.Trials, func(t *Trial) bool { return sum(t.ConnectionCounts()) != first }) {
+			first := sum(repsOf[p][0].ConnectionCounts())
+			if !slices.ContainsFunc(repsOf[p], func(t *Trial) bool { return sum(t.ConnectionCounts()) != first }) {
 				top = fmt.Sprintf("%s of %d connections each", strings.Join(shares, ", "), first)
 			}
 			parts = append(parts, fmt.Sprintf(" `%s` in experiment %s with %s, in %d of %d repetitions (top two: %s)",
-				p.Mode, p.Experiment, conditionOf(p).Title(), hitCount[p], len(p.Trials), top))
+				p.Mode, p.Experiment, conditionOf(p).Title(), hitCount[p], len(repsOf[p]), top))
 		}
 		b.WriteString(strings.Join(parts, ";") + ".")
 	}
@@ -121,6 +135,10 @@ func topTwoFinding(r *Run) string {
 			fmt.Fprintf(&b, " Highest with keep-alive %s: %.0f%% (`%s`, %s, handler %s, load %s; a fair split gives the top two %.0f%%).",
 				onOff(keepAlive), 100*t.Fairness.Connections.Top2Share, t.Label(), plural(t.Workers, "worker"), t.Handler.Name, t.Load.Name, 200/float64(t.Workers))
 		}
+	}
+	if len(fewConnections) > 0 {
+		fmt.Fprintf(&b, " Left out: %s with fewer than %d connections per worker, where two workers hold a large share by chance alone (%s).",
+			plural(len(fewConnections), "trial"), minConnectionsPerWorker, strings.Join(fewConnections, ", "))
 	}
 	return b.String()
 }

@@ -137,6 +137,18 @@ func TestFindingsFollowTheData(t *testing.T) {
 	if strings.Contains(got, "ranges") {
 		t.Errorf("one repetition has no range to compare, yet:\n%s", got)
 	}
+
+	// Five of six connections in two workers is chance, not a finding.
+	few := &Run{Trials: []Trial{trial("shared", 1, 100, 3, 2, 1, 0, 0, 0, 0, 0)}}
+	got = findings(few)
+	for _, want := range []string{
+		"No trial had enough connections to tell whether two workers take more than 70% of them.",
+		"Left out: 1 trial with fewer than 4 connections per worker, where two workers hold a large share by chance alone (`shared` e rep 1: 6)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("findings lack %q:\n%s", want, got)
+		}
+	}
 }
 
 // A mode whose every repetition failed still has its row, marked failed,
