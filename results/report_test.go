@@ -100,7 +100,16 @@ func TestSaveAndReadRoundTrip(t *testing.T) {
 // The findings follow the data: change the counts or the throughput and
 // the statement changes with them.
 func TestFindingsFollowTheData(t *testing.T) {
-	findings := func(r *Run) string { return strings.Join(r.Findings(), "\n") }
+	// findingsHave checks that r's findings say each of wants.
+	findingsHave := func(r *Run, wants ...string) string {
+		got := strings.Join(r.Findings(), "\n")
+		for _, want := range wants {
+			if !strings.Contains(got, want) {
+				t.Errorf("findings lack %q:\n%s", want, got)
+			}
+		}
+		return got
+	}
 
 	skewed := &Run{Trials: []Trial{
 		trial("shared", 1, 900, 40, 38, 3, 3, 3, 3, 3, 3), // top two: 78 of 96
@@ -108,47 +117,32 @@ func TestFindingsFollowTheData(t *testing.T) {
 		trial("shared", 2, 950, 20, 18, 10, 10, 10, 10, 10, 10), // top two: 38 of 98
 		trial("reuseport", 2, 1100, 12, 12, 12, 12, 12, 12, 12, 12),
 	}}
-	got := findings(skewed)
-	for _, want := range []string{
+	findingsHave(skewed,
 		"took more than 70% of connections in 1 of 4 trials",
 		"`shared` in experiment e with 8 workers, keep-alive on, handler trivial, load max-c32, in 1 of 2 repetitions (top two: 81% of 96, 39% of 98 connections)",
 		"fastest `reuseport` (1050 req/s), 1.14× the throughput of `shared` (their ranges do not overlap)",
 		"Even per request and per connection (Jain ≥ 0.99 in every repetition): `reuseport`; uneven",
 		"Client and worker counts agreed** in all 4 measured trials",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("findings lack %q:\n%s", want, got)
-		}
-	}
+	)
 
 	even := &Run{Trials: []Trial{
 		trial("shared", 1, 1200, 12, 11, 12, 12, 12, 12, 12, 12),
 		trial("reuseport", 1, 1000, 12, 12, 12, 12, 12, 12, 12, 12),
 	}}
-	got = findings(even)
-	for _, want := range []string{
+	got := findingsHave(even,
 		"never took more than 70% of connections**, in any of the 2 trials",
 		"fastest `shared` (1200 req/s), 1.20× the throughput of `reuseport`",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("findings lack %q:\n%s", want, got)
-		}
-	}
+	)
 	if strings.Contains(got, "ranges") {
 		t.Errorf("one repetition has no range to compare, yet:\n%s", got)
 	}
 
 	// Five of six connections in two workers is chance, not a finding.
 	few := &Run{Trials: []Trial{trial("shared", 1, 100, 3, 2, 1, 0, 0, 0, 0, 0)}}
-	got = findings(few)
-	for _, want := range []string{
+	findingsHave(few,
 		"No trial had enough connections to tell whether two workers take more than 70% of them.",
 		"Left out: 1 trial with fewer than 4 connections per worker, where two workers hold a large share by chance alone (`shared` e rep 1: 6)",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("findings lack %q:\n%s", want, got)
-		}
-	}
+	)
 }
 
 // A mode whose every repetition failed still has its row, marked failed,
