@@ -42,7 +42,7 @@ Usage:
   clusterbench run [flags] [FILE]        run a scenario file, or one experiment from flags
   clusterbench serve [flags]             run one deployment until interrupted
   clusterbench serve [flags] -- CMD...   run one deployment while CMD (e.g. wrk) runs against it
-  clusterbench report DIR                re-render DIR/report.md from DIR/results.json
+  clusterbench report DIR                re-render DIR/report.md and the plots from DIR/results.json
   clusterbench modes                     list distribution modes and whether they run here
 
 Run "clusterbench COMMAND --help" for a command's flags.
@@ -113,8 +113,13 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: clusterbench %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "Usage: clusterbench %s\n", synopsis)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintf(stderr, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }

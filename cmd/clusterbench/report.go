@@ -10,7 +10,9 @@ import (
 )
 
 func cmdReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("report", "report DIR", stderr)
+	fs := newFlagSet("report", "report DIR\n\n"+
+		"Renders DIR/report.md and its PNG plots again from DIR/results.json alone,\n"+
+		"byte for byte as run wrote them; a partial run is rendered and marked partial.", stderr)
 	dirs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
