@@ -34,9 +34,10 @@ func (r *Run) Plots() []Plot {
 	styles := modeStyles(points)
 	var out []Plot
 	used := map[string]bool{}
+	all := Conditions(points)
 	for _, exp := range experiments(points) {
 		var conds []*Condition
-		for _, c := range Conditions(points) {
+		for _, c := range all {
 			if c.Experiment == exp {
 				conds = append(conds, c)
 			}
