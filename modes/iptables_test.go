@@ -52,14 +52,7 @@ func TestIPTablesSpreadsConnections(t *testing.T) {
 	requireIPTables(t)
 	const workers, requests = 4, 400
 	for _, name := range []string{"iptables:nth", "iptables:random"} {
-		spec, err := ParseSpec(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: workers, Handler: worker.Handler{BodyBytes: 16}, Launcher: testLauncher()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := deployForTest(t, name, Config{Workers: workers, Handler: worker.Handler{BodyBytes: 16}})
 		if !strings.Contains(nstest.NATRules(t), "-j clusterbench-") {
 			t.Errorf("%s: no rules installed:\n%s", name, nstest.NATRules(t))
 		}
@@ -77,7 +70,7 @@ func TestIPTablesSpreadsConnections(t *testing.T) {
 				t.Errorf("%s: rule for worker %d counted %d connections; the client saw %d", name, i, dnat, got)
 			}
 			switch {
-			case spec.Policy == "nth" && got != requests/workers:
+			case name == "iptables:nth" && got != requests/workers:
 				t.Errorf("%s: worker %d got %d connections; want exactly %d (all: %v)", name, i, got, requests/workers, seen)
 			case got == 0:
 				t.Errorf("%s: worker %d got no connection (all: %v)", name, i, seen)
@@ -96,11 +89,7 @@ func TestIPTablesReplacementTakesThePort(t *testing.T) {
 		return
 	}
 	requireIPTables(t)
-	spec, _ := ParseSpec("iptables:nth")
-	d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 3, Launcher: testLauncher(), Respawn: true, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := deployForTest(t, "iptables:nth", Config{Workers: 3, Respawn: true, Logf: t.Logf})
 	defer d.Stop(time.Second)
 	before := d.PIDs()
 	if err := syscall.Kill(before[1], syscall.SIGKILL); err != nil {

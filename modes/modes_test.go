@@ -37,6 +37,22 @@ func testLauncher() worker.Launcher {
 	return worker.Launcher{Command: []string{os.Args[0]}, Env: []string{"CLUSTERBENCH_TEST_WORKER=1"}, Stderr: os.Stderr}
 }
 
+// deployForTest starts the mode named MODE or MODE:POLICY on a free
+// loopback port with the test binary as its workers, or fails the test.
+func deployForTest(t *testing.T, name string, cfg Config) *Deployment {
+	t.Helper()
+	spec, err := ParseSpec(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Addr, cfg.Launcher = "127.0.0.1:0", testLauncher()
+	d, err := Deploy(t.Context(), spec, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestRegistry(t *testing.T) {
 	for _, name := range []string{"shared", "reuseport", "roundrobin"} {
 		m, err := Lookup(name)
@@ -82,14 +98,7 @@ func TestDeploy(t *testing.T) {
 	const workers, requests = 4, 400
 	for _, name := range []string{"shared", "reuseport", "roundrobin:free", "roundrobin:rotate"} {
 		t.Run(name, func(t *testing.T) {
-			spec, err := ParseSpec(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: workers, Handler: worker.Handler{BodyBytes: 16}, Launcher: testLauncher()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := deployForTest(t, name, Config{Workers: workers, Handler: worker.Handler{BodyBytes: 16}})
 			pids := d.PIDs()
 			seen := get(t, d.Addr(), requests)
 			rep, err := d.Stop(5 * time.Second)
@@ -113,7 +122,7 @@ func TestDeploy(t *testing.T) {
 				// 400 connections from distinct source ports hash to one of 4 sockets each.
 				t.Errorf("reuseport sent all connections to %v; want them spread", seen)
 			}
-			if spec.Mode.Name() == "roundrobin" {
+			if strings.HasPrefix(name, "roundrobin") {
 				// One request at a time: every worker has acknowledged its
 				// last connection before the next arrives, so both policies
 				// take strict turns.
@@ -199,11 +208,7 @@ func load(addr string, stop <-chan struct{}) (seen map[string]int, failed int) {
 func TestRoundRobinWorkerDiesMidRun(t *testing.T) {
 	for _, respawn := range []bool{true, false} {
 		t.Run(fmt.Sprintf("respawn=%v", respawn), func(t *testing.T) {
-			spec, _ := ParseSpec("roundrobin:free")
-			d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 3, Launcher: testLauncher(), Respawn: respawn, Logf: t.Logf})
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := deployForTest(t, "roundrobin:free", Config{Workers: 3, Respawn: respawn, Logf: t.Logf})
 			before := d.PIDs()
 			stop := make(chan struct{})
 			type outcome struct {
@@ -278,11 +283,7 @@ func TestRoundRobinWorkerDiesMidRun(t *testing.T) {
 // served load and lost a worker.
 func TestRoundRobinLeaksNoDescriptors(t *testing.T) {
 	checkFDs := leakcheck.FDs(t)
-	spec, _ := ParseSpec("roundrobin:rotate")
-	d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: 4, Launcher: testLauncher(), Respawn: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := deployForTest(t, "roundrobin:rotate", Config{Workers: 4, Respawn: true})
 	stop := make(chan struct{})
 	done := make(chan map[string]int)
 	go func() {

@@ -30,11 +30,7 @@ func TestProxiesSpreadAndLeaveNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			requireProxy(t, spec.Mode)
-			d, err := Deploy(t.Context(), spec, Config{Addr: "127.0.0.1:0", Workers: workers, ProxyProcesses: 1,
-				Handler: worker.Handler{BodyBytes: 16}, Launcher: testLauncher()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := deployForTest(t, name, Config{Workers: workers, ProxyProcesses: 1, Handler: worker.Handler{BodyBytes: 16}})
 			f := d.frontend.(*proxyFrontend)
 			proxyPIDs := []int{f.cmd.Process.Pid}
 			for _, pid := range childPIDs(f.cmd.Process.Pid) {

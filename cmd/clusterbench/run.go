@@ -214,7 +214,7 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 	for _, w := range rec.Warnings() {
 		fmt.Fprintf(r.stdout, "warning: %s\n", w)
 	}
-	fmt.Fprintf(r.stdout, "\nwrote %s, %s and %s\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, results.ReportName), fmt.Sprintf("%d plots", len(rec.Plots())))
+	fmt.Fprintf(r.stdout, "\nwrote %s, %s and %d plots\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, results.ReportName), len(rec.Plots()))
 	switch {
 	case !rec.Complete:
 		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), len(trials), r.dir)
