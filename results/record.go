@@ -34,6 +34,25 @@ type Run struct {
 	Trials   []Trial `json:"trials"`
 	// Skipped lists modes that could not run on this host, and why.
 	Skipped []Skipped `json:"skipped,omitempty"`
+	// Compare is how `clusterbench compare` judges a later run against this
+	// one, its baseline: the scenario's compare section.
+	Compare *CompareSettings `json:"compare,omitempty"`
+}
+
+// CompareSettings say which metrics a comparison against this run gates
+// on and how large a change must be to count; what is left out takes
+// the defaults of `clusterbench compare`.
+type CompareSettings struct {
+	// Reference is the mode that normalised metrics divide by.
+	Reference string `json:"reference,omitempty"`
+	// Gate names the metrics whose regression fails the comparison.
+	Gate []string `json:"gate,omitempty"`
+	// Thresholds is the smallest change that counts, per metric: a
+	// fraction of the baseline (0.1 = 10%) or, for fairness and error
+	// rate, an absolute difference.
+	Thresholds map[string]float64 `json:"thresholds,omitempty"`
+	// Alpha is the significance level of the Mann-Whitney U test.
+	Alpha float64 `json:"alpha,omitempty"`
 }
 
 // Skipped is a mode whose trials were not run.
@@ -86,6 +105,12 @@ type Trial struct {
 	PerWorker []WorkerCounts `json:"per_worker"`
 	Fairness  FairnessPair   `json:"fairness"`
 	CPU       CPU            `json:"cpu"`
+	// ServerCPUPerRequestUs is the server side's CPU time (master, proxy
+	// and workers) per request the workers served, in microseconds, over
+	// the deployment's life, warm-up included. It hardly depends on the
+	// load generator or on how busy the machine is, so it ranks modes by
+	// efficiency even where throughput is noisy. 0 when unknown.
+	ServerCPUPerRequestUs float64 `json:"server_cpu_us_per_request"`
 	// Frontend is what the master (or proxy) counted, e.g. hand-overs.
 	Frontend map[string]uint64 `json:"frontend,omitempty"`
 	// Restarts lists workers that exited during the trial, and their replacements.

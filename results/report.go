@@ -87,14 +87,17 @@ func WriteSummary(w io.Writer, points []*Point, markdown bool) error {
 	return table.Render()
 }
 
-// WriteReport renders report.md and the plots into dir from the record
-// alone, so the same record always gives the same files.
+// WriteReport renders report.md, the plots and bench.txt into dir from
+// the record alone, so the same record always gives the same files.
 func WriteReport(dir string, r *Run) error {
 	var b bytes.Buffer
 	if err := RenderMarkdown(&b, r); err != nil {
 		return fmt.Errorf("results: report: %w", err)
 	}
 	if err := WritePlots(dir, r); err != nil {
+		return err
+	}
+	if err := writeBenchFile(dir, r); err != nil {
 		return err
 	}
 	return writeAtomic(filepath.Join(dir, ReportName), b.Bytes())

@@ -159,7 +159,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	for _, tr := range trials {
 		trial := tr.(map[string]any)
-		for _, key := range []string{"mode", "workers", "keepalive", "throughput_rps", "requests", "errors", "latency_ms", "per_worker", "fairness"} {
+		for _, key := range []string{"mode", "workers", "keepalive", "throughput_rps", "requests", "errors", "latency_ms", "per_worker", "fairness", "server_cpu_us_per_request"} {
 			if _, ok := trial[key]; !ok {
 				t.Errorf("trial lacks %q", key)
 			}
@@ -196,6 +196,9 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 		if !tr.CountsAgree || len(tr.Mismatches) > 0 {
 			t.Errorf("%s: client and worker counts disagree: %v", name, tr.Mismatches)
+		}
+		if tr.ServerCPUPerRequestUs <= 0 {
+			t.Errorf("%s: server CPU per request %v µs, want it measured", name, tr.ServerCPUPerRequestUs)
 		}
 		if isolated := netns.Available() == nil; tr.NetNS != isolated {
 			t.Errorf("%s: ran in a private namespace: %v; want %v (%s)", name, tr.NetNS, isolated, run.Host.Isolation)
@@ -272,8 +275,18 @@ func TestRunEndToEnd(t *testing.T) {
 	if !strings.Contains(stdout, "findings:") {
 		t.Errorf("the terminal shows no findings:\n%s", stdout)
 	}
+	// bench.txt: one Go benchmark line per trial, re-rendered below too.
+	bench, err := os.ReadFile(filepath.Join(dir, results.BenchName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := regexp.MustCompile(`(?m)^Benchmarkflags/mode=\S+-\d+ \d+ .* req/s `).FindAll(bench, -1); len(lines) != len(run.Trials) {
+		t.Errorf("%s has %d result lines, want one per trial (%d):\n%s", results.BenchName, len(lines), len(run.Trials), bench)
+	}
+	pngs[results.BenchName] = bench
+	os.Remove(filepath.Join(dir, results.BenchName))
 
-	// report re-renders the same Markdown and plots from results.json alone.
+	// report re-renders the same Markdown, plots and bench.txt from results.json alone.
 	os.Remove(filepath.Join(dir, "report.md"))
 	if code, _, stderr := runCLI(t, "report", dir); code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, stderr)

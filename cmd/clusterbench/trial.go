@@ -138,6 +138,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	n := max(rec.Workers, len(lg.PerWorker), len(served.Workers))
 	rec.PerWorker = make([]results.WorkerCounts, n)
 	var mismatches []string
+	var servedAll uint64 // by the workers over their lives, warm-up included
 	for i := range n {
 		w := &rec.PerWorker[i]
 		w.Index = i
@@ -152,6 +153,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 			w.CPUSeconds, w.Restarts = s.CPUSeconds, s.Restarts
 			warmWorker = s.WarmupRequests
 			rec.CPU.WorkersSeconds += s.CPUSeconds
+			servedAll += s.Requests + s.WarmupRequests
 		}
 		if w.Requests != w.WorkerRequests {
 			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d requests, worker %d", i, w.Requests, w.WorkerRequests))
@@ -173,6 +175,10 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	rec.CPU.MasterSeconds = served.MasterCPUSeconds
 	rec.CPU.ProxySeconds = served.ProxyCPUSeconds
 	rec.CPU.ServingSeconds = served.ServingSeconds
+	if servedAll > 0 {
+		// Numerator and denominator cover the same span: the deployment's life.
+		rec.ServerCPUPerRequestUs = 1e6 * (rec.CPU.MasterSeconds + rec.CPU.ProxySeconds + rec.CPU.WorkersSeconds) / float64(servedAll)
+	}
 	rec.Frontend = served.Frontend
 	rec.Restarts = served.Restarts
 	for _, r := range served.Restarts {
