@@ -20,10 +20,12 @@ quick: deps build
 build:
 	$(GO) build -o $(BIN) ./cmd/clusterbench
 
+# Packages are tested one at a time (-p 1): the tests measure real servers
+# on few cores, and two packages measuring at once would measure each other.
 test: deps
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -p 1 ./...
 
 # deps installs missing Debian packages (apt-get update runs once, only if
 # something is missing) and the Go modules.

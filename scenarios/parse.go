@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"clusterbench/compare"
 	"clusterbench/modes"
 )
 
@@ -43,7 +45,15 @@ var schema = map[string]map[string]field{
 		"description": {check: isString},
 		"netns":       {check: isBool},
 		"experiments": {many: true, section: "experiment"},
+		"compare":     {section: "compare"},
 	},
+	"compare": {
+		"reference":  {check: isMode},
+		"gate":       {many: true, check: isMetric},
+		"thresholds": {section: "thresholds"},
+		"alpha":      {check: isFraction},
+	},
+	"thresholds": thresholdKeys(),
 	"experiment": {
 		"name":      {check: isString},
 		"modes":     {many: true, check: isMode},
@@ -126,7 +136,42 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		seen[e.Name] = true
 	}
+	if err := f.checkReference(); err != nil {
+		line := lookup(root, "compare").Line
+		if ref := lookup(lookup(root, "compare"), "reference"); ref != nil {
+			line = ref.Line
+		}
+		return nil, &Error{File: path, Line: line, Msg: err.Error()}
+	}
 	return f, nil
+}
+
+// checkReference refuses a gate on normalised metrics whose reference mode
+// never runs: the comparison could not compute them.
+func (f *File) checkReference() error {
+	if f.Compare == nil {
+		return nil
+	}
+	var normalised []string
+	for _, name := range f.Compare.Gate {
+		if m, _ := compare.Lookup(name); m.Normalised {
+			normalised = append(normalised, name)
+		}
+	}
+	if len(normalised) == 0 {
+		return nil
+	}
+	ref := f.Compare.Reference
+	if ref == "" {
+		ref = compare.DefaultReference
+	}
+	spec, _ := modes.ParseSpec(ref) // checked line by line
+	for _, e := range f.Experiments {
+		if len(e.Modes) > 1 && slices.Contains(e.Modes, spec.String()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("compare: the gate has %s, normalised by the reference mode %s, but no experiment runs %s beside another mode", strings.Join(normalised, ", "), spec, spec)
 }
 
 type lineError struct {
@@ -217,6 +262,37 @@ func isString(n *yaml.Node) error {
 func isBool(n *yaml.Node) error {
 	if n.Tag != "!!bool" {
 		return fmt.Errorf("%q is not true or false", n.Value)
+	}
+	return nil
+}
+
+func isMetric(n *yaml.Node) error {
+	_, err := compare.Lookup(n.Value)
+	return err
+}
+
+// thresholdKeys allows one key per metric, each a number or a percentage.
+func thresholdKeys() map[string]field {
+	keys := map[string]field{}
+	for _, m := range compare.Metrics {
+		keys[m.Name] = field{check: func(n *yaml.Node) error {
+			if n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float" {
+				return fmt.Errorf("%q is not a number or a percentage", n.Value)
+			}
+			_, err := m.ParseThreshold(n.Value)
+			return err
+		}}
+	}
+	return keys
+}
+
+func isFraction(n *yaml.Node) error {
+	v, err := strconv.ParseFloat(n.Value, 64)
+	if (n.Tag != "!!float" && n.Tag != "!!int") || err != nil {
+		return fmt.Errorf("%q is not a number", n.Value)
+	}
+	if v <= 0 || v >= 1 {
+		return fmt.Errorf("must be between 0 and 1, got %v", v)
 	}
 	return nil
 }

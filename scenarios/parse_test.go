@@ -78,7 +78,7 @@ func TestParseErrors(t *testing.T) {
 		want string // the whole one-line error
 	}{
 		{"unknown top-level field", "experiment: []\n",
-			`bad.yaml:1: unknown field "experiment" in file (known: description, experiments, name, netns)`},
+			`bad.yaml:1: unknown field "experiment" in file (known: compare, description, experiments, name, netns)`},
 		{"unknown experiment field", "experiments:\n  - modes: [shared]\n    worker: 8\n",
 			`bad.yaml:3: unknown field "worker" in experiment (known: handler, keepalive, load, modes, name, proxy, reps, required, workers)`},
 		{"unknown load field", "experiments:\n  - modes: [shared]\n    load: {rate: 1, rps: 2}\n",
@@ -129,6 +129,18 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:3: required: name a mode without its policy, got "iptables:nth"`},
 		{"duplicate key", "experiments:\n  - modes: [shared]\n    modes: [reuseport]\n",
 			`bad.yaml:3: mapping key "modes" already defined at line 2`},
+		{"compare: unknown metric in the gate", "compare:\n  gate: [throughput, speed]\nexperiments:\n  - modes: [shared]\n",
+			`bad.yaml:2: gate: unknown metric "speed" (known: throughput, p50, p99, cpu_per_request, errors, jain_requests, jain_connections, top2_connections, throughput_vs_ref, cpu_per_request_vs_ref, p99_vs_ref)`},
+		{"compare: threshold of an unknown metric", "compare:\n  thresholds:\n    thruput: 5%\nexperiments:\n  - modes: [shared]\n",
+			`bad.yaml:3: unknown field "thruput" in thresholds (known: cpu_per_request, cpu_per_request_vs_ref, errors, jain_connections, jain_requests, p50, p99, p99_vs_ref, throughput, throughput_vs_ref, top2_connections)`},
+		{"compare: threshold not a number", "compare:\n  thresholds: {p99: high}\nexperiments:\n  - modes: [shared]\n",
+			`bad.yaml:2: p99: threshold "high" is not a number ≥ 0 or a percentage like 10%`},
+		{"compare: a relative threshold above 1 without %", "compare:\n  thresholds: {throughput: 10}\nexperiments:\n  - modes: [shared]\n",
+			`bad.yaml:2: throughput: threshold "10" of throughput is a fraction of the baseline, so 10 would be 1000%: write 10% for a percentage`},
+		{"compare: alpha out of range", "compare: {alpha: 5}\nexperiments:\n  - modes: [shared]\n",
+			`bad.yaml:1: alpha: must be between 0 and 1, got 5`},
+		{"compare: reference mode never runs", "compare:\n  gate: [throughput_vs_ref]\n  reference: roundrobin\nexperiments:\n  - modes: [shared, reuseport]\n",
+			`bad.yaml:3: compare: the gate has throughput_vs_ref, normalised by the reference mode roundrobin:free, but no experiment runs roundrobin:free beside another mode`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,5 +234,31 @@ func TestSingleChecksFlags(t *testing.T) {
 				t.Errorf("Single = %v; want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseCompare(t *testing.T) {
+	f, err := Parse("ci.yaml", []byte(`
+compare:
+  reference: roundrobin
+  gate: [throughput_vs_ref, errors]
+  thresholds: {throughput_vs_ref: 15%, errors: 0.002, p99: 0.3}
+  alpha: 0.02
+experiments:
+  - modes: [shared, roundrobin]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Compare.Settings()
+	if s.Reference != "roundrobin" || len(s.Gate) != 2 || s.Alpha != 0.02 {
+		t.Errorf("settings %+v", s)
+	}
+	// A percentage is a fraction; a bare number is taken as written.
+	if s.Thresholds["throughput_vs_ref"] != 0.15 || s.Thresholds["errors"] != 0.002 || s.Thresholds["p99"] != 0.3 {
+		t.Errorf("thresholds %v", s.Thresholds)
+	}
+	if none, _ := Parse("plain.yaml", []byte("experiments:\n  - modes: [shared]\n")); none.Compare.Settings() != nil {
+		t.Error("a scenario without a compare section has settings")
 	}
 }

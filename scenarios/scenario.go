@@ -17,7 +17,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"clusterbench/compare"
 	"clusterbench/modes"
+	"clusterbench/results"
 	"clusterbench/worker"
 )
 
@@ -30,6 +32,33 @@ type File struct {
 	// allows it; nil means yes.
 	NetNS       *bool        `yaml:"netns"`
 	Experiments []Experiment `yaml:"experiments"`
+	// Compare is how a later run is judged against this one by
+	// `clusterbench compare`; it is kept in results.json.
+	Compare *Compare `yaml:"compare"`
+}
+
+// Compare is a scenario's rules for `clusterbench compare`.
+type Compare struct {
+	Reference  string            `yaml:"reference"`
+	Gate       []string          `yaml:"gate"`
+	Thresholds map[string]string `yaml:"thresholds"`
+	Alpha      float64           `yaml:"alpha"`
+}
+
+// Settings returns the rules as results.json keeps them; nil for none.
+func (c *Compare) Settings() *results.CompareSettings {
+	if c == nil {
+		return nil
+	}
+	s := &results.CompareSettings{Reference: c.Reference, Gate: c.Gate, Alpha: c.Alpha}
+	for name, v := range c.Thresholds {
+		if s.Thresholds == nil {
+			s.Thresholds = map[string]float64{}
+		}
+		m, _ := compare.Lookup(name)
+		s.Thresholds[name], _ = m.ParseThreshold(v) // checked when the file was read
+	}
+	return s
 }
 
 // Experiment is one matrix of trials.

@@ -30,8 +30,8 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// exitStatus passes on a child clusterbench's exit code; the child has
-// already said why.
+// exitStatus is an exit code whose reason has already been said: a child
+// clusterbench's, or compare's verdict.
 type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
@@ -42,11 +42,12 @@ Usage:
   clusterbench run [flags] [FILE]        run a scenario file, or one experiment from flags
   clusterbench serve [flags]             run one deployment until interrupted
   clusterbench serve [flags] -- CMD...   run one deployment while CMD (e.g. wrk) runs against it
-  clusterbench report DIR                re-render DIR/report.md and the plots from DIR/results.json
+  clusterbench report DIR                re-render DIR/report.md, the plots and bench.txt from DIR/results.json
+  clusterbench compare [flags] BASE HEAD judge HEAD against BASE: exit 1 on a regression
   clusterbench modes                     list distribution modes and whether they run here
 
 Run "clusterbench COMMAND --help" for a command's flags.
-Exit codes: 0 success, 2 bad input or usage, 3 a run that could not complete.
+Exit codes: 0 success, 1 a regression (compare), 2 bad input or usage, 3 a run that could not complete.
 `
 
 // run is the whole command line; main only calls it, so tests can too.
@@ -89,6 +90,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "report":
 		return cmdReport(rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(rest, stdout, stderr)
 	case "modes":
 		return cmdModes(rest, stdout, stderr)
 	case trialCommand:

@@ -167,6 +167,7 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 		Started:  time.Now(),
 		Host:     hostInfo(r.isolation),
 		Trials:   []results.Trial{},
+		Compare:  file.Compare.Settings(),
 	}
 	if err := results.Save(r.dir, rec); err != nil {
 		return err

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"clusterbench/compare"
+)
+
+// appScenario is a small benchmark of one app whose handler costs cpu per
+// request, gated like a CI job on one machine: the server's CPU per
+// request (which a busy machine hardly moves), throughput and errors.
+func appScenario(t *testing.T, cpu string) string {
+	return writeFile(t, "app.yaml", fmt.Sprintf(`name: app
+compare: {gate: [cpu_per_request, throughput, errors]}
+experiments:
+  - name: app
+    modes: [reuseport]
+    workers: 2
+    keepalive: true
+    handler: {name: app, cpu: %s}
+    load: {rate: 0, concurrency: 8, duration: 1500ms, warmup: 300ms}
+    reps: 6
+`, cpu))
+}
+
+func runScenario(t *testing.T, file string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	if code, stdout, stderr := runCLI(t, "run", "-o", dir, file); code != exitOK {
+		t.Fatalf("run %s: exit code %d\nstdout: %s\nstderr: %s", file, code, stdout, stderr)
+	}
+	return dir
+}
+
+// TestCompareCatchesASlowerWorker measures for real: the same build
+// twice, then a worker whose handler does 25% more CPU work per request,
+// as a change that slowed the app down would.
+func TestCompareCatchesASlowerWorker(t *testing.T) {
+	base := runScenario(t, appScenario(t, "1ms"))
+	again := runScenario(t, appScenario(t, "1ms"))
+	slower := runScenario(t, appScenario(t, "1250us"))
+
+	code, stdout, stderr := runCLI(t, "compare", base, again)
+	if code != exitOK || !strings.Contains(stdout, "no regression") {
+		t.Errorf("the same build twice: exit code %d, want 0\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+
+	md, js := filepath.Join(t.TempDir(), "compare.md"), filepath.Join(t.TempDir(), "compare.json")
+	code, stdout, stderr = runCLI(t, "compare", "--export-markdown", md, "--export-json", js, base, slower)
+	if code != exitRegression {
+		t.Fatalf("a 25%% slower handler: exit code %d, want %d\nstdout: %s\nstderr: %s", code, exitRegression, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "regression") || !strings.Contains(stdout, "handler app differs: cpu 1000µs") {
+		t.Errorf("stdout names neither the regression nor the changed handler:\n%s", stdout)
+	}
+	var report compare.Report
+	data, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &report); err != nil {
+		t.Fatalf("--export-json: %v", err)
+	}
+	for _, row := range report.Rows {
+		t.Logf("%s: %v → %v (%+.1f%%), p=%.4f: %s", row.Metric, row.Base.Values, row.Head.Values, 100*float64(row.Change), float64(row.P), row.Verdict)
+		if row.Metric == "cpu_per_request" && (row.Verdict != compare.Regression || row.Change < 0.10 || row.Head.N != 6) {
+			t.Errorf("cpu_per_request: verdict %q, change %v, n %d; want a regression beyond +10%% over 6 repetitions", row.Verdict, row.Change, row.Head.N)
+		}
+	}
+	markdown, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(markdown), "## clusterbench compare: ❌") || !strings.Contains(string(markdown), "| cpu_per_request | app") {
+		t.Errorf("--export-markdown:\n%s", markdown)
+	}
+
+	// benchstat, the Go tool, reads what run wrote and sees the slowdown.
+	cmd := exec.Command("go", "tool", "benchstat", filepath.Join(base, "bench.txt"), filepath.Join(slower, "bench.txt"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("benchstat: %v\n%s", err, out)
+	}
+	for _, want := range []string{"app/mode=reuseport/workers=2/keepalive=on/handler=app/load=max-c8", "req/s", "server-cpu-sec/op", "(p=0.002 n=6)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("benchstat output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestCompareBadInput(t *testing.T) {
+	good := filepath.Join("..", "..", "results", "testdata", "results.json")
+	truncated := writeFile(t, "truncated.json", `{"schema": 1, "trials": [`)
+	oldSchema := writeFile(t, "old.json", `{"schema": 0, "trials": []}`)
+	other, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := writeFile(t, "renamed.json", strings.ReplaceAll(string(other), `"experiment": "`, `"experiment": "renamed-`))
+	tests := []struct {
+		name     string
+		args     []string
+		inStderr string
+	}{
+		{"one argument", []string{good}, "want BASE and HEAD, got 1"},
+		{"missing file", []string{good, "/nonexistent/results.json"}, "HEAD: results: open /nonexistent/results.json"},
+		{"truncated", []string{truncated, good}, "BASE: results: " + truncated + ": unexpected end of JSON input"},
+		{"another schema", []string{good, oldSchema}, "schema 0, this clusterbench reads schema 1"},
+		{"nothing in common", []string{good, renamed}, "nothing to compare: no trial point of"},
+		{"unknown metric", []string{"--gate", "speed", good, good}, `gate: unknown metric "speed"`},
+		{"bad threshold", []string{"--threshold", "p99=lots", good, good}, `--threshold p99: threshold "lots" is not a number`},
+		{"threshold without value", []string{"--threshold", "p99", good, good}, "want METRIC=VALUE"},
+		{"reference not run", []string{"--gate", "throughput_vs_ref", "--reference", "haproxy", good, good}, "the reference mode haproxy:roundrobin did not run"},
+		{"bad confidence", []string{"--confidence", "95", good, good}, "--confidence: must be between 0 and 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			md := filepath.Join(t.TempDir(), "compare.md")
+			code, stdout, stderr := runCLI(t, append([]string{"compare", "--export-markdown", md}, tt.args...)...)
+			if code != exitUsage {
+				t.Errorf("exit code %d, want %d\nstdout: %s", code, exitUsage, stdout)
+			}
+			if !strings.Contains(stderr, tt.inStderr) {
+				t.Errorf("stderr %q; want it to contain %q", stderr, tt.inStderr)
+			}
+			if _, err := os.Stat(md); err == nil || stdout != "" {
+				t.Errorf("bad input still wrote output: stdout %q", stdout)
+			}
+		})
+	}
+	// The same record against itself: nothing changed, exit 0.
+	if code, stdout, stderr := runCLI(t, "compare", good, good); code != exitOK || !strings.Contains(stdout, "no regression") {
+		t.Errorf("a run against itself: exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}

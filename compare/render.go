@@ -1,0 +1,280 @@
+package compare
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Number is a float that JSON shows as null when it is not a number,
+// since a comparison has undefined values (the change from a median of 0).
+type Number float64
+
+func (n Number) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+func (n *Number) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*n = Number(math.NaN())
+		return nil
+	}
+	var f float64
+	err := json.Unmarshal(data, &f)
+	*n = Number(f)
+	return err
+}
+
+// WriteJSON writes the report as JSON, for other tools.
+func (r *Report) WriteJSON(w io.Writer) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
+
+// Headline is the one-line verdict.
+func (r *Report) Headline() string {
+	compared := 0
+	for _, row := range r.Rows {
+		if row.Gated && row.Verdict != NoData {
+			compared++
+		}
+	}
+	if r.Regressions == 0 {
+		return fmt.Sprintf("no regression: %d gated comparisons (%s)", compared, strings.Join(r.Settings.Gate, ", "))
+	}
+	return fmt.Sprintf("%s in %d gated comparisons (%s)", plural(r.Regressions, "regression"), compared, strings.Join(r.Settings.Gate, ", "))
+}
+
+// WriteText writes the report for a terminal: one table per metric, like
+// benchstat, then the warnings and the verdict.
+func (r *Report) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "BASE %s\nHEAD %s\n", describe(r.Base), describe(r.Head))
+	fmt.Fprintf(w, "%s\n", r.rules())
+	// Gated metrics in full; of the others, only what changed, since a
+	// CI log is read for its verdict. -export-markdown and -export-json have all.
+	var changed []Row
+	for _, m := range Metrics {
+		rows := r.rowsOf(m.Name)
+		if len(rows) == 0 {
+			continue
+		}
+		if !r.Settings.gated(m.Name) {
+			for _, row := range rows {
+				if row.Verdict == Regression || row.Verdict == Improvement {
+					changed = append(changed, row)
+				}
+			}
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\n", r.metricTitle(m))
+		if err := writeTable(w, rows, m, false); err != nil {
+			return err
+		}
+	}
+	if len(changed) > 0 {
+		fmt.Fprintf(w, "\nOther metrics, reported but not gated, that changed beyond their threshold:\n")
+		if err := writeChanges(w, changed, false); err != nil {
+			return err
+		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, warning := range r.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", warning)
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n", r.Headline())
+	return nil
+}
+
+// WriteMarkdown writes the report for a CI job summary or a pull request
+// comment: the verdict and the regressions first, everything else folded.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	mark := "✅"
+	if r.Regressions > 0 {
+		mark = "❌"
+	}
+	fmt.Fprintf(w, "## clusterbench compare: %s %s\n\n", mark, r.Headline())
+	fmt.Fprintf(w, "- BASE: %s\n- HEAD: %s\n- %s\n\n", describe(r.Base), describe(r.Head), r.rules())
+	var regressions []Row
+	for _, row := range r.Rows {
+		if row.Gated && row.Verdict == Regression {
+			regressions = append(regressions, row)
+		}
+	}
+	if len(regressions) > 0 || len(r.Failed) > 0 {
+		fmt.Fprintf(w, "### Regressions\n\n")
+		for _, key := range r.Failed {
+			fmt.Fprintf(w, "- `%s`: every trial failed in HEAD\n", key)
+		}
+		if len(regressions) > 0 {
+			if err := writeChanges(w, regressions, true); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintf(w, "### Warnings\n\n")
+		for _, warning := range r.Warnings {
+			fmt.Fprintf(w, "- %s\n", warning)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "<details><summary>All %d comparisons</summary>\n\n", len(r.Rows))
+	for _, m := range Metrics {
+		rows := r.rowsOf(m.Name)
+		if len(rows) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "#### %s\n\n", r.metricTitle(m))
+		if err := writeTable(w, rows, m, true); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "</details>\n")
+	return nil
+}
+
+func (r *Report) rowsOf(metric string) []Row {
+	var out []Row
+	for _, row := range r.Rows {
+		if row.Metric == metric {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+func (r *Report) metricTitle(m *Metric) string {
+	gated := "reported"
+	if r.Settings.gated(m.Name) {
+		gated = "gated"
+	}
+	title := fmt.Sprintf("%s: %s; %s is better; threshold %s; %s", m.Name, m.Doc, m.Better(), m.FormatThreshold(r.Settings.Thresholds[m.Name]), gated)
+	if m.Normalised {
+		title += "; reference " + r.Settings.Reference
+	}
+	return title
+}
+
+func (r *Report) rules() string {
+	return fmt.Sprintf("Mann-Whitney U test at α=%g; medians with %g%% confidence intervals; a regression is significant and beyond its metric's threshold",
+		r.Settings.Alpha, 100*r.Settings.Confidence)
+}
+
+func describe(s Side) string {
+	partial := ""
+	if !s.Complete {
+		partial = ", partial"
+	}
+	return fmt.Sprintf("%s (scenario %s, started %s%s; %d × %s)", s.Path, s.Scenario, s.Started.UTC().Format("2006-01-02 15:04 MST"), partial, s.Host.CPUs, s.Host.CPUModel)
+}
+
+var tableHeader = []string{"experiment", "mode", "condition", "BASE", "HEAD", "change", "p (n)", "verdict"}
+
+func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
+	table := newTable(w, markdown)
+	table.Header(tableHeader)
+	for _, row := range rows {
+		if err := table.Append([]string{row.Experiment, row.Mode, row.Condition,
+			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), formatP(row), string(row.Verdict)}); err != nil {
+			return err
+		}
+	}
+	return table.Render()
+}
+
+// writeChanges lists rows of several metrics, with their thresholds.
+func writeChanges(w io.Writer, rows []Row, markdown bool) error {
+	table := newTable(w, markdown)
+	table.Header([]string{"metric", "experiment", "mode", "condition", "BASE", "HEAD", "change", "threshold", "p (n)"})
+	for _, row := range rows {
+		m, _ := Lookup(row.Metric)
+		if err := table.Append([]string{row.Metric, row.Experiment, row.Mode, row.Condition,
+			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), m.FormatThreshold(row.Threshold), formatP(row)}); err != nil {
+			return err
+		}
+	}
+	return table.Render()
+}
+
+func newTable(w io.Writer, markdown bool) *tablewriter.Table {
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	}
+	if markdown {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	}
+	return tablewriter.NewTable(w, opts...)
+}
+
+// formatStats shows a median and its confidence interval as ± a
+// percentage of it, or "±∞" when there are too few values for one.
+func formatStats(s Stats, m *Metric) string {
+	if s.N == 0 {
+		return "–"
+	}
+	med, lo, hi := float64(s.Median), float64(s.Lo), float64(s.Hi)
+	spread := "±∞"
+	if !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {
+		if med != 0 {
+			spread = fmt.Sprintf("±%.0f%%", 100*math.Max(med-lo, hi-med)/math.Abs(med))
+		} else {
+			spread = "±" + m.format(math.Max(med-lo, hi-med))
+		}
+	}
+	return m.format(med) + " " + spread
+}
+
+func formatChange(row Row, m *Metric) string {
+	c := float64(row.Change)
+	switch {
+	case row.Verdict == NoData:
+		return "–"
+	case math.IsNaN(c):
+		return "from 0"
+	case m.Absolute:
+		return signed(m.format(c), c)
+	}
+	return signed(strconv.FormatFloat(100*c, 'f', 1, 64)+"%", c)
+}
+
+func signed(s string, v float64) string {
+	if v > 0 {
+		return "+" + s
+	}
+	return s
+}
+
+func formatP(row Row) string {
+	if math.IsNaN(float64(row.P)) {
+		return fmt.Sprintf("– (n=%d+%d)", row.Base.N, row.Head.N)
+	}
+	return fmt.Sprintf("%.3f (n=%d+%d)", float64(row.P), row.Base.N, row.Head.N)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
