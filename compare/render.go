@@ -204,11 +204,11 @@ func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
 // writeChanges lists rows of several metrics, with their thresholds.
 func writeChanges(w io.Writer, rows []Row, markdown bool) error {
 	table := newTable(w, markdown)
-	table.Header([]string{"metric", "experiment", "mode", "condition", "BASE", "HEAD", "change", "threshold", "p (n)"})
+	table.Header([]string{"metric", "experiment", "mode", "condition", "BASE", "HEAD", "change", "threshold", "p (n)", "verdict"})
 	for _, row := range rows {
 		m, _ := Lookup(row.Metric)
 		if err := table.Append([]string{row.Metric, row.Experiment, row.Mode, row.Condition,
-			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), m.FormatThreshold(row.Threshold), formatP(row)}); err != nil {
+			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), m.FormatThreshold(row.Threshold), formatP(row), string(row.Verdict)}); err != nil {
 			return err
 		}
 	}
