@@ -8,9 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
+	"clusterbench/results"
 )
 
 // Number is a float that JSON shows as null when it is not a number,
@@ -190,7 +188,7 @@ func describe(s Side) string {
 var tableHeader = []string{"experiment", "mode", "condition", "BASE", "HEAD", "change", "p (n)", "verdict"}
 
 func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
-	table := newTable(w, markdown)
+	table := results.NewTable(w, markdown)
 	table.Header(tableHeader)
 	for _, row := range rows {
 		if err := table.Append([]string{row.Experiment, row.Mode, row.Condition,
@@ -203,7 +201,7 @@ func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
 
 // writeChanges lists rows of several metrics, with their thresholds.
 func writeChanges(w io.Writer, rows []Row, markdown bool) error {
-	table := newTable(w, markdown)
+	table := results.NewTable(w, markdown)
 	table.Header([]string{"metric", "experiment", "mode", "condition", "BASE", "HEAD", "change", "threshold", "p (n)", "verdict"})
 	for _, row := range rows {
 		m, _ := Lookup(row.Metric)
@@ -213,18 +211,6 @@ func writeChanges(w io.Writer, rows []Row, markdown bool) error {
 		}
 	}
 	return table.Render()
-}
-
-func newTable(w io.Writer, markdown bool) *tablewriter.Table {
-	opts := []tablewriter.Option{
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	}
-	if markdown {
-		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
-	}
-	return tablewriter.NewTable(w, opts...)
 }
 
 // formatStats shows a median and its confidence interval as ± a

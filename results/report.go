@@ -69,6 +69,19 @@ func onOff(b bool) string {
 // WriteSummary writes the summary table of points to w, as Markdown or as
 // a plain terminal table.
 func WriteSummary(w io.Writer, points []*Point, markdown bool) error {
+	table := NewTable(w, markdown)
+	table.Header(summaryHeader)
+	for _, p := range points {
+		if err := table.Append(p.summaryRow()); err != nil {
+			return err
+		}
+	}
+	return table.Render()
+}
+
+// NewTable returns a table in the style of every clusterbench table:
+// headers as written, left-aligned, no wrapping; Markdown or for a terminal.
+func NewTable(w io.Writer, markdown bool) *tablewriter.Table {
 	opts := []tablewriter.Option{
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
@@ -77,14 +90,7 @@ func WriteSummary(w io.Writer, points []*Point, markdown bool) error {
 	if markdown {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
 	}
-	table := tablewriter.NewTable(w, opts...)
-	table.Header(summaryHeader)
-	for _, p := range points {
-		if err := table.Append(p.summaryRow()); err != nil {
-			return err
-		}
-	}
-	return table.Render()
+	return tablewriter.NewTable(w, opts...)
 }
 
 // WriteReport renders report.md, the plots and bench.txt into dir from

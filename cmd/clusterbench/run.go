@@ -215,7 +215,8 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 	for _, w := range rec.Warnings() {
 		fmt.Fprintf(r.stdout, "warning: %s\n", w)
 	}
-	fmt.Fprintf(r.stdout, "\nwrote %s, %s and %d plots\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, results.ReportName), len(rec.Plots()))
+	fmt.Fprintf(r.stdout, "\nwrote %s, %s, %s and %d plots\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, results.ReportName),
+		filepath.Join(r.dir, results.BenchName), len(rec.Plots()))
 	switch {
 	case !rec.Complete:
 		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), len(trials), r.dir)
