@@ -67,7 +67,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		return usagef("compare: %v", err)
 	}
 
-	// Render everything before writing anything, so bad output paths leave nothing half-done.
+	// Render everything before writing anything, and undo a write if a
+	// later one fails, so a bad output path leaves nothing half-done.
 	var md, js bytes.Buffer
 	if err := report.WriteMarkdown(&md); err != nil {
 		return err
@@ -75,6 +76,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if err := report.WriteJSON(&js); err != nil {
 		return err
 	}
+	var written []string
 	for _, out := range []struct {
 		path string
 		data []byte
@@ -83,8 +85,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		if err := os.WriteFile(out.path, out.data, 0o644); err != nil {
+			for _, path := range written {
+				os.Remove(path)
+			}
 			return usagef("compare: %v", err)
 		}
+		written = append(written, out.path)
 	}
 	if err := report.WriteText(stdout); err != nil {
 		return err
@@ -123,7 +129,7 @@ func metricList() string {
 		if m.Absolute {
 			kind = "absolute"
 		}
-		fmt.Fprintf(&b, "  %-18s %s (%s %s, %s is better)\n", m.Name, m.Doc, kind, m.FormatThreshold(m.Threshold), m.Better())
+		fmt.Fprintf(&b, "  %-23s %s (%s %s, %s is better)\n", m.Name, m.Doc, kind, m.FormatThreshold(m.Threshold), m.Better())
 	}
 	return b.String()
 }

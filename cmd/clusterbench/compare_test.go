@@ -118,6 +118,7 @@ func TestCompareBadInput(t *testing.T) {
 		{"threshold without value", []string{"--threshold", "p99", good, good}, "want METRIC=VALUE"},
 		{"reference not run", []string{"--gate", "throughput_vs_ref", "--reference", "haproxy", good, good}, "the reference mode haproxy:roundrobin did not run"},
 		{"bad confidence", []string{"--confidence", "95", good, good}, "--confidence: must be between 0 and 1"},
+		{"JSON into a missing directory", []string{"--export-json", "/nonexistent/compare.json", good, good}, "open /nonexistent/compare.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
