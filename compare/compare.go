@@ -160,9 +160,6 @@ type Stats struct {
 	Values     []float64 `json:"values"`
 }
 
-// Point names the row's point: "ci/shared/8w keep-alive off, trivial, max-c32".
-func (r *Row) Point() string { return r.Experiment + "/" + r.Mode + "/" + r.Condition }
-
 // Compare judges head against base under s; base and head name the runs.
 // It fails only when the two runs have nothing in common to compare, or
 // when a gated metric cannot be computed anywhere.
