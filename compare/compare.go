@@ -23,16 +23,10 @@ import (
 	"clusterbench/results"
 )
 
-// Settings are a comparison's rules, with every default filled in.
+// Settings are a comparison's rules, with every default filled in: the
+// rules a run record can carry, and the level of the intervals shown.
 type Settings struct {
-	// Reference is the mode normalised metrics divide by.
-	Reference string `json:"reference"`
-	// Gate names the metrics whose regression fails the comparison.
-	Gate []string `json:"gate"`
-	// Thresholds holds every metric's smallest change that counts.
-	Thresholds map[string]float64 `json:"thresholds"`
-	Alpha      float64            `json:"alpha"`
-	// Confidence is the level of the confidence intervals shown.
+	results.CompareSettings
 	Confidence float64 `json:"confidence"`
 }
 
@@ -43,7 +37,8 @@ const DefaultConfidence = 0.95
 // overriding the ones before it (the baseline's, then the flags'); what no
 // layer sets takes the defaults.
 func Resolve(layers ...*results.CompareSettings) (Settings, error) {
-	s := Settings{Reference: DefaultReference, Gate: DefaultGate, Thresholds: map[string]float64{}, Alpha: DefaultAlpha, Confidence: DefaultConfidence}
+	s := Settings{Confidence: DefaultConfidence, CompareSettings: results.CompareSettings{
+		Reference: DefaultReference, Gate: DefaultGate, Thresholds: map[string]float64{}, Alpha: DefaultAlpha}}
 	for _, m := range Metrics {
 		s.Thresholds[m.Name] = m.Threshold
 	}
@@ -160,9 +155,10 @@ type Stats struct {
 	Values     []float64 `json:"values"`
 }
 
-// Compare judges head against base under s; base and head name the runs.
-// It fails only when the two runs have nothing in common to compare, or
-// when a gated metric cannot be computed anywhere.
+// Compare judges head against base under s; baseName and headName name
+// the runs. It fails only when the two runs have nothing in common to
+// compare, or when a gated normalised metric cannot be computed because
+// its reference mode did not run.
 func Compare(baseName string, base *results.Run, headName string, head *results.Run, s Settings) (*Report, error) {
 	r := &Report{Base: side(baseName, base), Head: side(headName, head), Settings: s}
 	bs, hs := newSide(base, s.Reference), newSide(head, s.Reference)
