@@ -1,34 +1,40 @@
-// Package loadgen drives one trial's load with the vegeta library and
-// aggregates the results as they stream in.
+// Package loadgen drives one trial's load and aggregates the results as
+// they arrive, with one of two engines that fill the same Result:
 //
-// Memory does not grow with the number of requests: latencies go into an HDR
-// histogram and per-worker tallies are counters plus one bit per connection
-// id. Two load shapes are offered, as in vegeta: a constant rate (open loop:
-// requests are sent on schedule whether or not earlier ones finished) and
-// maximum rate (closed loop: a fixed number of attackers, each sending the
-// next request when the last one returns).
+//   - vegeta (the default), as a library in this process. At a constant
+//     rate it is open loop: requests leave on schedule whether or not
+//     earlier ones returned, so a slow server shows as latency, not as a
+//     lower rate. At maximum rate it is closed loop with a fixed number of
+//     attackers. Its Go HTTP client costs more CPU per request than the
+//     servers it measures, so on a small machine a maximum-rate trial may
+//     measure vegeta rather than the server.
+//   - wrk, the C load generator, run as a child with a Lua script that
+//     counts responses per worker. It is closed loop only: each
+//     connection sends its next request when the last one returns, so a
+//     stalled server also stalls the load, and its latencies leave out the
+//     requests that were never sent meanwhile (coordinated omission). It
+//     is for the question "how fast can this go".
+//
+// Memory does not grow with the number of requests: latencies go into
+// histograms and per-worker tallies are counters plus one bit per
+// connection id.
 package loadgen
 
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"clusterbench/cputime"
-	"clusterbench/worker"
 )
 
 // Config is one trial's load.
 type Config struct {
-	URL string
+	// Engine is "vegeta" (the default) or "wrk".
+	Engine string
+	URL    string
 	// Workers is the number of server workers expected; tallies grow if more appear.
 	Workers int
 	// Rate is requests per second; 0 means as fast as possible (closed loop).
@@ -36,15 +42,34 @@ type Config struct {
 	Duration time.Duration
 	// Warmup is sent before Duration and left out of every figure.
 	Warmup time.Duration
-	// Concurrency is the number of attackers: fixed at maximum rate, the
-	// starting number at a constant rate (vegeta adds more when needed).
+	// Concurrency is the number of requests in flight at maximum rate
+	// (vegeta's attackers, wrk's connections); at a constant rate, vegeta's
+	// starting number of attackers (it adds more when needed).
 	Concurrency int
-	// MaxConnections caps open connections; 0 means no cap.
+	// MaxConnections caps open connections (vegeta); 0 means no cap.
 	MaxConnections int
 	KeepAlive      bool
 	Timeout        time.Duration
+	// CPUs is how many CPUs the load generator may use: wrk runs one
+	// thread per CPU, at most one per connection. 0 means all of them.
+	CPUs int
 	// Progress, if set, is called from time to time while the load runs.
 	Progress func(Progress)
+	// Phase, if set, is called with true just before the measured load
+	// starts and with false just after it ends, so that the caller can read
+	// other processes' CPU time over the same span.
+	Phase func(measuring bool)
+}
+
+// Engines lists the load generators, the default first.
+var Engines = []string{"vegeta", "wrk"}
+
+// CheckEngine returns nil if name is a known engine.
+func CheckEngine(name string) error {
+	if slices.Contains(Engines, name) {
+		return nil
+	}
+	return fmt.Errorf("unknown load generator %q (known: %s)", name, strings.Join(Engines, ", "))
 }
 
 // Progress is a glimpse of a running trial.
@@ -52,6 +77,9 @@ type Progress struct {
 	Warmup   bool
 	Elapsed  time.Duration
 	Duration time.Duration
+	// Counting is false for engines that count only at the end (wrk):
+	// then Requests and Errors are zero.
+	Counting bool
 	Requests uint64
 	Errors   uint64
 }
@@ -84,10 +112,17 @@ type Result struct {
 	Unattributed uint64
 	// WarmupPerWorker counts successful warm-up requests per worker.
 	WarmupPerWorker []uint64
-	// Dials is the number of connections the client opened while measuring.
+	// Dials is the number of connections the client opened while
+	// measuring; wrk does not say, so for it this is the connections that
+	// carried a response.
 	Dials uint64
 	// CPUSeconds is the load generator's own CPU time while measuring.
 	CPUSeconds float64
+	// Threads is how many threads wrk ran; 0 for vegeta, which uses as
+	// many as Go gives it.
+	Threads int
+	// PeakRSSBytes is the most memory the load generator's process held.
+	PeakRSSBytes uint64
 	// Interrupted is set when ctx ended the load early.
 	Interrupted bool
 }
@@ -102,223 +137,34 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Concurrency = 1
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = vegeta.DefaultTimeout
+		cfg.Timeout = 30 * time.Second
 	}
+	if cfg.Phase == nil {
+		cfg.Phase = func(bool) {}
+	}
+	switch cfg.Engine {
+	case "", "vegeta":
+		return runVegeta(ctx, cfg)
+	case "wrk":
+		return runWrk(ctx, cfg)
+	}
+	return nil, fmt.Errorf("loadgen: %w", CheckEngine(cfg.Engine))
+}
 
-	var dials atomic.Uint64
-	dialer := &net.Dialer{Timeout: cfg.Timeout}
-	transport := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dials.Add(1)
-			return dialer.DialContext(ctx, network, addr)
-		},
-		DisableKeepAlives:   !cfg.KeepAlive,
-		DisableCompression:  true,
-		MaxIdleConnsPerHost: 100000,
-		MaxConnsPerHost:     cfg.MaxConnections,
+// peakRSS is this process's high-water mark of resident memory, from
+// /proc/self/status; 0 if unknown.
+func peakRSS() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
 	}
-	defer transport.CloseIdleConnections()
-	// One client for warm-up and measurement, so kept-alive connections
-	// opened while warming up carry on, as they would on a real server.
-	client := &http.Client{
-		Transport:     transport,
-		Timeout:       cfg.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-
-	agg := newAggregate(cfg.Workers)
-	agg.start = time.Now()
-	if cfg.Warmup > 0 {
-		target := vegeta.Target{Method: http.MethodGet, URL: cfg.URL, Header: http.Header{worker.HeaderWarmup: {"1"}}}
-		interrupted := attack(ctx, cfg, client, target, cfg.Warmup, func(res *vegeta.Result) {
-			agg.addWarmup(res)
-			agg.progress(cfg, true)
-		})
-		if interrupted {
-			return &Result{Interrupted: true, ErrorKinds: map[string]uint64{}}, nil
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024
 		}
 	}
-
-	dialsBefore := dials.Load()
-	cpuBefore := cputime.Self()
-	agg.start = time.Now()
-	target := vegeta.Target{Method: http.MethodGet, URL: cfg.URL}
-	interrupted := attack(ctx, cfg, client, target, cfg.Duration, func(res *vegeta.Result) {
-		agg.add(res)
-		agg.progress(cfg, false)
-	})
-	res := agg.result()
-	res.Dials = dials.Load() - dialsBefore
-	res.CPUSeconds = (cputime.Self() - cpuBefore).Seconds()
-	res.Interrupted = interrupted
-	return res, nil
-}
-
-// attack runs one vegeta attack and feeds each result to handle; it reports
-// whether ctx cut the attack short.
-func attack(ctx context.Context, cfg Config, client *http.Client, target vegeta.Target, d time.Duration, handle func(*vegeta.Result)) bool {
-	opts := []func(*vegeta.Attacker){
-		vegeta.Client(client),
-		vegeta.Workers(uint64(cfg.Concurrency)),
-		vegeta.MaxBody(0), // bodies are read and discarded, never kept
-		vegeta.Redirects(vegeta.NoFollow),
-	}
-	pacer := vegeta.Pacer(vegeta.ConstantPacer{Freq: cfg.Rate, Per: time.Second})
-	if cfg.Rate == 0 {
-		// Closed loop: a rate of zero makes vegeta send as fast as it can,
-		// so the attacker count must be fixed or it would grow without end.
-		opts = append(opts, vegeta.MaxWorkers(uint64(cfg.Concurrency)))
-		pacer = vegeta.ConstantPacer{}
-	}
-	atk := vegeta.NewAttacker(opts...)
-	done := make(chan struct{})
-	stopped := make(chan bool, 1)
-	go func() {
-		select {
-		case <-ctx.Done():
-			atk.Stop()
-			stopped <- true
-		case <-done:
-			stopped <- false
-		}
-	}()
-	for res := range atk.Attack(vegeta.NewStaticTargeter(target), pacer, d, "") {
-		handle(res)
-	}
-	close(done)
-	return <-stopped
-}
-
-// aggregate folds results into counters as they arrive; one goroutine owns it.
-type aggregate struct {
-	start      time.Time
-	requests   uint64
-	successes  uint64
-	errors     uint64
-	errorKinds map[string]uint64
-	latency    *hdrhistogram.Histogram // microseconds
-	workers    []workerTally           // by X-Worker index
-	unnamed    uint64
-	// warm-up requests are counted apart and never mixed into the figures
-	warmRequests, warmErrors uint64
-	lastReport               time.Time
-}
-
-func newAggregate(workers int) *aggregate {
-	return &aggregate{
-		errorKinds: map[string]uint64{},
-		latency:    hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
-		workers:    make([]workerTally, workers),
-	}
-}
-
-// maxWorkerIndex bounds the X-Worker values believed, so a bad header cannot
-// make the tallies huge.
-const maxWorkerIndex = 1 << 16
-
-// workerTally is everything the client counts for one worker.
-type workerTally struct {
-	Tally
-	warmup uint64 // successful warm-up requests
-	conns  idSet  // connection ids seen while measuring
-}
-
-// worker returns the tally of worker i, adding workers as they appear.
-func (a *aggregate) worker(i int) *workerTally {
-	for len(a.workers) <= i {
-		a.workers = append(a.workers, workerTally{})
-	}
-	return &a.workers[i]
-}
-
-func workerOf(res *vegeta.Result) (int, bool) {
-	i, err := strconv.Atoi(res.Headers.Get(worker.HeaderWorker))
-	if err != nil || i < 0 || i >= maxWorkerIndex {
-		return 0, false
-	}
-	return i, true
-}
-
-func failed(res *vegeta.Result) bool { return res.Error != "" || res.Code == 0 }
-
-func (a *aggregate) addWarmup(res *vegeta.Result) {
-	a.warmRequests++
-	if failed(res) {
-		a.warmErrors++
-		return
-	}
-	if i, ok := workerOf(res); ok {
-		a.worker(i).warmup++
-	}
-}
-
-func (a *aggregate) add(res *vegeta.Result) {
-	a.requests++
-	if failed(res) {
-		a.errors++
-		a.errorKinds[ErrorKind(res.Code, res.Error)]++
-		return
-	}
-	a.successes++
-	_ = a.latency.RecordValue(res.Latency.Microseconds())
-	i, ok := workerOf(res)
-	if !ok {
-		a.unnamed++
-		return
-	}
-	w := a.worker(i)
-	w.Requests++
-	if id, err := strconv.ParseUint(res.Headers.Get(worker.HeaderConn), 10, 64); err == nil && w.conns.add(id) {
-		w.Connections++
-	}
-}
-
-func (a *aggregate) progress(cfg Config, warm bool) {
-	if cfg.Progress == nil {
-		return
-	}
-	now := time.Now()
-	if now.Sub(a.lastReport) < 200*time.Millisecond {
-		return
-	}
-	a.lastReport = now
-	p := Progress{Warmup: warm, Elapsed: now.Sub(a.start), Requests: a.requests, Errors: a.errors, Duration: cfg.Duration}
-	if warm {
-		p.Duration, p.Requests, p.Errors = cfg.Warmup, a.warmRequests, a.warmErrors
-	}
-	cfg.Progress(p)
-}
-
-func (a *aggregate) result() *Result {
-	elapsed := time.Since(a.start)
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	r := &Result{
-		Requests:     a.requests,
-		Successes:    a.successes,
-		Errors:       a.errors,
-		ErrorKinds:   a.errorKinds,
-		Elapsed:      elapsed,
-		Unattributed: a.unnamed,
-	}
-	for _, w := range a.workers {
-		r.PerWorker = append(r.PerWorker, w.Tally)
-		r.WarmupPerWorker = append(r.WarmupPerWorker, w.warmup)
-	}
-	if s := elapsed.Seconds(); s > 0 {
-		r.RateRPS = float64(r.Requests) / s
-		r.ThroughputRPS = float64(r.Successes) / s
-	}
-	if a.latency.TotalCount() > 0 {
-		r.Latency = Latency{
-			Mean: a.latency.Mean() / 1000,
-			P50:  ms(a.latency.ValueAtQuantile(50)),
-			P90:  ms(a.latency.ValueAtQuantile(90)),
-			P99:  ms(a.latency.ValueAtQuantile(99)),
-			P999: ms(a.latency.ValueAtQuantile(99.9)),
-			Max:  ms(a.latency.Max()),
-		}
-	}
-	return r
+	return 0
 }
 
 // ErrorKind names the kind of a failed request: an HTTP status, or the

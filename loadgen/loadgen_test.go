@@ -2,11 +2,15 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"clusterbench/internal/nstest"
 	"clusterbench/worker"
 )
 
@@ -21,35 +25,116 @@ func serveWorker(t *testing.T, h worker.Handler) (*worker.Server, string) {
 	return s, srv.URL
 }
 
+// TestRunCountsAgreeWithWorker drives a real worker with each engine and
+// checks that the client's tallies equal the worker's own counts.
 func TestRunCountsAgreeWithWorker(t *testing.T) {
-	for _, keepAlive := range []bool{true, false} {
-		s, url := serveWorker(t, worker.Handler{BodyBytes: 8})
-		res, err := Run(t.Context(), Config{
-			URL: url, Workers: 1, Rate: 0, Concurrency: 4, KeepAlive: keepAlive,
-			Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Timeout: 5 * time.Second,
-		})
-		if err != nil {
-			t.Fatal(err)
+	for _, engine := range Engines {
+		for _, keepAlive := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/keepalive=%v", engine, keepAlive), func(t *testing.T) {
+				requireEngine(t, engine)
+				s, url := serveWorker(t, worker.Handler{BodyBytes: 8})
+				var phases []bool
+				res, err := Run(t.Context(), Config{
+					Engine: engine, URL: url, Workers: 1, Rate: 0, Concurrency: 4, KeepAlive: keepAlive,
+					Duration: time.Second, Warmup: time.Second, Timeout: 5 * time.Second,
+					Phase: func(measuring bool) { phases = append(phases, measuring) },
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkAgainstWorker(t, res, s.Counters(0), keepAlive)
+				if len(phases) != 2 || !phases[0] || phases[1] {
+					t.Errorf("phase calls %v; want [true false]", phases)
+				}
+				if res.CPUSeconds <= 0 || res.PeakRSSBytes == 0 {
+					t.Errorf("load generator used %v s CPU and %d bytes at peak; want both measured", res.CPUSeconds, res.PeakRSSBytes)
+				}
+			})
 		}
-		c := s.Counters(0)
-		if res.Requests == 0 || res.Errors != 0 || res.Successes != res.Requests {
-			t.Fatalf("keep-alive %v: %d requests, %d successes, %d errors; want some, all successful", keepAlive, res.Requests, res.Successes, res.Errors)
+	}
+}
+
+func checkAgainstWorker(t *testing.T, res *Result, c worker.Counters, keepAlive bool) {
+	t.Helper()
+	if res.Requests == 0 || res.Errors != 0 || res.Successes != res.Requests {
+		t.Fatalf("%d requests, %d successes, %d errors (%v); want some, all successful", res.Requests, res.Successes, res.Errors, res.ErrorKinds)
+	}
+	if got := res.PerWorker[0]; got.Requests != c.Requests || got.Connections != c.Connections {
+		t.Errorf("client tally %+v; worker counted %d requests, %d connections", got, c.Requests, c.Connections)
+	}
+	if res.WarmupPerWorker[0] != c.WarmupRequests || c.WarmupRequests == 0 {
+		t.Errorf("client saw %d warm-up requests, worker %d; want equal and nonzero", res.WarmupPerWorker[0], c.WarmupRequests)
+	}
+	if keepAlive && c.Connections > 4 {
+		t.Errorf("keep-alive with 4 in flight used %d connections; want at most 4", c.Connections)
+	}
+	if !keepAlive && c.Connections != c.Requests {
+		t.Errorf("without keep-alive: %d connections for %d requests; want one each", c.Connections, c.Requests)
+	}
+	if res.Latency.P50 <= 0 || res.Latency.P99 < res.Latency.P50 || res.Latency.Max < res.Latency.P99 {
+		t.Errorf("latency percentiles out of order: %+v", res.Latency)
+	}
+	if want := float64(res.Successes) / res.Elapsed.Seconds(); math.Abs(res.ThroughputRPS-want) > 1e-6*want {
+		t.Errorf("throughput %v; want successes/elapsed = %v", res.ThroughputRPS, want)
+	}
+}
+
+// requireEngine stops a test whose engine is not installed: a failure in
+// CI, which installs everything, and a skip with the reason elsewhere.
+func requireEngine(t *testing.T, engine string) {
+	t.Helper()
+	if engine == "wrk" {
+		nstest.Require(t, "the wrk engine", WrkAvailable())
+	}
+}
+
+// TestWrkSaysWhyItCannotStart: wrk checks that it can connect before it
+// starts, and its own message is the error.
+func TestWrkSaysWhyItCannotStart(t *testing.T) {
+	requireEngine(t, "wrk")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	_, err = Run(t.Context(), Config{Engine: "wrk", URL: "http://" + addr + "/", Workers: 2, Concurrency: 2, Duration: time.Second, Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "unable to connect to "+addr) {
+		t.Errorf("wrk against a closed port: %v; want wrk's own message", err)
+	}
+}
+
+func TestWrkThreadsDivideConnections(t *testing.T) {
+	for _, tt := range []struct{ conns, cpus, want int }{
+		{32, 2, 2}, {1, 8, 1}, {6, 4, 3}, {7, 4, 1}, {64, 0, 1},
+	} {
+		if got := wrkThreads(tt.conns, tt.cpus); got != tt.want {
+			t.Errorf("wrkThreads(%d, %d) = %d; want %d", tt.conns, tt.cpus, got, tt.want)
 		}
-		if got := res.PerWorker[0]; got.Requests != c.Requests || got.Connections != c.Connections {
-			t.Errorf("keep-alive %v: client tally %+v; worker counted %d requests, %d connections", keepAlive, got, c.Requests, c.Connections)
+	}
+}
+
+func TestWrkRefusesWhatItCannotDo(t *testing.T) {
+	for _, tt := range []struct {
+		rate, maxConns   int
+		duration, warmup time.Duration
+		want             string
+	}{
+		{100, 0, time.Second, 0, "closed loop only"},
+		{0, 8, time.Second, 0, "max_connections must be 0"},
+		{0, 0, 1500 * time.Millisecond, 0, "whole seconds, got a duration of 1.5s"},
+		{0, 0, time.Second, 500 * time.Millisecond, "whole seconds, got a warm-up of 500ms"},
+	} {
+		err := CheckWrk(tt.rate, tt.maxConns, tt.duration, tt.warmup)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckWrk(%d, %d, %v, %v) = %v; want %q", tt.rate, tt.maxConns, tt.duration, tt.warmup, err, tt.want)
 		}
-		if res.WarmupPerWorker[0] != c.WarmupRequests || c.WarmupRequests == 0 {
-			t.Errorf("keep-alive %v: client saw %d warm-up requests, worker %d; want equal and nonzero", keepAlive, res.WarmupPerWorker[0], c.WarmupRequests)
-		}
-		if keepAlive && c.Connections > 4 {
-			t.Errorf("keep-alive with 4 attackers used %d connections; want at most 4", c.Connections)
-		}
-		if !keepAlive && c.Connections != c.Requests {
-			t.Errorf("without keep-alive: %d connections for %d requests; want one each", c.Connections, c.Requests)
-		}
-		if res.Latency.P50 <= 0 || res.Latency.P99 < res.Latency.P50 || res.Latency.Max < res.Latency.P99 {
-			t.Errorf("latency percentiles out of order: %+v", res.Latency)
-		}
+	}
+	if err := CheckWrk(0, 0, 2*time.Second, time.Second); err != nil {
+		t.Errorf("a maximum-rate load of whole seconds: %v", err)
+	}
+	if _, err := Run(t.Context(), Config{Engine: "siege", URL: "http://127.0.0.1:1/", Duration: time.Second}); err == nil || !strings.Contains(err.Error(), `unknown load generator "siege"`) {
+		t.Errorf("unknown engine: %v", err)
 	}
 }
 

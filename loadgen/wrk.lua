@@ -1,0 +1,145 @@
+-- clusterbench's script for wrk. Every wrk thread counts its successful
+-- responses per worker (the X-Worker header) and the distinct connections
+-- per worker (X-Worker-Conn, one id per connection, dense per worker);
+-- done() adds the threads up and prints one JSON line for clusterbench.
+-- Memory stays flat however long the load runs: counters, and one bit
+-- per connection id.
+--
+-- Plain wrk stops with requests in flight, which the workers serve and
+-- count but the client never sees. Here a connection whose last response
+-- came after the measured time sends only the start of a request,
+-- headers without their closing blank line: the server (or proxy) waits
+-- for the rest, so nothing reaches a handler and nothing is counted. Once
+-- all of a thread's connections are parked so, the thread says "drained"
+-- on stderr and stops, and clusterbench ends wrk with SIGINT when every
+-- thread has. (wrk's delay() could hold a connection back instead, but it
+-- costs two epoll_ctl calls and a timer per request, about a tenth of the
+-- throughput on a small machine.)
+--
+-- Arguments after --: "warmup" or "measure"; "keepalive" or "close"; the
+-- measured seconds; the connections of each thread.
+
+local bit = require("bit")
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } clusterbench_timespec;
+int clock_gettime(int clock, clusterbench_timespec *ts);
+]]
+local ts = ffi.new("clusterbench_timespec")
+local CLOCK_MONOTONIC = 1
+
+local function now()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  if args[1] == "warmup" then
+    wrk.headers["X-Clusterbench-Warmup"] = "1"
+  end
+  if args[2] == "close" then
+    wrk.headers["Connection"] = "close"
+  end
+  seconds = tonumber(args[3])
+  connections = tonumber(args[4])
+  first = nil   -- when this thread sent its first request
+  last = 0      -- when it received its last response
+  parked = 0    -- connections that will send nothing more
+  served = {}   -- worker index -> successful responses
+  conns = {}    -- worker index -> distinct connections
+  seen = {}     -- worker index -> bitset of connection ids, 32 per word
+  statuses = {} -- status code -> responses other than 200
+  unnamed = 0   -- successful responses that named no worker
+  req = wrk.format()
+  unfinished = string.sub(req, 1, -3) -- without the final CRLF
+end
+
+function request()
+  local t = now()
+  if first == nil then
+    first = t
+  end
+  if t < first + seconds then
+    return req
+  end
+  parked = parked + 1
+  if parked == connections then
+    io.stderr:write("clusterbench-wrk drained\n")
+    wrk.thread:stop()
+  end
+  return unfinished
+end
+
+function response(status, headers, body)
+  last = now()
+  if status ~= 200 then
+    statuses[status] = (statuses[status] or 0) + 1
+    return
+  end
+  local w = tonumber(headers["X-Worker"])
+  if w == nil or w < 0 or w >= 65536 or w % 1 ~= 0 then
+    unnamed = unnamed + 1
+    return
+  end
+  served[w] = (served[w] or 0) + 1
+  local id = tonumber(headers["X-Worker-Conn"])
+  if id == nil or id < 0 or id >= 4294967296 then
+    return
+  end
+  local bits = seen[w]
+  if bits == nil then
+    bits = {}
+    seen[w] = bits
+  end
+  local word = math.floor(id / 32)
+  local mask = bit.lshift(1, id % 32)
+  local old = bits[word] or 0
+  if bit.band(old, mask) == 0 then
+    bits[word] = bit.bor(old, mask)
+    conns[w] = (conns[w] or 0) + 1
+  end
+end
+
+-- add folds one thread's counts (w -> n) into total.
+local function add(total, counts)
+  for k, n in pairs(counts) do
+    total[k] = (total[k] or 0) + n
+  end
+end
+
+-- object writes counts as a JSON object with string keys.
+local function object(counts)
+  local parts = {}
+  for k, n in pairs(counts) do
+    table.insert(parts, string.format('"%d":%d', k, n))
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+function done(summary, latency, requests)
+  local s, c, st, un = {}, {}, {}, 0
+  local from, to = math.huge, 0
+  for _, t in ipairs(threads) do
+    from = math.min(from, t:get("first") or math.huge)
+    to = math.max(to, t:get("last"))
+    add(s, t:get("served"))
+    add(c, t:get("conns"))
+    add(st, t:get("statuses"))
+    un = un + t:get("unnamed")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'clusterbench-wrk {"elapsed_s":%f,"duration_us":%d,"responses":%d,"served":%s,"connections":%s,"statuses":%s,"unnamed":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
+    '"latency_us":{"mean":%f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d}}\n',
+    math.max(to - from, 0), summary.duration, summary.requests, object(s), object(c), object(st), un,
+    e.connect, e.read, e.write, e.timeout,
+    latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency:percentile(99.9), latency.max))
+end
