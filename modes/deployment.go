@@ -231,6 +231,15 @@ func (d *Deployment) PIDs() []int {
 	return pids
 }
 
+// ProxyPID is the process the proxy's processes descend from, in proxy
+// modes; 0 in the others.
+func (d *Deployment) ProxyPID() int {
+	if p, ok := d.frontend.(ProxyProcess); ok {
+		return p.ProxyPID()
+	}
+	return 0
+}
+
 // Stop stops every worker gracefully (killing those that exceed grace),
 // releases the frontend, and returns each worker index's final counts.
 // Workers that ended without final counts are reported in the error, with
@@ -244,7 +253,7 @@ func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 	}
 	// Stop accepting first, so no new connection queues where nobody will serve it.
 	closeErr := d.frontend.Close()
-	if p, ok := d.frontend.(ProxyCPU); ok {
+	if p, ok := d.frontend.(ProxyProcess); ok {
 		rep.ProxyCPUSeconds = p.ProxyCPUSeconds()
 	}
 	rep.Workers = make([]WorkerResult, len(d.slots))

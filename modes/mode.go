@@ -61,10 +61,13 @@ type Reporter interface {
 	Report() map[string]uint64
 }
 
-// ProxyCPU is implemented by frontends that run a proxy program: its CPU
-// time, known once the frontend is closed, is reported apart from the
-// master's and the workers'.
-type ProxyCPU interface {
+// ProxyProcess is implemented by frontends that run a proxy program,
+// whose CPU time is reported apart from the master's and the workers'.
+type ProxyProcess interface {
+	// ProxyPID is the process all of the proxy's processes descend from.
+	ProxyPID() int
+	// ProxyCPUSeconds is the CPU time of all of them, known once the
+	// frontend is closed.
 	ProxyCPUSeconds() float64
 }
 

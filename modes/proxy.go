@@ -175,7 +175,7 @@ type proxyFrontend struct {
 	closeErr  error
 }
 
-var _ ProxyCPU = (*proxyFrontend)(nil)
+var _ ProxyProcess = (*proxyFrontend)(nil)
 
 // waitReady waits until our proxy answers on its address: a connection
 // alone could be accepted by whatever else holds the port.
@@ -233,6 +233,9 @@ func (f *proxyFrontend) Close() error {
 	})
 	return f.closeErr
 }
+
+// ProxyPID is the jail's: the proxy runs under it.
+func (f *proxyFrontend) ProxyPID() int { return f.cmd.Process.Pid }
 
 // ProxyCPUSeconds is the CPU time of the proxy's processes, all of them:
 // known once it has exited, because its init reaps them all.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 
+	"clusterbench/cpuset"
 	"clusterbench/cputime"
 	"clusterbench/modes"
 	"clusterbench/netns"
@@ -45,6 +46,8 @@ type serveReport struct {
 type readyMessage struct {
 	Addr string `json:"addr"`
 	PIDs []int  `json:"pids"`
+	// ProxyPID is the process a proxy mode's proxy runs under.
+	ProxyPID int `json:"proxy_pid,omitempty"`
 }
 
 // stopGrace bounds how long a worker may take to finish after SIGTERM.
@@ -62,6 +65,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	upstreamKeepAlive := fs.Bool("upstream-keepalive", false, "proxy modes: keep the proxy's connections to the workers open between requests")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the master, in roundrobin mode) to `FILE`")
 	readyFD := fs.Int("ready-fd", 0, "write {\"addr\",\"pids\"} as JSON to this inherited fd once serving (used by run)")
+	cpus := fs.String("cpus", "", "pin the deployment (master, proxy and workers) to these CPUs, a list like 1 or 1-3, so that a load generator can have the others")
 	private := fs.Bool("netns", false, "serve in a private network namespace, reachable only by the command after -- (always so for modes that write firewall rules)")
 	flagArgs, client := splitCommand(args)
 	rest, err := parseFlags(fs, flagArgs)
@@ -87,6 +91,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *proxyProcesses < 0 {
 		return usagef("serve: --proxy-processes must be at least 0, got %d", *proxyProcesses)
 	}
+	var pin cpuset.Set
+	if *cpus != "" {
+		if pin, err = cpuset.ParseUsable(*cpus); err != nil {
+			return usagef("serve: --cpus: %v", err)
+		}
+	}
 	if len(client) > 0 {
 		if _, err := exec.LookPath(client[0]); err != nil {
 			return usagef("serve: command after --: %v", err)
@@ -110,6 +120,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return serveIsolated(ctx, command, args, stdout, stderr)
 	}
 
+	if !pin.IsEmpty() {
+		// Before anything starts: the workers and the proxy inherit it.
+		if err := cpuset.PinSelf(pin); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	logger := log.New(stderr, "", 0)
@@ -137,7 +153,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	servingSince, cpuSince := time.Now(), cputime.Self()
 	if *readyFD > 0 {
 		f := os.NewFile(uintptr(*readyFD), "ready")
-		err := json.NewEncoder(f).Encode(readyMessage{Addr: d.Addr(), PIDs: d.PIDs()})
+		err := json.NewEncoder(f).Encode(readyMessage{Addr: d.Addr(), PIDs: d.PIDs(), ProxyPID: d.ProxyPID()})
 		f.Close()
 		if err != nil {
 			d.Stop(stopGrace)
