@@ -288,6 +288,10 @@ func (r *Report) warn(base, head *results.Run) {
 	if !head.Complete {
 		r.Warnings = append(r.Warnings, "HEAD is a partial run: it was interrupted, so some points may be missing")
 	}
+	if base.Schema != head.Schema {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("BASE is results.json schema %d and HEAD schema %d: in schema 1, CPU figures span the deployment's life, "+
+			"start-up and warm-up included, and in schema 2 only the measured phase, so cpu_per_request may change by that alone", base.Schema, head.Schema))
+	}
 	r.Warnings = append(r.Warnings, hardwareWarnings(base.Host, head.Host, r.Settings)...)
 	r.Warnings = append(r.Warnings, r.sampleSizeWarnings()...)
 	if n := len(r.OnlyBase); n > 0 {

@@ -166,6 +166,15 @@ func TestNormalisedMetricsCancelTheMachine(t *testing.T) {
 	if !hasWarning(r, "gate includes absolute figures (throughput, p99, cpu_per_request)") {
 		t.Errorf("no warning about absolute figures across machines: %q", r.Warnings)
 	}
+	// So is a baseline whose CPU figures span more.
+	if hasWarning(r, "schema") {
+		t.Errorf("a warning about schemas between records of one schema: %q", r.Warnings)
+	}
+	base.Schema = 1
+	r = mustCompare(t, base, head, defaults(t))
+	if !hasWarning(r, "BASE is results.json schema 1 and HEAD schema 2") {
+		t.Errorf("no warning about the baseline's older schema: %q", r.Warnings)
+	}
 }
 
 func TestBadInputIsAnError(t *testing.T) {

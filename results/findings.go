@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -200,10 +201,37 @@ func conditionFinding(c *Condition) (line, winner string) {
 			fmt.Fprintf(&b, " and %s the last, `%s`", ratio(best.Median, worst.Median, openLoop), pts[len(pts)-1].Mode)
 		}
 		b.WriteString(". ")
+		if !openLoop {
+			b.WriteString(efficiency(pts))
+		}
 		winner = pts[0].Mode
 	}
 	b.WriteString(evenness(c))
 	return b.String(), winner
+}
+
+// efficiency ranks modes by the server's CPU per request, which the load
+// generator does not limit, and says when it limited the throughput.
+func efficiency(pts []*Point) string {
+	cost := func(t *Trial) float64 { return t.ServerCPUPerRequestUs }
+	byCost := slices.Clone(pts)
+	slices.SortStableFunc(byCost, func(a, b *Point) int { return cmp.Compare(a.Summary(cost).Median, b.Summary(cost).Median) })
+	best, worst := byCost[0].Summary(cost).Median, byCost[len(byCost)-1].Summary(cost).Median
+	if best <= 0 {
+		return "" // an older record without the figure
+	}
+	var bound []string
+	for _, p := range pts {
+		if p.loadgenBound() > 0 {
+			bound = append(bound, "`"+p.Mode+"`")
+		}
+	}
+	line := ""
+	if len(bound) > 0 {
+		line = fmt.Sprintf("The load generator was the limit (†) for %s, so these throughputs understate the server. ", strings.Join(bound, ", "))
+	}
+	return line + fmt.Sprintf("Least server CPU per request: `%s` (%.1f µs), %.2f× the last, `%s` (%.1f µs). ",
+		byCost[0].Mode, best, worst/best, byCost[len(byCost)-1].Mode, worst)
 }
 
 // ratio says how far ahead a is of b: "1.13× the throughput of", or for

@@ -19,8 +19,15 @@ import (
 	"clusterbench/modes"
 )
 
-// Schema is the version of the results.json format.
-const Schema = 1
+// Schema is the version of the results.json format this clusterbench
+// writes. Schema 2 measures CPU over the measured phase only (schema 1:
+// over the deployment's life) and adds loadgen_bound, placement and the
+// load generator's peak memory.
+const Schema = 2
+
+// OldestSchema is the oldest version Read still accepts: what changed
+// since is documented on Schema, and reports render both.
+const OldestSchema = 1
 
 // Run is everything one `clusterbench run` measured.
 type Run struct {
@@ -90,7 +97,10 @@ type Trial struct {
 	// Proxy is how a proxy mode's proxy was set up; nil in other modes.
 	Proxy *Proxy `json:"proxy,omitempty"`
 	// NetNS is true when the trial ran in a private network namespace.
-	NetNS   bool      `json:"netns"`
+	NetNS bool `json:"netns"`
+	// Placement is the CPUs the load generator and the server were pinned
+	// to; nil when they shared every CPU.
+	Placement *Placement `json:"placement,omitempty"`
 	Started time.Time `json:"started"`
 
 	Requests        uint64            `json:"requests"`
@@ -106,11 +116,20 @@ type Trial struct {
 	Fairness  FairnessPair   `json:"fairness"`
 	CPU       CPU            `json:"cpu"`
 	// ServerCPUPerRequestUs is the server side's CPU time (master, proxy
-	// and workers) per request the workers served, in microseconds, over
-	// the deployment's life, warm-up included. It hardly depends on the
-	// load generator or on how busy the machine is, so it ranks modes by
-	// efficiency even where throughput is noisy. 0 when unknown.
+	// and workers) per successful request while measuring, in
+	// microseconds. It hardly depends on the load generator or on how busy
+	// the machine is, so it ranks modes by efficiency even where
+	// throughput is noisy or the load generator was the limit. 0 when
+	// unknown. (Schema 1: over the deployment's life, warm-up included.)
 	ServerCPUPerRequestUs float64 `json:"server_cpu_us_per_request"`
+	// LoadgenBound is true when the load generator, not the server, was
+	// the limit: an open-loop load sent less than its rate, or a closed
+	// loop's load generator was out of CPU (see LoadgenBoundReason).
+	LoadgenBound       bool   `json:"loadgen_bound"`
+	LoadgenBoundReason string `json:"loadgen_bound_reason,omitempty"`
+	// LoadgenPeakRSSBytes is the most memory the load generator's process
+	// held: the trial process for vegeta, the wrk process for wrk.
+	LoadgenPeakRSSBytes uint64 `json:"loadgen_peak_rss_bytes,omitempty"`
 	// Frontend is what the master (or proxy) counted, e.g. hand-overs.
 	Frontend map[string]uint64 `json:"frontend,omitempty"`
 	// Restarts lists workers that exited during the trial, and their replacements.
@@ -125,6 +144,12 @@ type Trial struct {
 	Warnings    []string `json:"warnings,omitempty"`
 	// Error is set when the trial could not be measured.
 	Error string `json:"error,omitempty"`
+}
+
+// Placement is a trial's CPU sets, as CPU lists ("0", "1-3").
+type Placement struct {
+	LoadgenCPUs string `json:"loadgen_cpus"`
+	ServerCPUs  string `json:"server_cpus"`
 }
 
 // Proxy is a proxy program's setup.
@@ -143,8 +168,11 @@ type Handler struct {
 
 // Load is how the trial was driven. Rate 0 is maximum rate (closed loop).
 type Load struct {
-	Name            string  `json:"name"`
-	Engine          string  `json:"engine"`
+	Name string `json:"name"`
+	// Engine is the load generator: vegeta or wrk.
+	Engine string `json:"engine"`
+	// Threads is how many threads wrk ran; 0 for vegeta.
+	Threads         int     `json:"threads,omitempty"`
 	Rate            int     `json:"rate"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	WarmupSeconds   float64 `json:"warmup_seconds"`
@@ -174,7 +202,12 @@ type WorkerCounts struct {
 	WorkerRequests    uint64  `json:"worker_requests"`
 	WorkerConnections uint64  `json:"worker_connections"`
 	WorkerAccepted    uint64  `json:"worker_accepted"`
-	CPUSeconds        float64 `json:"cpu_seconds"`
+	// CPUSeconds is the worker's CPU time while measuring, from /proc
+	// (schema 1: over its life); LifetimeCPUSeconds is over its whole
+	// life, start-up and warm-up included, as the kernel reported it when
+	// the process was reaped.
+	CPUSeconds         float64 `json:"cpu_seconds"`
+	LifetimeCPUSeconds float64 `json:"lifetime_cpu_seconds,omitempty"`
 	// Restarts is how many times this worker was replaced; its counts are
 	// summed over its processes.
 	Restarts int `json:"restarts,omitempty"`
@@ -186,19 +219,33 @@ type FairnessPair struct {
 	Connections analysis.Fairness `json:"connections"`
 }
 
-// CPU is CPU time per process role during the trial, in seconds. The
-// load generator's covers the measured phase; the master's covers the
-// deployment's serving time, warm-up included, and the workers' their
-// whole lives.
+// CPU is CPU time per process role while measuring, in seconds, read
+// from /proc at the start and the end of the measured phase: the load
+// generator (this process for vegeta, the wrk process for wrk), the master
+// (the serving process, which accepts and hands over every connection in
+// roundrobin mode), the proxy (nginx or HAProxy, all its processes) and
+// the workers. A process that exits while measuring is counted up to
+// its last reading. (Schema 1: the master's over the serving time and
+// the workers' over their lives.)
 type CPU struct {
 	LoadgenSeconds float64 `json:"loadgen_seconds"`
 	MasterSeconds  float64 `json:"master_seconds"`
 	// ProxySeconds is the proxy program's CPU time (nginx, HAProxy), in proxy modes.
 	ProxySeconds   float64 `json:"proxy_seconds"`
 	WorkersSeconds float64 `json:"workers_seconds"`
-	// ServingSeconds is the wall time the deployment served.
+	// ServingSeconds is the wall time these figures cover: the measured
+	// phase (schema 1: the deployment's serving time).
 	ServingSeconds float64 `json:"serving_seconds"`
 }
+
+// ServerSeconds is the server side's CPU time: master, proxy and workers.
+func (c CPU) ServerSeconds() float64 { return c.MasterSeconds + c.ProxySeconds + c.WorkersSeconds }
+
+// LoadgenCores is the load generator's average CPU use in cores.
+func (c CPU) LoadgenCores() float64 { return perSecond(c.LoadgenSeconds, c.ServingSeconds) }
+
+// ServerCores is the server side's average CPU use in cores.
+func (c CPU) ServerCores() float64 { return perSecond(c.ServerSeconds(), c.ServingSeconds) }
 
 // MasterCores is the master's average CPU use in cores while it served.
 func (c CPU) MasterCores() float64 { return perSecond(c.MasterSeconds, c.ServingSeconds) }
@@ -271,8 +318,8 @@ func Read(path string) (*Run, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("results: %s: %w", path, err)
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("results: %s: schema %d, this clusterbench reads schema %d", path, r.Schema, Schema)
+	if r.Schema < OldestSchema || r.Schema > Schema {
+		return nil, fmt.Errorf("results: %s: schema %d, this clusterbench reads schemas %d to %d", path, r.Schema, OldestSchema, Schema)
 	}
 	return &r, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -18,10 +19,14 @@ const ReportName = "report.md"
 // Columns of the summary table, shared by the Markdown report and the terminal.
 var summaryHeader = []string{
 	"mode", "workers", "keep-alive", "handler", "load", "reps",
-	"throughput req/s", "p50 ms", "p99 ms", "errors",
+	"throughput req/s", "server CPU µs/req", "p50 ms", "p99 ms", "errors",
 	"Jain req", "Jain conn", "top-2 req", "top-2 conn", "max/min req share", "max/min conn share",
-	"CPU cores master/proxy/workers",
+	"CPU cores loadgen/master/proxy/workers",
 }
+
+// boundMark follows a throughput that the load generator limited in at
+// least one repetition.
+const boundMark = " †"
 
 func (p *Point) summaryRow() []string {
 	if len(p.Trials) == 0 {
@@ -32,10 +37,15 @@ func (p *Point) summaryRow() []string {
 	thr := p.Summary(func(t *Trial) float64 { return t.ThroughputRPS })
 	errs := p.Summary(func(t *Trial) float64 { return float64(t.Errors) })
 	share := func(f func(t *Trial) float64) string { return fmt.Sprintf("%.0f%%", 100*p.Summary(f).Median) }
+	mark := ""
+	if p.loadgenBound() > 0 {
+		mark = boundMark
+	}
 	return []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
 		p.reps(),
-		fmt.Sprintf("%.0f ± %.0f%%", thr.Median, 100*thr.Spread()),
+		fmt.Sprintf("%.0f ± %.0f%%%s", thr.Median, 100*thr.Spread(), mark),
+		fmt.Sprintf("%.1f", p.Summary(func(t *Trial) float64 { return t.ServerCPUPerRequestUs }).Median),
 		fmt.Sprintf("%.2f", p.Summary(func(t *Trial) float64 { return t.Latency.P50 }).Median),
 		fmt.Sprintf("%.2f", p.Summary(func(t *Trial) float64 { return t.Latency.P99 }).Median),
 		fmt.Sprintf("%.0f", errs.Median),
@@ -45,10 +55,22 @@ func (p *Point) summaryRow() []string {
 		share(func(t *Trial) float64 { return t.Fairness.Connections.Top2Share }),
 		share(func(t *Trial) float64 { return t.Fairness.Requests.MaxShare }) + " / " + share(func(t *Trial) float64 { return t.Fairness.Requests.MinShare }),
 		share(func(t *Trial) float64 { return t.Fairness.Connections.MaxShare }) + " / " + share(func(t *Trial) float64 { return t.Fairness.Connections.MinShare }),
-		fmt.Sprintf("%.2f / %.2f / %.2f", p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median,
+		fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", p.Summary(func(t *Trial) float64 { return t.CPU.LoadgenCores() }).Median,
+			p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median,
 			p.Summary(func(t *Trial) float64 { return t.CPU.ProxyCores() }).Median,
 			p.Summary(func(t *Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
+}
+
+// loadgenBound counts the repetitions the load generator limited.
+func (p *Point) loadgenBound() int {
+	n := 0
+	for _, t := range p.Trials {
+		if t.LoadgenBound {
+			n++
+		}
+	}
+	return n
 }
 
 // reps counts the measured repetitions, and the failed ones if any.
@@ -121,9 +143,12 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	fmt.Fprintf(w, "- Worker app: %s\n", h.WorkerApp)
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
 	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
-	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range. Latency is of successful requests. "+
+	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range; † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
+		"Server CPU µs/req is the CPU time of master, proxy and workers per successful request: it does not depend on the load generator, so it ranks the modes by efficiency even where throughput does not. "+
+		"Latency is of successful requests. "+
 		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
-		"CPU cores is the average CPU in use while the deployment served: the master's (the serving process, which accepts and hands over every connection in roundrobin mode), the proxy's (nginx or HAProxy, all its processes) and all workers' together.\n\n")
+		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
+		schemaNote(r))
 
 	if findings := r.Findings(); len(findings) > 0 {
 		fmt.Fprintf(w, "## Findings\n\n")
@@ -145,6 +170,7 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 		for _, h := range handlers {
 			fmt.Fprintf(w, "- handler `%s`: %gµs CPU, %gms sleep, %d-byte body per request\n", h.Name, h.CPUMicros, h.SleepMs, h.BodyBytes)
 		}
+		fmt.Fprintf(w, "- CPU placement: %s\n", placementOf(r, exp))
 		fmt.Fprintln(w)
 		var rows []*Point
 		for _, p := range points {
@@ -184,7 +210,7 @@ func (r *Run) Warnings() []string {
 		}
 		out = append(out, fmt.Sprintf("%s/%s: skipped %s%s: %s", s.Experiment, s.Mode, plural(s.Trials, "trial"), required, s.Reason))
 	}
-	out = append(out, r.loadgenWarnings()...)
+	out = append(out, r.loadgenBoundWarnings()...)
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
 			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
@@ -244,7 +270,11 @@ func describeLoad(l Load) string {
 	if l.MaxConnections > 0 {
 		parts = append(parts, fmt.Sprintf("at most %d connections", l.MaxConnections))
 	}
-	return l.Engine + " " + strings.Join(parts, ", ")
+	engine := l.Engine
+	if l.Threads > 0 {
+		engine += fmt.Sprintf(" (%d threads)", l.Threads)
+	}
+	return engine + " " + strings.Join(parts, ", ")
 }
 
 // plural is "1 trial", "2 trials".
@@ -255,36 +285,70 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// loadgenWarnings flags maximum-rate loads where the machine was saturated
-// and the load generator had a large part of it: then throughput measures
-// the load generator as much as the mode. One line per experiment and load.
-func (r *Run) loadgenWarnings() []string {
-	type span struct{ lo, hi, share float64 }
-	spans := map[string]*span{}
+// loadgenBoundWarnings says, per experiment and load, in how many trials
+// the load generator was the limit, with the first trial's reason.
+func (r *Run) loadgenBoundWarnings() []string {
+	type tally struct {
+		bound, trials int
+		modes         []string
+		reason        string
+		engine        string
+	}
+	tallies := map[string]*tally{}
 	var order []string
 	for _, t := range measured(r) {
-		if t.Load.Rate != 0 || r.Host.CPUs == 0 {
-			continue
-		}
-		loadgen := perSecond(t.CPU.LoadgenSeconds, t.DurationSeconds)
-		total := loadgen + t.CPU.MasterCores() + t.CPU.ProxyCores() + t.CPU.WorkersCores()
-		if total < 0.8*float64(r.Host.CPUs) || loadgen < 0.25*total {
-			continue
-		}
 		key := t.Experiment + "/" + t.Load.Name
-		s, ok := spans[key]
+		c, ok := tallies[key]
 		if !ok {
-			s = &span{lo: loadgen, hi: loadgen}
-			spans[key] = s
+			c = &tally{engine: t.Load.Engine}
+			tallies[key] = c
 			order = append(order, key)
 		}
-		s.lo, s.hi, s.share = min(s.lo, loadgen), max(s.hi, loadgen), max(s.share, loadgen/total)
+		c.trials++
+		if !t.LoadgenBound {
+			continue
+		}
+		c.bound++
+		if !slices.Contains(c.modes, t.Label()) {
+			c.modes = append(c.modes, t.Label())
+		}
+		if c.reason == "" {
+			c.reason = fmt.Sprintf("%s, rep %d: %s", t.Label(), t.Rep, t.LoadgenBoundReason)
+		}
 	}
 	var out []string
 	for _, key := range order {
-		s := spans[key]
-		out = append(out, fmt.Sprintf("%s: at maximum rate the machine's %d CPUs were busy and the load generator used %.2f–%.2f cores of them (up to %.0f%% of the trial's CPU): it competes with the server and may be what limits throughput; compare modes as ratios within this run",
-			key, r.Host.CPUs, s.lo, s.hi, 100*s.share))
+		c := tallies[key]
+		if c.bound == 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: the load generator (%s), not the server, was the limit in %d of %d trials (%s; e.g. %s): "+
+			"their throughput measures the load generator, so compare those modes by server CPU µs/req, "+
+			"or measure again with `loadgen: wrk` or with `cpus:` to give the load generator CPUs of its own",
+			key, c.engine, c.bound, c.trials, strings.Join(c.modes, ", "), c.reason))
 	}
 	return out
+}
+
+// placementOf describes where an experiment's load generator and server ran.
+func placementOf(r *Run, exp string) string {
+	for _, t := range r.Trials {
+		if t.Experiment != exp {
+			continue
+		}
+		if p := t.Placement; p != nil {
+			return fmt.Sprintf("load generator on CPUs %s, server (master, proxy and workers) on CPUs %s, pinned with sched_setaffinity", p.LoadgenCPUs, p.ServerCPUs)
+		}
+		break
+	}
+	return fmt.Sprintf("none: the load generator and the server share all %d CPUs", r.Host.CPUs)
+}
+
+// schemaNote warns that an older record's CPU figures span more than the
+// measured phase.
+func schemaNote(r *Run) string {
+	if r.Schema >= 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (This record is schema %d: its CPU figures span the deployment's life, start-up and warm-up included, and it has no load generator flags.)", r.Schema)
 }

@@ -92,8 +92,62 @@ func TestSaveAndReadRoundTrip(t *testing.T) {
 	}
 	r.Schema = 99
 	Save(dir, r)
-	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "schema 99") {
+	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "schema 99, this clusterbench reads schemas 1 to 2") {
 		t.Errorf("Read of a future schema = %v; want a schema error", err)
+	}
+}
+
+// TestOlderSchemaIsReadAndSaysSo: a schema 1 record still renders, and the
+// report says its CPU figures span more than the measured phase.
+func TestOlderSchemaIsReadAndSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	r := fixture(t)
+	r.Schema = OldestSchema
+	if err := Save(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	old, err := Read(dir)
+	if err != nil {
+		t.Fatalf("Read of schema %d: %v", OldestSchema, err)
+	}
+	var b bytes.Buffer
+	if err := RenderMarkdown(&b, old); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "This record is schema 1: its CPU figures span the deployment's life") {
+		t.Error("the report of a schema 1 record does not say what its CPU figures cover")
+	}
+}
+
+// TestLoadgenBoundIsNeverSilent: one bound trial marks its point, names
+// the trial in the warnings and changes the finding.
+func TestLoadgenBoundIsNeverSilent(t *testing.T) {
+	r := fixture(t)
+	for i := range r.Trials {
+		r.Trials[i].LoadgenBound, r.Trials[i].LoadgenBoundReason = false, ""
+	}
+	render := func() string {
+		var b bytes.Buffer
+		if err := RenderMarkdown(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if got := render(); strings.Contains(got, "± 5% †") || strings.Contains(got, "quick/max-c32: the load generator") {
+		t.Error("a run without a bound trial is marked bound")
+	}
+	r.Trials[1].LoadgenBound, r.Trials[1].LoadgenBoundReason = true, "it sent 10 req/s of the 20 requested"
+	got := render()
+	for _, want := range []string{
+		"7363 ± 5% †",
+		"quick/max-c32: the load generator (vegeta), not the server, was the limit in 1 of 16 trials (reuseport; e.g. reuseport, rep 1: it sent 10 req/s of the 20 requested)",
+		"The load generator was the limit (†) for `reuseport`",
+		"- CPU placement: load generator on CPUs 0, server (master, proxy and workers) on CPUs 1, pinned with sched_setaffinity",
+		"- CPU placement: none: the load generator and the server share all 2 CPUs",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"clusterbench/loadgen"
 	"clusterbench/modes"
 )
 
@@ -17,6 +18,14 @@ func Single(name string, e Experiment) (*File, error) {
 		e.Name = name
 	}
 	e.fillDefaults(1)
+	if _, err := e.checkLoads(); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	if e.CPUs != nil {
+		if err := e.CPUs.check(); err != nil {
+			return nil, &Error{File: name, Msg: err.Error()}
+		}
+	}
 	return &File{Path: name, Name: name, Experiments: []Experiment{e}}, nil
 }
 
@@ -52,6 +61,11 @@ func (e *Experiment) validate() error {
 	for _, h := range e.Handlers {
 		if err := h.Check(); err != nil {
 			return err
+		}
+	}
+	if e.LoadGen != "" {
+		if err := loadgen.CheckEngine(e.LoadGen); err != nil {
+			return fmt.Errorf("loadgen: %w", err)
 		}
 	}
 	for _, l := range e.Loads {

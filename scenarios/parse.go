@@ -14,6 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"clusterbench/compare"
+	"clusterbench/cpuset"
+	"clusterbench/loadgen"
 	"clusterbench/modes"
 )
 
@@ -64,6 +66,12 @@ var schema = map[string]map[string]field{
 		"reps":      {check: intAtLeast(1)},
 		"required":  {many: true, check: isModeName},
 		"proxy":     {section: "proxy"},
+		"loadgen":   {check: isEngine},
+		"cpus":      {section: "cpus"},
+	},
+	"cpus": {
+		"loadgen": {check: isCPUList},
+		"server":  {check: isCPUList},
 	},
 	"proxy": {
 		"processes":          {check: intAtLeast(0)},
@@ -77,6 +85,7 @@ var schema = map[string]map[string]field{
 	},
 	"load": {
 		"name":            {check: isString},
+		"loadgen":         {check: isEngine},
 		"rate":            {check: intAtLeast(0)},
 		"duration":        {check: durationAtLeast(time.Millisecond)},
 		"warmup":          {check: durationAtLeast(0)},
@@ -133,6 +142,17 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		if seen[e.Name] {
 			return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("experiment name %q used twice", e.Name)}
+		}
+		if li, err := e.checkLoads(); err != nil {
+			if loads := lookup(experiments.Content[i], "load"); loads != nil {
+				line = loads.Content[li].Line // a list, once walked
+			}
+			return nil, &Error{File: path, Line: line, Msg: err.Error()}
+		}
+		if e.CPUs != nil {
+			if err := e.CPUs.check(); err != nil {
+				return nil, &Error{File: path, Line: lookup(experiments.Content[i], "cpus").Line, Msg: err.Error()}
+			}
 		}
 		seen[e.Name] = true
 	}
@@ -295,6 +315,23 @@ func isFraction(n *yaml.Node) error {
 		return fmt.Errorf("must be between 0 and 1, got %v", v)
 	}
 	return nil
+}
+
+func isEngine(n *yaml.Node) error {
+	return loadgen.CheckEngine(n.Value)
+}
+
+// isCPUList accepts a CPU list; a bare number is rewritten as a string,
+// the type the list is kept in.
+func isCPUList(n *yaml.Node) error {
+	if n.Tag == "!!int" {
+		n.Tag = "!!str"
+	}
+	if n.Tag != "!!str" {
+		return fmt.Errorf("%q is not a CPU list (like 0, 0-3 or 0,2-3)", n.Value)
+	}
+	_, err := cpuset.Parse(n.Value)
+	return err
 }
 
 func isModeName(n *yaml.Node) error {

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"clusterbench/cpuset"
 	"errors"
 	"os"
 	"path/filepath"
@@ -80,9 +81,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level field", "experiment: []\n",
 			`bad.yaml:1: unknown field "experiment" in file (known: compare, description, experiments, name, netns)`},
 		{"unknown experiment field", "experiments:\n  - modes: [shared]\n    worker: 8\n",
-			`bad.yaml:3: unknown field "worker" in experiment (known: handler, keepalive, load, modes, name, proxy, reps, required, workers)`},
+			`bad.yaml:3: unknown field "worker" in experiment (known: cpus, handler, keepalive, load, loadgen, modes, name, proxy, reps, required, workers)`},
 		{"unknown load field", "experiments:\n  - modes: [shared]\n    load: {rate: 1, rps: 2}\n",
-			`bad.yaml:3: unknown field "rps" in load (known: concurrency, duration, max_connections, name, rate, timeout, warmup)`},
+			`bad.yaml:3: unknown field "rps" in load (known: concurrency, duration, loadgen, max_connections, name, rate, timeout, warmup)`},
 		{"zero workers", "experiments:\n  - modes: [shared]\n    workers: 0\n",
 			`bad.yaml:3: workers: must be at least 1, got 0`},
 		{"zero workers in a list", "experiments:\n  - modes: [shared]\n    workers:\n      - 4\n      - 0\n",
@@ -117,6 +118,24 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:2: experiments: empty list`},
 		{"empty file", "",
 			`bad.yaml: empty scenario: expected a mapping with experiments`},
+		{"unknown load generator", "experiments:\n  - modes: [shared]\n    loadgen: siege\n",
+			`bad.yaml:3: loadgen: unknown load generator "siege" (known: vegeta, wrk)`},
+		{"unknown load generator of a load", "experiments:\n  - modes: [shared]\n    load: {loadgen: ab}\n",
+			`bad.yaml:3: loadgen: unknown load generator "ab" (known: vegeta, wrk)`},
+		{"wrk at a constant rate", "experiments:\n  - modes: [shared]\n    load:\n      - {rate: 0}\n      - {loadgen: wrk, rate: 500}\n",
+			`bad.yaml:5: wrk drives a closed loop only, so rate must be 0 (as fast as possible), got 500; use vegeta for a constant rate`},
+		{"wrk for part of a second", "experiments:\n  - modes: [shared]\n    loadgen: wrk\n    load: {duration: 2s, warmup: 500ms}\n",
+			`bad.yaml:4: wrk runs for whole seconds, got a warm-up of 500ms`},
+		{"two loads of one name", "experiments:\n  - modes: [shared]\n    load:\n      - {name: a, rate: 10}\n      - {name: a, rate: 20}\n",
+			`bad.yaml:5: load name "a" used twice in experiment experiment-1`},
+		{"cpus overlap", "experiments:\n  - modes: [shared]\n    cpus: {loadgen: 0, server: 0}\n",
+			`bad.yaml:3: cpus: loadgen (0) and server (0) share CPUs; they must be disjoint`},
+		{"cpus half given", "experiments:\n  - modes: [shared]\n    cpus: {loadgen: 0}\n",
+			`bad.yaml:3: cpus: server is required: give both loadgen and server`},
+		{"cpus not a list", "experiments:\n  - modes: [shared]\n    cpus: {loadgen: 0, server: one}\n",
+			`bad.yaml:3: server: "one" is not a CPU list (like 0, 0-3 or 0,2-3)`},
+		{"cpus beyond the machine", "experiments:\n  - modes: [shared]\n    cpus:\n      loadgen: 0\n      server: 1000\n",
+			`bad.yaml:4: cpus: server: CPU 1000 not available here (this process may use CPUs ` + allowedCPUs(t) + `)`},
 		{"duplicate experiment names", "experiments:\n  - {name: a, modes: [shared]}\n  - {name: a, modes: [shared]}\n",
 			`bad.yaml:3: experiment name "a" used twice`},
 		{"netns not a bool", "netns: maybe\nexperiments:\n  - modes: [shared]\n",
@@ -260,5 +279,57 @@ experiments:
 	}
 	if none, _ := Parse("plain.yaml", []byte("experiments:\n  - modes: [shared]\n")); none.Compare.Settings() != nil {
 		t.Error("a scenario without a compare section has settings")
+	}
+}
+
+func allowedCPUs(t *testing.T) string {
+	allowed, err := cpuset.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return allowed.String()
+}
+
+// TestLoadGenerators: an experiment's loadgen is the default of its
+// loads, a load may name its own, and a load of another engine than
+// vegeta says so in its default name.
+func TestLoadGenerators(t *testing.T) {
+	f, err := Parse("engines.yaml", []byte(`experiments:
+  - modes: [reuseport]
+    loadgen: wrk
+    load:
+      - {duration: 2s}
+      - {loadgen: vegeta, duration: 2s}
+      - {loadgen: vegeta, rate: 100}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range f.Experiments[0].Loads {
+		got = append(got, l.Engine+":"+l.Name)
+	}
+	if want := "wrk:wrk-max-c32 vegeta:max-c32 vegeta:100rps"; strings.Join(got, " ") != want {
+		t.Errorf("loads %v; want %s", got, want)
+	}
+	if f.Trials()[0].CPUs != nil {
+		t.Errorf("a trial without cpus has a placement: %+v", f.Trials()[0].CPUs)
+	}
+}
+
+func TestPlacementIsSpelledCanonically(t *testing.T) {
+	allowed, err := cpuset.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allowed.Len() < 2 {
+		t.Skipf("placement needs two CPUs; this process may use only %s", allowed)
+	}
+	f, err := Parse("cpus.yaml", []byte("experiments:\n  - modes: [reuseport]\n    cpus: {loadgen: '1-1', server: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.Trials()[0].CPUs; p == nil || p.LoadGen != "1" || p.Server != "0" {
+		t.Errorf("placement %+v; want loadgen 1 and server 0", p)
 	}
 }

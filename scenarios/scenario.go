@@ -18,6 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"clusterbench/compare"
+	"clusterbench/cpuset"
+	"clusterbench/loadgen"
 	"clusterbench/modes"
 	"clusterbench/results"
 	"clusterbench/worker"
@@ -75,6 +77,58 @@ type Experiment struct {
 	// Required names modes that must run: if one cannot run on this host,
 	// the run fails. Other modes that cannot run are skipped and reported.
 	Required []string `yaml:"required"`
+	// LoadGen is the engine of the loads that do not name one.
+	LoadGen string `yaml:"loadgen"`
+	// CPUs keeps the load generator and the server apart; nil shares all CPUs.
+	CPUs *Placement `yaml:"cpus"`
+}
+
+// Placement puts the load generator and the server (master, proxy and
+// workers) on disjoint CPU sets, written as CPU lists ("0", "1-3").
+type Placement struct {
+	LoadGen string `yaml:"loadgen"`
+	Server  string `yaml:"server"`
+}
+
+// check parses both sets and spells them canonically; they must be
+// disjoint and on CPUs this process may use.
+func (p *Placement) check() error {
+	var sets [2]cpuset.Set
+	for i, f := range []struct {
+		name string
+		list *string
+	}{{"loadgen", &p.LoadGen}, {"server", &p.Server}} {
+		if *f.list == "" {
+			return fmt.Errorf("cpus: %s is required: give both loadgen and server", f.name)
+		}
+		var err error
+		if sets[i], err = cpuset.ParseUsable(*f.list); err != nil {
+			return fmt.Errorf("cpus: %s: %w", f.name, err)
+		}
+		*f.list = sets[i].String()
+	}
+	if sets[0].Overlaps(sets[1]) {
+		return fmt.Errorf("cpus: loadgen (%s) and server (%s) share CPUs; they must be disjoint", sets[0], sets[1])
+	}
+	return nil
+}
+
+// checkLoads checks what depends on several fields of a load, and that
+// load names are unique; it returns the index of the load at fault.
+func (e *Experiment) checkLoads() (int, error) {
+	names := map[string]bool{}
+	for i, l := range e.Loads {
+		if names[l.Name] {
+			return i, fmt.Errorf("load name %q used twice in experiment %s", l.Name, e.Name)
+		}
+		names[l.Name] = true
+		if l.Engine == "wrk" {
+			if err := loadgen.CheckWrk(l.Rate, l.MaxConnections, l.Duration, l.Warmup); err != nil {
+				return i, err
+			}
+		}
+	}
+	return 0, nil
 }
 
 // checkRequired checks that every required mode is one of the experiment's.
@@ -107,6 +161,8 @@ type Handler struct {
 // Load is how the load generator drives one trial.
 type Load struct {
 	Name string `yaml:"name"`
+	// Engine is the load generator: vegeta or wrk (see package loadgen).
+	Engine string `yaml:"loadgen"`
 	// Rate in requests per second; 0 means as fast as possible (closed loop).
 	Rate           int           `yaml:"rate"`
 	Duration       time.Duration `yaml:"duration"`
@@ -136,6 +192,8 @@ type Trial struct {
 	Handler    Handler
 	Load       Load
 	Proxy      Proxy
+	// CPUs keeps the load generator and the server apart; nil shares all CPUs.
+	CPUs *Placement
 	// Required is true when the experiment requires this trial's mode.
 	Required bool
 }
@@ -161,7 +219,7 @@ func (f *File) Trials() []Trial {
 							for _, m := range e.Modes {
 								trials = append(trials, Trial{
 									Experiment: e.Name, Rep: rep, Reps: e.Reps,
-									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy,
+									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy, CPUs: e.CPUs,
 									Required: e.IsRequired(strings.Split(m, ":")[0]),
 								})
 							}
@@ -202,7 +260,13 @@ func (e *Experiment) fillDefaults(n int) {
 	if len(e.Loads) == 0 {
 		e.Loads = []Load{DefaultLoad}
 	}
+	if e.LoadGen == "" {
+		e.LoadGen = loadgen.Engines[0]
+	}
 	for i := range e.Loads {
+		if e.Loads[i].Engine == "" {
+			e.Loads[i].Engine = e.LoadGen
+		}
 		if e.Loads[i].Name == "" {
 			e.Loads[i].Name = loadName(e.Loads[i])
 		}
@@ -222,11 +286,18 @@ func handlerName(h Handler) string {
 	return fmt.Sprintf("cpu-%v-sleep-%v", h.CPU, h.Sleep)
 }
 
+// loadName names a load by its shape; a load driven by another engine
+// than the default says which, so that it never shares a name with a
+// vegeta load in reports and comparisons.
 func loadName(l Load) string {
+	name := fmt.Sprintf("%drps", l.Rate)
 	if l.Rate == 0 {
-		return fmt.Sprintf("max-c%d", l.Concurrency)
+		name = fmt.Sprintf("max-c%d", l.Concurrency)
 	}
-	return fmt.Sprintf("%drps", l.Rate)
+	if l.Engine != loadgen.Engines[0] {
+		name = l.Engine + "-" + name
+	}
+	return name
 }
 
 // UnmarshalYAML starts from DefaultHandler, so a field left out keeps its

@@ -65,8 +65,10 @@ func (p *progress) update(i, n int, t scenarios.Trial, lp loadgen.Progress) {
 	if lp.Warmup {
 		phase = "warming up"
 	}
-	line := fmt.Sprintf("%s: %s %.1fs/%.0fs, %d requests, %d errors",
-		trialName(i, n, t), phase, lp.Elapsed.Seconds(), lp.Duration.Seconds(), lp.Requests, lp.Errors)
+	line := fmt.Sprintf("%s: %s %.1fs/%.0fs", trialName(i, n, t), phase, lp.Elapsed.Seconds(), lp.Duration.Seconds())
+	if lp.Counting {
+		line += fmt.Sprintf(", %d requests, %d errors", lp.Requests, lp.Errors)
+	}
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		return

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"clusterbench/internal/tail"
+	"clusterbench/loadgen"
 	"clusterbench/modes"
 	"clusterbench/netns"
 	"clusterbench/results"
@@ -48,6 +49,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&load.MaxConnections, "max-connections", 0, "cap on open connections (0 = none)")
 	fs.DurationVar(&load.Timeout, "timeout", load.Timeout, "request timeout")
 	fs.IntVar(&e.Reps, "reps", 1, "repetitions of each trial")
+	fs.StringVar(&e.LoadGen, "loadgen", loadgen.Engines[0], "load generator: vegeta (open loop at --rate, or closed loop) or wrk (closed loop only, for maximum throughput)")
+	loadgenCPUs := fs.String("loadgen-cpus", "", "pin the load generator to these CPUs, e.g. 0 (with --server-cpus)")
+	serverCPUs := fs.String("server-cpus", "", "pin the server (master, proxy, workers) to these CPUs, e.g. 1-3 (with --loadgen-cpus)")
 	fs.IntVar(&e.Proxy.Processes, "proxy-processes", 0, "proxy modes: the proxy's worker processes (nginx) or threads (HAProxy); 0 = one per CPU")
 	fs.BoolVar(&e.Proxy.UpstreamKeepAlive, "upstream-keepalive", false, "proxy modes: keep the proxy's connections to the workers open between requests")
 	h := handlerFlags(fs)
@@ -57,6 +61,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	e.Required = required
+	if *loadgenCPUs != "" || *serverCPUs != "" {
+		e.CPUs = &scenarios.Placement{LoadGen: *loadgenCPUs, Server: *serverCPUs}
+	}
 	file, err := scenarioFrom(fs, files, e, load, modeList, workers, keepAlive, rates, h)
 	if err != nil {
 		return err

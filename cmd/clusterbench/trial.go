@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"clusterbench/analysis"
+	"clusterbench/cpuset"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
 	"clusterbench/netns"
@@ -52,7 +53,7 @@ func cmdTrial(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) er
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p := &progress{w: stderr, terminal: req.Terminal, lastLine: time.Now()}
-	rec, finished := measure(ctx, command, req, p)
+	rec, finished := measure(ctx, command, req, p, nil)
 	return json.NewEncoder(stdout).Encode(trialResponse{Finished: finished, Trial: rec})
 }
 
@@ -66,6 +67,10 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 			proxy.Processes = runtime.NumCPU()
 		}
 	}
+	var placement *results.Placement
+	if t.CPUs != nil {
+		placement = &results.Placement{LoadgenCPUs: t.CPUs.LoadGen, ServerCPUs: t.CPUs.Server}
+	}
 	return results.Trial{
 		Proxy:      proxy,
 		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Name(), Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
@@ -74,30 +79,50 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
 		},
 		Load: results.Load{
-			Name: t.Load.Name, Engine: "vegeta", Rate: t.Load.Rate,
+			Name: t.Load.Name, Engine: t.Load.Engine, Rate: t.Load.Rate,
 			DurationSeconds: t.Load.Duration.Seconds(), WarmupSeconds: t.Load.Warmup.Seconds(),
 			Concurrency: t.Load.Concurrency, MaxConnections: t.Load.MaxConnections, TimeoutSeconds: t.Load.Timeout.Seconds(),
 		},
-		NetNS:   netns.Private(),
-		Started: time.Now(),
+		Placement: placement,
+		NetNS:     netns.Private(),
+		Started:   time.Now(),
 	}
 }
 
 // measure runs one trial: deploy, load, stop, and compare both sides' counts.
 // finished is false if ctx interrupted it; a failed trial is finished.
-func measure(ctx context.Context, command []string, req trialRequest, p *progress) (rec results.Trial, finished bool) {
+// observe, if not nil, is called at the measured phase's start and end,
+// right after the server's CPU is read (tests read it too).
+func measure(ctx context.Context, command []string, req trialRequest, p *progress, observe func(srv *server, measuring bool)) (rec results.Trial, finished bool) {
 	t := req.Trial
 	rec = newTrialRecord(t)
 	var extra []string
 	if req.Profile != "" {
 		extra = append(extra, "--cpuprofile", req.Profile)
 	}
+	loadgenCPUs := runtime.NumCPU()
+	if t.CPUs != nil {
+		// This process is the load generator, or starts it (wrk inherits
+		// the mask); the server pins itself to its own CPUs.
+		set, err := cpuset.ParseUsable(t.CPUs.LoadGen)
+		if err == nil {
+			err = cpuset.PinSelf(set)
+		}
+		if err != nil {
+			rec.Error = fmt.Sprintf("CPU placement: %v", err)
+			return rec, true
+		}
+		loadgenCPUs = set.Len()
+		extra = append(extra, "--cpus", t.CPUs.Server)
+	}
 	srv, err := startServer(ctx, command, t, extra...)
 	if err != nil {
 		rec.Error = err.Error()
 		return rec, ctx.Err() == nil
 	}
+	meter := &cpuMeter{servePID: srv.cmd.Process.Pid, proxyPID: srv.ready.ProxyPID}
 	lg, err := loadgen.Run(ctx, loadgen.Config{
+		Engine:         t.Load.Engine,
 		URL:            "http://" + srv.ready.Addr + "/",
 		Workers:        t.Workers,
 		Rate:           t.Load.Rate,
@@ -107,7 +132,14 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		MaxConnections: t.Load.MaxConnections,
 		KeepAlive:      t.KeepAlive,
 		Timeout:        t.Load.Timeout,
+		CPUs:           loadgenCPUs,
 		Progress:       func(lp loadgen.Progress) { p.update(req.Index, req.Total, t, lp) },
+		Phase: func(measuring bool) {
+			meter.read(measuring)
+			if observe != nil {
+				observe(srv, measuring)
+			}
+		},
 	})
 	served, stopErr := srv.stop()
 	switch {
@@ -120,13 +152,50 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		rec.Error = stopErr.Error()
 		return rec, true
 	}
-	fillMeasurement(&rec, lg, served)
+	used, cpuErr := meter.used()
+	fillMeasurement(&rec, lg, served, used)
+	if cpuErr != nil {
+		rec.Warnings = append(rec.Warnings, "server CPU not measured: "+cpuErr.Error())
+	}
+	if why := loadgenLimit(&rec, loadgenCPUs, runtime.NumCPU()); why != "" {
+		rec.LoadgenBound, rec.LoadgenBoundReason = true, why
+	}
 	return rec, true
+}
+
+// loadgenLimit says why the load generator, and not the server, limited
+// a trial, or returns "" if it did not. An open loop is limited when it
+// sent less than its rate. A closed loop is limited when the load
+// generator kept nearly all the cores it could use busy, or, sharing the
+// machine with the server, when the machine was busy and the load
+// generator took a third or more of it: with that CPU the server could
+// have served at least half as much again.
+func loadgenLimit(rec *results.Trial, loadgenCPUs, machineCPUs int) string {
+	if rate := rec.Load.Rate; rate > 0 {
+		if rec.RateRPS < 0.95*float64(rate) {
+			return fmt.Sprintf("it sent %.0f req/s of the %d requested", rec.RateRPS, rate)
+		}
+		return ""
+	}
+	engine := rec.Load.Engine
+	lg, server := rec.CPU.LoadgenCores(), rec.CPU.ServerCores()
+	usable := float64(loadgenCPUs)
+	if rec.Load.Threads > 0 {
+		usable = min(usable, float64(rec.Load.Threads))
+	}
+	if lg >= 0.9*usable {
+		return fmt.Sprintf("%s kept %.2f of the %g cores it could use busy", engine, lg, usable)
+	}
+	if busy := lg + server; rec.Placement == nil && busy >= 0.85*float64(machineCPUs) && lg >= busy/3 && server > 0 {
+		return fmt.Sprintf("the %d CPUs were busy and %s took %.2f cores of them (%.0f%%), the server %.2f: with them the server could have served up to %.1f× as much",
+			machineCPUs, engine, lg, 100*lg/busy, server, busy/server)
+	}
+	return ""
 }
 
 // fillMeasurement puts the client's and the workers' accounts side by side
 // and records every disagreement.
-func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport) {
+func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport, used serverCPU) {
 	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
 	rec.ErrorKinds = lg.ErrorKinds
 	rec.DurationSeconds = lg.Elapsed.Seconds()
@@ -134,11 +203,12 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	rec.Latency = results.Latency(lg.Latency)
 	rec.ClientDials = lg.Dials
 	rec.Unattributed = lg.Unattributed
+	rec.Load.Threads = lg.Threads
+	rec.LoadgenPeakRSSBytes = lg.PeakRSSBytes
 
 	n := max(rec.Workers, len(lg.PerWorker), len(served.Workers))
 	rec.PerWorker = make([]results.WorkerCounts, n)
 	var mismatches []string
-	var servedAll uint64 // by the workers over their lives, warm-up included
 	for i := range n {
 		w := &rec.PerWorker[i]
 		w.Index = i
@@ -150,10 +220,8 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 		if i < len(served.Workers) {
 			s := served.Workers[i]
 			w.PID, w.WorkerRequests, w.WorkerConnections, w.WorkerAccepted = s.PID, s.Requests, s.Connections, s.Accepted
-			w.CPUSeconds, w.Restarts = s.CPUSeconds, s.Restarts
+			w.CPUSeconds, w.LifetimeCPUSeconds, w.Restarts = used.workers[s.PID], s.CPUSeconds, s.Restarts
 			warmWorker = s.WarmupRequests
-			rec.CPU.WorkersSeconds += s.CPUSeconds
-			servedAll += s.Requests + s.WarmupRequests
 		}
 		if w.Requests != w.WorkerRequests {
 			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d requests, worker %d", i, w.Requests, w.WorkerRequests))
@@ -171,13 +239,17 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 		Requests:    analysis.FairnessOf(rec.RequestCounts()),
 		Connections: analysis.FairnessOf(rec.ConnectionCounts()),
 	}
-	rec.CPU.LoadgenSeconds = lg.CPUSeconds
-	rec.CPU.MasterSeconds = served.MasterCPUSeconds
-	rec.CPU.ProxySeconds = served.ProxyCPUSeconds
-	rec.CPU.ServingSeconds = served.ServingSeconds
-	if servedAll > 0 {
-		// Numerator and denominator cover the same span: the deployment's life.
-		rec.ServerCPUPerRequestUs = 1e6 * (rec.CPU.MasterSeconds + rec.CPU.ProxySeconds + rec.CPU.WorkersSeconds) / float64(servedAll)
+	rec.CPU = results.CPU{
+		LoadgenSeconds: lg.CPUSeconds,
+		MasterSeconds:  used.master,
+		ProxySeconds:   used.proxy,
+		ServingSeconds: used.seconds,
+	}
+	for _, s := range used.workers { // replaced processes included
+		rec.CPU.WorkersSeconds += s
+	}
+	if rec.Successes > 0 {
+		rec.ServerCPUPerRequestUs = 1e6 * rec.CPU.ServerSeconds() / float64(rec.Successes)
 	}
 	rec.Frontend = served.Frontend
 	rec.Restarts = served.Restarts
@@ -187,9 +259,6 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 
 	if lg.Unattributed > 0 {
 		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
-	}
-	if rate := float64(rec.Load.Rate); rate > 0 && lg.RateRPS < 0.95*rate {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("sent %.0f req/s of the %d requested: the load generator could not keep up", lg.RateRPS, rec.Load.Rate))
 	}
 	for _, e := range served.Errors {
 		rec.Warnings = append(rec.Warnings, "deployment: "+e)

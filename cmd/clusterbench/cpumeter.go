@@ -1,0 +1,95 @@
+package main
+
+import (
+	"time"
+
+	"clusterbench/cputime"
+)
+
+// cpuMeter reads the server side's CPU time per role from /proc at the
+// start and the end of the measured phase, so that the figures cover
+// exactly what was measured: no start-up, warm-up or shutdown.
+//
+// The server is a process tree: serve itself is the master; the proxy and
+// everything under it is the proxy; every other process under serve is a
+// worker.
+type cpuMeter struct {
+	servePID, proxyPID int
+	start, end         map[int]roleCPU
+	startAt, endAt     time.Time
+	err                error
+}
+
+type role int
+
+const (
+	master role = iota
+	proxy
+	workerRole
+)
+
+type roleCPU struct {
+	role role
+	cpu  time.Duration
+}
+
+// read takes the reading of the phase's start (measuring true) or end.
+func (m *cpuMeter) read(measuring bool) {
+	readings, err := m.readTree()
+	if err != nil && m.err == nil {
+		m.err = err
+	}
+	if measuring {
+		m.start, m.startAt = readings, time.Now()
+	} else {
+		m.end, m.endAt = readings, time.Now()
+	}
+}
+
+func (m *cpuMeter) readTree() (map[int]roleCPU, error) {
+	tree, err := cputime.Tree(m.servePID)
+	if err != nil {
+		return nil, err
+	}
+	readings := make(map[int]roleCPU, len(tree))
+	for _, p := range tree { // parents before their children
+		r := workerRole
+		switch {
+		case p.PID == m.servePID:
+			r = master
+		case p.PID == m.proxyPID || readings[p.PPID].role == proxy:
+			r = proxy
+		}
+		readings[p.PID] = roleCPU{r, p.CPU}
+	}
+	return readings, nil
+}
+
+// serverCPU is the server side's CPU time over the measured phase.
+type serverCPU struct {
+	master, proxy float64
+	workers       map[int]float64 // seconds by worker PID
+	seconds       float64         // the phase's wall time
+}
+
+// used returns what each role used between the two readings. A process
+// started meanwhile counts from zero; one that exited counts up to its
+// start reading only, as /proc keeps nothing of it.
+func (m *cpuMeter) used() (serverCPU, error) {
+	if m.err != nil {
+		return serverCPU{}, m.err
+	}
+	u := serverCPU{workers: map[int]float64{}, seconds: m.endAt.Sub(m.startAt).Seconds()}
+	for pid, e := range m.end {
+		d := (e.cpu - m.start[pid].cpu).Seconds()
+		switch e.role {
+		case master:
+			u.master += d
+		case proxy:
+			u.proxy += d
+		default:
+			u.workers[pid] += d
+		}
+	}
+	return u, nil
+}
