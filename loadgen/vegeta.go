@@ -235,4 +235,3 @@ func (a *aggregate) result() *Result {
 	}
 	return r
 }
-

@@ -101,7 +101,7 @@ type Trial struct {
 	// Placement is the CPUs the load generator and the server were pinned
 	// to; nil when they shared every CPU.
 	Placement *Placement `json:"placement,omitempty"`
-	Started time.Time `json:"started"`
+	Started   time.Time  `json:"started"`
 
 	Requests        uint64            `json:"requests"`
 	Successes       uint64            `json:"successes"`
@@ -199,9 +199,9 @@ type WorkerCounts struct {
 	Requests    uint64 `json:"requests"`
 	Connections uint64 `json:"connections"`
 	// From the worker's own counters.
-	WorkerRequests    uint64  `json:"worker_requests"`
-	WorkerConnections uint64  `json:"worker_connections"`
-	WorkerAccepted    uint64  `json:"worker_accepted"`
+	WorkerRequests    uint64 `json:"worker_requests"`
+	WorkerConnections uint64 `json:"worker_connections"`
+	WorkerAccepted    uint64 `json:"worker_accepted"`
 	// CPUSeconds is the worker's CPU time while measuring, from /proc
 	// (schema 1: over its life); LifetimeCPUSeconds is over its whole
 	// life, start-up and warm-up included, as the kernel reported it when
