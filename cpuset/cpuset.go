@@ -44,6 +44,9 @@ func Parse(list string) (Set, error) {
 	return Set{slices.Compact(cpus)}, nil
 }
 
+// CPUs lists the set's CPU numbers in order.
+func (s Set) CPUs() []int { return slices.Clone(s.cpus) }
+
 // Len is the number of CPUs in the set.
 func (s Set) Len() int { return len(s.cpus) }
 

@@ -68,7 +68,8 @@ func TestPinSelf(t *testing.T) {
 		t.Fatal("this process may run on no CPU")
 	}
 	// The last allowed CPU: not the whole set, unless there is only one.
-	last := Set{allowed.cpus[len(allowed.cpus)-1:]}
+	cpus := allowed.CPUs()
+	last := Set{cpus[len(cpus)-1:]}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "CPUSET_PIN_TO="+last.String())
 	out, err := cmd.CombinedOutput()

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,4 +220,26 @@ func contextWithCancelAfter(t *testing.T, d time.Duration) (context.Context, con
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(d, cancel)
 	return ctx, cancel
+}
+
+// TestWrkReadsHeadersInAnyCase: header names are case-insensitive, and
+// some proxies (HAProxy) send them in lower case.
+func TestWrkReadsHeadersInAnyCase(t *testing.T) {
+	requireEngine(t, "wrk")
+	var served atomic.Uint64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(worker.HeaderWarmup) == "" {
+			served.Add(1)
+		}
+		w.Header()["x-worker"] = []string{"1"} // as written, not canonicalised
+		w.Header()["X-WORKER-CONN"] = []string{"7"}
+	}))
+	t.Cleanup(srv.Close)
+	res, err := Run(t.Context(), Config{Engine: "wrk", URL: srv.URL, Workers: 2, Concurrency: 1, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unattributed != 0 || res.PerWorker[1].Requests != served.Load() || res.PerWorker[1].Connections != 1 {
+		t.Errorf("tallies %+v, %d unattributed; want all %d responses on worker 1, over one connection id", res.PerWorker, res.Unattributed, served.Load())
+	}
 }

@@ -76,19 +76,33 @@ function request()
   return unfinished
 end
 
+-- header finds a header whatever its case: HTTP names are
+-- case-insensitive, and HAProxy, for one, sends them in lower case.
+local function header(headers, name, lower)
+  local v = headers[name] or headers[lower]
+  if v == nil then
+    for k, value in pairs(headers) do
+      if string.lower(k) == lower then
+        return value
+      end
+    end
+  end
+  return v
+end
+
 function response(status, headers, body)
   last = now()
   if status ~= 200 then
     statuses[status] = (statuses[status] or 0) + 1
     return
   end
-  local w = tonumber(headers["X-Worker"])
+  local w = tonumber(header(headers, "X-Worker", "x-worker"))
   if w == nil or w < 0 or w >= 65536 or w % 1 ~= 0 then
     unnamed = unnamed + 1
     return
   end
   served[w] = (served[w] or 0) + 1
-  local id = tonumber(headers["X-Worker-Conn"])
+  local id = tonumber(header(headers, "X-Worker-Conn", "x-worker-conn"))
   if id == nil or id < 0 or id >= 4294967296 then
     return
   end

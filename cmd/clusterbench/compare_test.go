@@ -119,7 +119,7 @@ func TestCompareBadInput(t *testing.T) {
 		{"one argument", []string{good}, "want BASE and HEAD, got 1"},
 		{"missing file", []string{good, "/nonexistent/results.json"}, "HEAD: results: open /nonexistent/results.json"},
 		{"truncated", []string{truncated, good}, "BASE: results: " + truncated + ": unexpected end of JSON input"},
-		{"another schema", []string{good, oldSchema}, "schema 0, this clusterbench reads schema 1"},
+		{"another schema", []string{good, oldSchema}, "schema 0, this clusterbench reads schemas 1 to 2"},
 		{"nothing in common", []string{good, renamed}, "nothing to compare: no trial point of"},
 		{"unknown metric", []string{"--gate", "speed", good, good}, `gate: unknown metric "speed"`},
 		{"bad threshold", []string{"--threshold", "p99=lots", good, good}, `--threshold p99: threshold "lots" is not a number`},

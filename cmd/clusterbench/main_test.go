@@ -38,14 +38,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func runCLI(t testing.TB, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(t.Context(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -91,6 +91,12 @@ func TestExitCodes(t *testing.T) {
 		{"profile with a file is fine, bad file is not", []string{"run", "--profile", bad}, exitUsage, bad + ":3:"},
 		{"serve zero workers", []string{"serve", "--mode", "shared", "--workers", "0"}, exitUsage, "--workers must be at least 1"},
 		{"serve negative cpu", []string{"serve", "--mode", "shared", "--handler-cpu", "-1ms"}, exitUsage, "handler-cpu: must be at least 0"},
+		{"unknown load generator", []string{"run", "--mode", "shared", "--loadgen", "siege"}, exitUsage, `loadgen: unknown load generator "siege" (known: vegeta, wrk)`},
+		{"wrk at a rate", []string{"run", "--mode", "shared", "--loadgen", "wrk", "--rate", "100"}, exitUsage, "wrk drives a closed loop only"},
+		{"wrk for part of a second", []string{"run", "--mode", "shared", "--loadgen", "wrk", "--duration", "1500ms"}, exitUsage, "wrk runs for whole seconds, got a duration of 1.5s"},
+		{"cpus overlap", []string{"run", "--mode", "shared", "--loadgen-cpus", "0", "--server-cpus", "0"}, exitUsage, "cpus: loadgen (0) and server (0) share CPUs"},
+		{"cpus half given", []string{"run", "--mode", "shared", "--loadgen-cpus", "0"}, exitUsage, "cpus: server is required"},
+		{"serve on a missing CPU", []string{"serve", "--mode", "shared", "--cpus", "1000"}, exitUsage, "--cpus: CPU 1000 not available here"},
 		{"report without dir", []string{"report"}, exitUsage, "want one run directory"},
 		{"report of nothing", []string{"report", t.TempDir()}, exitUsage, "results.json"},
 		{"modes", []string{"modes"}, exitOK, ""},
@@ -159,9 +165,15 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	for _, tr := range trials {
 		trial := tr.(map[string]any)
-		for _, key := range []string{"mode", "workers", "keepalive", "throughput_rps", "requests", "errors", "latency_ms", "per_worker", "fairness", "server_cpu_us_per_request"} {
+		for _, key := range []string{"mode", "workers", "keepalive", "throughput_rps", "requests", "errors", "latency_ms", "per_worker", "fairness",
+			"cpu", "server_cpu_us_per_request", "loadgen_bound", "loadgen_peak_rss_bytes"} {
 			if _, ok := trial[key]; !ok {
 				t.Errorf("trial lacks %q", key)
+			}
+		}
+		for _, key := range []string{"loadgen_seconds", "master_seconds", "proxy_seconds", "workers_seconds"} {
+			if _, ok := trial["cpu"].(map[string]any)[key]; !ok {
+				t.Errorf("cpu lacks %q", key)
 			}
 		}
 		fairness := trial["fairness"].(map[string]any)
@@ -228,8 +240,18 @@ func TestRunEndToEnd(t *testing.T) {
 		if j := tr.Fairness.Requests.Jain; j < 0.25 || j > 1 {
 			t.Errorf("%s: Jain %v outside [1/N, 1]", name, j)
 		}
-		if tr.CPU.ServingSeconds < 0.9 || tr.CPU.WorkersSeconds <= 0 {
-			t.Errorf("%s: cpu %+v; want the serving time and the workers' CPU", name, tr.CPU)
+		if tr.CPU.ServingSeconds < 0.7 || tr.CPU.ServingSeconds > 2 || tr.CPU.WorkersSeconds <= 0 || tr.CPU.LoadgenSeconds <= 0 {
+			t.Errorf("%s: cpu %+v; want the measured 0.7s and the workers' and load generator's CPU", name, tr.CPU)
+		}
+		if tr.LoadgenPeakRSSBytes == 0 {
+			t.Errorf("%s: the load generator's peak memory is not measured", name)
+		}
+		for _, w := range tr.PerWorker {
+			// Measured from /proc while measuring, against the kernel's
+			// account at reaping over the process's whole life.
+			if w.CPUSeconds <= 0 || w.CPUSeconds > w.LifetimeCPUSeconds+0.011 {
+				t.Errorf("%s: worker %d used %vs CPU while measuring and %vs over its life", name, w.Index, w.CPUSeconds, w.LifetimeCPUSeconds)
+			}
 		}
 		if tr.Mode == "roundrobin" {
 			// The master's own work is measured, and it handed over every
@@ -248,7 +270,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "CPU cores master/proxy/workers", "## Conditions", "## Findings"} {
+	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "server CPU µs/req", "CPU cores loadgen/master/proxy/workers",
+		"## Conditions", "## Findings", "- CPU placement: none"} {
 		if !bytes.Contains(report, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}

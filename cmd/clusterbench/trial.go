@@ -52,9 +52,40 @@ func cmdTrial(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) er
 	// run sends SIGTERM to interrupt; the trial then stops its deployment.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := pinLoadgen(req.Trial); err != nil {
+		rec := newTrialRecord(req.Trial)
+		rec.Error = err.Error()
+		return json.NewEncoder(stdout).Encode(trialResponse{Finished: true, Trial: rec})
+	}
 	p := &progress{w: stderr, terminal: req.Terminal, lastLine: time.Now()}
 	rec, finished := measure(ctx, command, req, p, nil)
 	return json.NewEncoder(stdout).Encode(trialResponse{Finished: finished, Trial: rec})
+}
+
+// pinLoadgen pins this process, the load generator or the one that
+// starts it (wrk inherits the mask), to the trial's load generator CPUs.
+func pinLoadgen(t scenarios.Trial) error {
+	if t.CPUs == nil {
+		return nil
+	}
+	set, err := cpuset.ParseUsable(t.CPUs.LoadGen)
+	if err == nil {
+		err = cpuset.PinSelf(set)
+	}
+	if err != nil {
+		return fmt.Errorf("CPU placement: %w", err)
+	}
+	return nil
+}
+
+// loadgenCPUs is how many CPUs the load generator may use.
+func loadgenCPUs(t scenarios.Trial) int {
+	if t.CPUs != nil {
+		if set, err := cpuset.Parse(t.CPUs.LoadGen); err == nil {
+			return set.Len()
+		}
+	}
+	return runtime.NumCPU()
 }
 
 // newTrialRecord is a trial's record before anything is measured.
@@ -100,19 +131,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 	if req.Profile != "" {
 		extra = append(extra, "--cpuprofile", req.Profile)
 	}
-	loadgenCPUs := runtime.NumCPU()
-	if t.CPUs != nil {
-		// This process is the load generator, or starts it (wrk inherits
-		// the mask); the server pins itself to its own CPUs.
-		set, err := cpuset.ParseUsable(t.CPUs.LoadGen)
-		if err == nil {
-			err = cpuset.PinSelf(set)
-		}
-		if err != nil {
-			rec.Error = fmt.Sprintf("CPU placement: %v", err)
-			return rec, true
-		}
-		loadgenCPUs = set.Len()
+	if t.CPUs != nil { // the load generator's side is pinned by pinLoadgen
 		extra = append(extra, "--cpus", t.CPUs.Server)
 	}
 	srv, err := startServer(ctx, command, t, extra...)
@@ -132,7 +151,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		MaxConnections: t.Load.MaxConnections,
 		KeepAlive:      t.KeepAlive,
 		Timeout:        t.Load.Timeout,
-		CPUs:           loadgenCPUs,
+		CPUs:           loadgenCPUs(t),
 		Progress:       func(lp loadgen.Progress) { p.update(req.Index, req.Total, t, lp) },
 		Phase: func(measuring bool) {
 			meter.read(measuring)
@@ -157,7 +176,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 	if cpuErr != nil {
 		rec.Warnings = append(rec.Warnings, "server CPU not measured: "+cpuErr.Error())
 	}
-	if why := loadgenLimit(&rec, loadgenCPUs, runtime.NumCPU()); why != "" {
+	if why := loadgenLimit(&rec, loadgenCPUs(t), runtime.NumCPU()); why != "" {
 		rec.LoadgenBound, rec.LoadgenBoundReason = true, why
 	}
 	return rec, true
