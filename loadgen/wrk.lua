@@ -49,7 +49,7 @@ function init(args)
   seconds = tonumber(args[3])
   connections = tonumber(args[4])
   first = nil   -- when this thread sent its first request
-  last = 0      -- when it received its last response
+  last = 0      -- when its last connection went idle
   parked = 0    -- connections that will send nothing more
   served = {}   -- worker index -> successful responses
   conns = {}    -- worker index -> distinct connections
@@ -69,6 +69,7 @@ function request()
     return req
   end
   parked = parked + 1
+  last = t -- right after this connection's last response
   if parked == connections then
     io.stderr:write("clusterbench-wrk drained\n")
     wrk.thread:stop()
@@ -91,7 +92,6 @@ local function header(headers, name, lower)
 end
 
 function response(status, headers, body)
-  last = now()
   if status ~= 200 then
     statuses[status] = (statuses[status] or 0) + 1
     return
