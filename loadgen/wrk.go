@@ -77,8 +77,11 @@ func runWrk(ctx context.Context, cfg Config) (*Result, error) {
 		if warmup, err = startWrk(ctx, cfg, threads, cfg.Warmup, true); err != nil {
 			return nil, err
 		}
-		if err := warmup.wait(ctx, cfg); err != nil || warmup.interrupted {
-			return &Result{Interrupted: warmup.interrupted, ErrorKinds: map[string]uint64{}}, err
+		if err := warmup.wait(ctx, cfg); err != nil {
+			return nil, err
+		}
+		if warmup.interrupted {
+			return &Result{Interrupted: true, ErrorKinds: map[string]uint64{}}, nil
 		}
 	}
 	cfg.Phase(true)
@@ -89,20 +92,18 @@ func runWrk(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	err = measured.wait(ctx, cfg)
 	cfg.Phase(false)
-	if err != nil || measured.interrupted {
-		return &Result{Interrupted: measured.interrupted, ErrorKinds: map[string]uint64{}}, err
+	if err != nil {
+		return nil, err
+	}
+	if measured.interrupted {
+		return &Result{Interrupted: true, ErrorKinds: map[string]uint64{}}, nil
 	}
 	res := measured.result(cfg.Workers)
 	res.Threads = threads
 	if warmup != nil {
 		res.PeakRSSBytes = max(res.PeakRSSBytes, warmup.peakRSS())
 		for w, n := range warmup.report.Served {
-			i, _ := strconv.Atoi(w) // the script writes whole numbers
-			for len(res.WarmupPerWorker) <= i {
-				res.WarmupPerWorker = append(res.WarmupPerWorker, 0)
-				res.PerWorker = append(res.PerWorker, Tally{})
-			}
-			res.WarmupPerWorker[i] = n
+			res.WarmupPerWorker[res.growTo(w)] = n
 		}
 	}
 	return res, nil
@@ -274,18 +275,12 @@ func (r *wrkRun) result(workers int) *Result {
 		PeakRSSBytes:    r.peakRSS(),
 		CPUSeconds:      (r.cmd.ProcessState.UserTime() + r.cmd.ProcessState.SystemTime()).Seconds(),
 	}
-	tally := func(counts map[string]uint64, set func(*Tally, uint64)) {
-		for w, n := range counts {
-			i, _ := strconv.Atoi(w) // the script writes whole numbers below 65536
-			for len(res.PerWorker) <= i {
-				res.PerWorker = append(res.PerWorker, Tally{})
-				res.WarmupPerWorker = append(res.WarmupPerWorker, 0)
-			}
-			set(&res.PerWorker[i], n)
-		}
+	for w, n := range rep.Served {
+		res.PerWorker[res.growTo(w)].Requests = n
 	}
-	tally(rep.Served, func(t *Tally, n uint64) { t.Requests = n })
-	tally(rep.Connections, func(t *Tally, n uint64) { t.Connections = n })
+	for w, n := range rep.Connections {
+		res.PerWorker[res.growTo(w)].Connections = n
+	}
 	res.Successes = rep.Unnamed
 	for _, t := range res.PerWorker {
 		res.Successes += t.Requests
@@ -311,6 +306,17 @@ func (r *wrkRun) result(workers int) *Result {
 	l := rep.LatencyUs
 	res.Latency = Latency{Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
 	return res
+}
+
+// growTo makes room in the per-worker tallies for worker w, a whole
+// number below 65536 as the script writes it, and returns its index.
+func (r *Result) growTo(w string) int {
+	i, _ := strconv.Atoi(w)
+	for len(r.PerWorker) <= i {
+		r.PerWorker = append(r.PerWorker, Tally{})
+		r.WarmupPerWorker = append(r.WarmupPerWorker, 0)
+	}
+	return i
 }
 
 // peakRSS is the most memory the wrk process held.
