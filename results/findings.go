@@ -230,8 +230,8 @@ func efficiency(pts []*Point) string {
 	if len(bound) > 0 {
 		line = fmt.Sprintf("The load generator was the limit (†) for %s, so these throughputs understate the server. ", strings.Join(bound, ", "))
 	}
-	return line + fmt.Sprintf("Least server CPU per request: `%s` (%.1f µs), %.2f× the last, `%s` (%.1f µs). ",
-		byCost[0].Mode, best, worst/best, byCost[len(byCost)-1].Mode, worst)
+	return line + fmt.Sprintf("Least server CPU per request: `%s` (%.1f µs); the most: `%s` (%.1f µs, %.2f× as much). ",
+		byCost[0].Mode, best, byCost[len(byCost)-1].Mode, worst, worst/best)
 }
 
 // ratio says how far ahead a is of b: "1.13× the throughput of", or for
