@@ -5,9 +5,10 @@ GO  ?= go
 BIN := bin/clusterbench
 
 # Debian packages the modes and tests need, as "command:package". The
-# kernel-level modes need nothing more; iptables, nginx and haproxy need their programs, and the
+# kernel-level modes need nothing more; iptables, nginx and haproxy need their programs, the wrk
+# load generator its own, and the
 # tests take namespaces away with unshare and setpriv (util-linux).
-SYSTEM_DEPS := iptables-restore:iptables unshare:util-linux setpriv:util-linux nginx:nginx haproxy:haproxy
+SYSTEM_DEPS := iptables-restore:iptables unshare:util-linux setpriv:util-linux nginx:nginx haproxy:haproxy wrk:wrk
 
 .PHONY: run quick test build deps clean
 
