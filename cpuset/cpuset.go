@@ -102,18 +102,29 @@ func Allowed() (Set, error) {
 	return Set{cpus}, nil
 }
 
-// ParseUsable parses a CPU list whose every CPU this process may run on.
+// Online returns the CPUs the kernel has online, which any process may
+// pin itself to whatever its current mask (a parent's pinning does not
+// bind its children's choice).
+func Online() (Set, error) {
+	data, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return Set{}, fmt.Errorf("cpuset: %w", err)
+	}
+	return Parse(string(data))
+}
+
+// ParseUsable parses a CPU list whose every CPU is online.
 func ParseUsable(list string) (Set, error) {
 	set, err := Parse(list)
 	if err != nil {
 		return Set{}, err
 	}
-	allowed, err := Allowed()
+	online, err := Online()
 	if err != nil {
 		return Set{}, err
 	}
-	if out := set.Outside(allowed); !out.IsEmpty() {
-		return Set{}, fmt.Errorf("CPU %s not available here (this process may use CPUs %s)", out, allowed)
+	if out := set.Outside(online); !out.IsEmpty() {
+		return Set{}, fmt.Errorf("CPU %s is not on this machine (online: %s)", out, online)
 	}
 	return set, nil
 }

@@ -44,6 +44,22 @@ func TestOverlapsAndOutside(t *testing.T) {
 	}
 }
 
+func TestParseUsable(t *testing.T) {
+	online, err := Online()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if online.IsEmpty() {
+		t.Fatal("no CPU online")
+	}
+	if _, err := ParseUsable(online.String()); err != nil {
+		t.Errorf("the online CPUs %s: %v", online, err)
+	}
+	if _, err := ParseUsable("1000"); err == nil || !strings.Contains(err.Error(), "CPU 1000 is not on this machine") {
+		t.Errorf("CPU 1000: %v; want it refused", err)
+	}
+}
+
 // TestMain lets TestPinSelf re-run this binary as a process to pin.
 func TestMain(m *testing.M) {
 	if cpus := os.Getenv("CPUSET_PIN_TO"); cpus != "" {

@@ -135,7 +135,7 @@ func TestParseErrors(t *testing.T) {
 		{"cpus not a list", "experiments:\n  - modes: [shared]\n    cpus: {loadgen: 0, server: one}\n",
 			`bad.yaml:3: server: "one" is not a CPU list (like 0, 0-3 or 0,2-3)`},
 		{"cpus beyond the machine", "experiments:\n  - modes: [shared]\n    cpus:\n      loadgen: 0\n      server: 1000\n",
-			`bad.yaml:4: cpus: server: CPU 1000 not available here (this process may use CPUs ` + allowedCPUs(t) + `)`},
+			`bad.yaml:4: cpus: server: CPU 1000 is not on this machine (online: ` + onlineCPUs(t) + `)`},
 		{"duplicate experiment names", "experiments:\n  - {name: a, modes: [shared]}\n  - {name: a, modes: [shared]}\n",
 			`bad.yaml:3: experiment name "a" used twice`},
 		{"netns not a bool", "netns: maybe\nexperiments:\n  - modes: [shared]\n",
@@ -282,12 +282,12 @@ experiments:
 	}
 }
 
-func allowedCPUs(t *testing.T) string {
-	allowed, err := cpuset.Allowed()
+func onlineCPUs(t *testing.T) string {
+	online, err := cpuset.Online()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return allowed.String()
+	return online.String()
 }
 
 // TestLoadGenerators: an experiment's loadgen is the default of its

@@ -96,7 +96,7 @@ func TestExitCodes(t *testing.T) {
 		{"wrk for part of a second", []string{"run", "--mode", "shared", "--loadgen", "wrk", "--duration", "1500ms"}, exitUsage, "wrk runs for whole seconds, got a duration of 1.5s"},
 		{"cpus overlap", []string{"run", "--mode", "shared", "--loadgen-cpus", "0", "--server-cpus", "0"}, exitUsage, "cpus: loadgen (0) and server (0) share CPUs"},
 		{"cpus half given", []string{"run", "--mode", "shared", "--loadgen-cpus", "0"}, exitUsage, "cpus: server is required"},
-		{"serve on a missing CPU", []string{"serve", "--mode", "shared", "--cpus", "1000"}, exitUsage, "--cpus: CPU 1000 not available here"},
+		{"serve on a missing CPU", []string{"serve", "--mode", "shared", "--cpus", "1000"}, exitUsage, "--cpus: CPU 1000 is not on this machine"},
 		{"report without dir", []string{"report"}, exitUsage, "want one run directory"},
 		{"report of nothing", []string{"report", t.TempDir()}, exitUsage, "results.json"},
 		{"modes", []string{"modes"}, exitOK, ""},

@@ -174,6 +174,22 @@ func TestPlacementPinsTheServer(t *testing.T) {
 	if p := rec.Placement; p == nil || p.LoadgenCPUs != first.String() || p.ServerCPUs != serverSet.String() {
 		t.Errorf("recorded placement %+v; want loadgen %s, server %s", p, first, serverSet)
 	}
+
+	// Through the command line, where the trial process pins itself to the
+	// load generator's CPUs before it starts the server on the others.
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "reuseport", "--workers", "2", "--duration", "1s", "--warmup", "0s",
+		"--loadgen-cpus", first.String(), "--server-cpus", serverSet.String())
+	if code != exitOK {
+		t.Fatalf("run with placement: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	run, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := run.Trials[0]; tr.Failed() || tr.Placement == nil || tr.Successes == 0 {
+		t.Errorf("trial with placement: error %q, placement %+v, %d successes", tr.Error, tr.Placement, tr.Successes)
+	}
 }
 
 // TestWrkEngineCountsAgree drives every mode with wrk, keep-alive off and
