@@ -3,8 +3,9 @@
 // benchmark shares with its load generator.
 //
 // Other processes are read from /proc/PID/stat, whose times are in clock
-// ticks (1/100 s on Linux): a reading is exact to one tick per process, so
-// spans should be long next to 10 ms times the number of processes read.
+// ticks (1/100 s on Linux), user and system time each rounded down: a
+// reading is exact to two ticks per process, so spans should be long next
+// to 20 ms times the number of processes read.
 package cputime
 
 import (
