@@ -23,9 +23,9 @@ type cpuMeter struct {
 type role int
 
 const (
-	master role = iota
-	proxy
-	workerRole
+	roleMaster role = iota
+	roleProxy
+	roleWorker
 )
 
 type roleCPU struct {
@@ -53,12 +53,12 @@ func (m *cpuMeter) readTree() (map[int]roleCPU, error) {
 	}
 	readings := make(map[int]roleCPU, len(tree))
 	for _, p := range tree { // parents before their children
-		r := workerRole
+		r := roleWorker
 		switch {
 		case p.PID == m.servePID:
-			r = master
-		case p.PID == m.proxyPID || readings[p.PPID].role == proxy:
-			r = proxy
+			r = roleMaster
+		case p.PID == m.proxyPID || readings[p.PPID].role == roleProxy:
+			r = roleProxy
 		}
 		readings[p.PID] = roleCPU{r, p.CPU}
 	}
@@ -83,9 +83,9 @@ func (m *cpuMeter) used() (serverCPU, error) {
 	for pid, e := range m.end {
 		d := (e.cpu - m.start[pid].cpu).Seconds()
 		switch e.role {
-		case master:
+		case roleMaster:
 			u.master += d
-		case proxy:
+		case roleProxy:
 			u.proxy += d
 		default:
 			u.workers[pid] += d

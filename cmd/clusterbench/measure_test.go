@@ -52,40 +52,43 @@ func TestServerCPUMatchesProc(t *testing.T) {
 				t.Fatalf("finished %v, error %q, %d readings; want a measured trial read twice", finished, rec.Error, len(readings))
 			}
 			independent := map[role]float64{}
-			for _, r := range []role{master, proxy, workerRole} {
+			for _, r := range []role{roleMaster, roleProxy, roleWorker} {
 				independent[r] = (readings[1][r] - readings[0][r]).Seconds()
 			}
-			tool := map[role]float64{master: rec.CPU.MasterSeconds, proxy: rec.CPU.ProxySeconds, workerRole: rec.CPU.WorkersSeconds}
+			tool := map[role]float64{roleMaster: rec.CPU.MasterSeconds, roleProxy: rec.CPU.ProxySeconds, roleWorker: rec.CPU.WorkersSeconds}
 			// /proc/PID/stat counts in 10 ms ticks, once per process at
 			// each end; the two readings are a few milliseconds apart.
 			slack := 0.02*float64(procs) + 0.01
-			names := map[role]string{master: "master", proxy: "proxy", workerRole: "workers"}
+			names := map[role]string{roleMaster: "master", roleProxy: "proxy", roleWorker: "workers"}
 			for r, want := range independent {
 				if got := tool[r]; math.Abs(got-want) > slack+0.05*want {
 					t.Errorf("%s CPU: the tool read %.3fs, schedstat %.3fs (allowed %.3fs apart)", names[r], got, want, slack+0.05*want)
 				}
 			}
-			total := independent[master] + independent[proxy] + independent[workerRole]
+			total := independent[roleMaster] + independent[roleProxy] + independent[roleWorker]
 			want := 1e6 * total / float64(rec.Successes)
 			if got := rec.ServerCPUPerRequestUs; math.Abs(got-want) > 1e6*slack/float64(rec.Successes)+0.05*want {
 				t.Errorf("server CPU per request %.1f µs; schedstat gives %.1f µs", got, want)
 			}
 			// The handler burns 300µs of CPU per request: the workers
 			// cannot have used less.
-			if handler := 300e-6 * float64(rec.Successes); independent[workerRole] < 0.9*handler {
-				t.Errorf("workers used %.3fs for %d requests of 300µs of CPU each", independent[workerRole], rec.Successes)
+			if handler := 300e-6 * float64(rec.Successes); independent[roleWorker] < 0.9*handler {
+				t.Errorf("workers used %.3fs for %d requests of 300µs of CPU each", independent[roleWorker], rec.Successes)
 			}
 			switch mode {
 			case "roundrobin":
-				if independent[master] < 0.01 {
-					t.Errorf("the round-robin master used %.3fs handing over %d connections; want it measured", independent[master], rec.ClientDials)
+				if independent[roleMaster] < 0.01 {
+					t.Errorf("the round-robin master used %.3fs handing over %d connections; want it measured", independent[roleMaster], rec.ClientDials)
 				}
 			case "nginx":
-				if independent[proxy] < 0.01 || rec.CPU.ProxySeconds <= 0 {
-					t.Errorf("nginx used %.3fs (the tool says %.3fs); want it measured", independent[proxy], rec.CPU.ProxySeconds)
+				if independent[roleProxy] < 0.01 || rec.CPU.ProxySeconds <= 0 {
+					t.Errorf("nginx used %.3fs (the tool says %.3fs); want it measured", independent[roleProxy], rec.CPU.ProxySeconds)
 				}
 			}
-			t.Logf("%s: tool %v, schedstat %v, %.1f µs/request over %d requests", mode, tool, independent, rec.ServerCPUPerRequestUs, rec.Successes)
+			for _, r := range []role{roleMaster, roleProxy, roleWorker} {
+				t.Logf("%s %s: the tool %.3fs, schedstat %.3fs", mode, names[r], tool[r], independent[r])
+			}
+			t.Logf("%s: %.1f µs of server CPU per request over %d requests", mode, rec.ServerCPUPerRequestUs, rec.Successes)
 		})
 	}
 }
@@ -98,7 +101,7 @@ func schedstatByRole(t *testing.T, servePID, proxyPID int) (map[role]time.Durati
 	var walk func(pid int, r role) int
 	walk = func(pid int, r role) int {
 		if pid == proxyPID {
-			r = proxy
+			r = roleProxy
 		}
 		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 		n := 1
@@ -112,15 +115,15 @@ func schedstatByRole(t *testing.T, servePID, proxyPID int) (map[role]time.Durati
 			for _, c := range strings.Fields(string(children)) {
 				child, _ := strconv.Atoi(c)
 				childRole := r
-				if r == master {
-					childRole = workerRole
+				if r == roleMaster {
+					childRole = roleWorker
 				}
 				n += walk(child, childRole)
 			}
 		}
 		return n
 	}
-	return byRole, walk(servePID, master)
+	return byRole, walk(servePID, roleMaster)
 }
 
 // TestPlacementPinsTheServer measures a trial in this process with the
