@@ -13,8 +13,8 @@
 -- all of a thread's connections are parked so, the thread says "drained"
 -- on stderr and stops, and clusterbench ends wrk with SIGINT when every
 -- thread has. (wrk's delay() could hold a connection back instead, but it
--- costs two epoll_ctl calls and a timer per request, about a tenth of the
--- throughput on a small machine.)
+-- costs two more epoll_ctl calls and a timer per request, on the load
+-- generator's hot path.)
 --
 -- Arguments after --: "warmup" or "measure"; "keepalive" or "close"; the
 -- measured seconds; the connections of each thread.

@@ -34,6 +34,9 @@ func BenchmarkEngines(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if !strings.Contains(string(scenario), "reps: 3") {
+		b.Fatal("scenarios/engines.yaml no longer says reps: 3; each round must run it once")
+	}
 	oneRep := writeFile(b, "engines.yaml", strings.Replace(string(scenario), "reps: 3", "reps: 1", 1))
 	var vegeta, engine, plain, ratios []float64
 	bound := 0

@@ -81,9 +81,8 @@ func pinLoadgen(t scenarios.Trial) error {
 // loadgenCPUs is how many CPUs the load generator may use.
 func loadgenCPUs(t scenarios.Trial) int {
 	if t.CPUs != nil {
-		if set, err := cpuset.Parse(t.CPUs.LoadGen); err == nil {
-			return set.Len()
-		}
+		set, _ := cpuset.Parse(t.CPUs.LoadGen) // checked when the scenario was read
+		return set.Len()
 	}
 	return runtime.NumCPU()
 }
@@ -140,6 +139,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		return rec, ctx.Err() == nil
 	}
 	meter := &cpuMeter{servePID: srv.cmd.Process.Pid, proxyPID: srv.ready.ProxyPID}
+	lgCPUs := loadgenCPUs(t)
 	lg, err := loadgen.Run(ctx, loadgen.Config{
 		Engine:         t.Load.Engine,
 		URL:            "http://" + srv.ready.Addr + "/",
@@ -151,7 +151,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		MaxConnections: t.Load.MaxConnections,
 		KeepAlive:      t.KeepAlive,
 		Timeout:        t.Load.Timeout,
-		CPUs:           loadgenCPUs(t),
+		CPUs:           lgCPUs,
 		Progress:       func(lp loadgen.Progress) { p.update(req.Index, req.Total, t, lp) },
 		Phase: func(measuring bool) {
 			meter.read(measuring)
@@ -176,7 +176,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 	if cpuErr != nil {
 		rec.Warnings = append(rec.Warnings, "server CPU not measured: "+cpuErr.Error())
 	}
-	if why := loadgenLimit(&rec, loadgenCPUs(t), runtime.NumCPU()); why != "" {
+	if why := loadgenLimit(&rec, lgCPUs, runtime.NumCPU()); why != "" {
 		rec.LoadgenBound, rec.LoadgenBoundReason = true, why
 	}
 	return rec, true
