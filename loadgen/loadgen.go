@@ -59,6 +59,16 @@ type Config struct {
 	// starts and with false just after it ends, so that the caller can read
 	// other processes' CPU time over the same span.
 	Phase func(measuring bool)
+	// Fault, if set, is injected once while measuring (vegeta only).
+	Fault *Fault
+}
+
+// Fault is something done to the server at a time into the measured load,
+// such as killing workers. The client's account is split at the moment
+// Inject is called, so that what the fault did can be told apart.
+type Fault struct {
+	At     time.Duration
+	Inject func()
 }
 
 // Engines lists the load generators, the default first.
@@ -90,6 +100,36 @@ type Tally struct {
 	Connections uint64
 }
 
+// ProcessTally is what one worker process served, as the client saw it.
+type ProcessTally struct {
+	Worker int
+	PID    int // 0 for responses without X-Worker-Pid
+	Tally
+	// FirstSuccess is when its first response arrived, from the start of
+	// the measured load.
+	FirstSuccess time.Duration
+}
+
+// Second is what completed in one second of the measured load, by the time
+// each response (or error) arrived.
+type Second struct {
+	Requests   uint64
+	Successes  uint64
+	Errors     uint64
+	ErrorKinds map[string]uint64
+}
+
+// Window is what completed in part of the measured load.
+type Window struct {
+	Requests   uint64
+	Successes  uint64
+	Errors     uint64
+	ErrorKinds map[string]uint64
+	// FirstError and LastError are when the first and the last error
+	// arrived, from the start of the measured load; 0 without errors.
+	FirstError, LastError time.Duration
+}
+
 // Latency percentiles of successful requests, in milliseconds.
 type Latency struct {
 	Mean, P50, P90, P99, P999, Max float64
@@ -108,6 +148,17 @@ type Result struct {
 	Latency       Latency
 	// PerWorker is indexed by the X-Worker header.
 	PerWorker []Tally
+	// Processes is what each worker process served (X-Worker-Pid), so
+	// that a replacement is told apart from the process it replaced; nil
+	// for wrk, which does not read the header.
+	Processes []ProcessTally
+	// Series is the measured load second by second (vegeta only).
+	Series []Second
+	// FaultAt is when the fault was injected, from the start of the
+	// measured load, and AfterFault what the client saw from then on;
+	// nil without a fault.
+	FaultAt    time.Duration
+	AfterFault *Window
 	// Unattributed counts successful responses that named no worker.
 	Unattributed uint64
 	// WarmupPerWorker counts successful warm-up requests per worker.
@@ -141,6 +192,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if cfg.Phase == nil {
 		cfg.Phase = func(bool) {}
+	}
+	if f := cfg.Fault; f != nil && (f.At < 0 || f.At >= cfg.Duration) {
+		return nil, fmt.Errorf("loadgen: a fault at %v is not within the measured %v", f.At, cfg.Duration)
 	}
 	switch cfg.Engine {
 	case "", "vegeta":

@@ -38,7 +38,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Result, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 
-	agg := newAggregate(cfg.Workers)
+	agg := newAggregate(cfg.Workers, cfg.Duration)
 	agg.start = time.Now()
 	if cfg.Warmup > 0 {
 		target := vegeta.Target{Method: http.MethodGet, URL: cfg.URL, Header: http.Header{worker.HeaderWarmup: {"1"}}}
@@ -55,6 +55,15 @@ func runVegeta(ctx context.Context, cfg Config) (*Result, error) {
 	dialsBefore := dials.Load()
 	cpuBefore := cputime.Self()
 	agg.start = time.Now()
+	if f := cfg.Fault; f != nil {
+		agg.after = &Window{ErrorKinds: map[string]uint64{}}
+		timer := time.AfterFunc(f.At, func() {
+			// Noted before the fault, so nothing it causes is counted before it.
+			agg.faultAt.Store(int64(time.Since(agg.start)))
+			f.Inject()
+		})
+		defer timer.Stop()
+	}
 	target := vegeta.Target{Method: http.MethodGet, URL: cfg.URL}
 	interrupted := attack(ctx, cfg, client, target, cfg.Duration, func(res *vegeta.Result) {
 		agg.add(res)
@@ -104,38 +113,59 @@ func attack(ctx context.Context, cfg Config, client *http.Client, target vegeta.
 	return <-stopped
 }
 
-// aggregate folds results into counters as they arrive; one goroutine owns it.
+// aggregate folds results into counters as they arrive; one goroutine owns
+// it. Its memory grows with the workers, their processes and the seconds
+// of the load, never with the number of requests.
 type aggregate struct {
 	start      time.Time
+	duration   time.Duration
 	requests   uint64
 	successes  uint64
 	errors     uint64
 	errorKinds map[string]uint64
 	latency    *hdrhistogram.Histogram // microseconds
 	workers    []workerTally           // by X-Worker index
+	processes  []*processTally         // in order of first appearance
 	unnamed    uint64
+	series     []Second
+	// faultAt is when the fault was injected, in nanoseconds from start;
+	// -1 before. after is what completed from then on; nil without a fault.
+	faultAt atomic.Int64
+	after   *Window
 	// warm-up requests are counted apart and never mixed into the figures
 	warmRequests, warmErrors uint64
 	lastReport               time.Time
 }
 
-func newAggregate(workers int) *aggregate {
-	return &aggregate{
+func newAggregate(workers int, duration time.Duration) *aggregate {
+	a := &aggregate{
+		duration:   duration,
 		errorKinds: map[string]uint64{},
 		latency:    hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
 		workers:    make([]workerTally, workers),
 	}
+	a.faultAt.Store(-1)
+	return a
 }
 
 // maxWorkerIndex bounds the X-Worker values believed, so a bad header cannot
 // make the tallies huge.
 const maxWorkerIndex = 1 << 16
 
-// workerTally is everything the client counts for one worker.
+// maxProcesses bounds the worker processes told apart; responses of any
+// more count under their worker only.
+const maxProcesses = 1 << 12
+
+// workerTally is everything the client counts for one worker index.
 type workerTally struct {
 	Tally
 	warmup uint64 // successful warm-up requests
-	conns  idSet  // connection ids seen while measuring
+}
+
+// processTally is what the client counts for one worker process.
+type processTally struct {
+	ProcessTally
+	conns idSet // connection ids seen while measuring; ids restart in a new process
 }
 
 // worker returns the tally of worker i, adding workers as they appear.
@@ -144,6 +174,34 @@ func (a *aggregate) worker(i int) *workerTally {
 		a.workers = append(a.workers, workerTally{})
 	}
 	return &a.workers[i]
+}
+
+// process returns the tally of worker i's process pid, adding it with its
+// first success at done.
+func (a *aggregate) process(i, pid int, done time.Duration) *processTally {
+	for _, p := range a.processes {
+		if p.Worker == i && p.PID == pid {
+			p.FirstSuccess = min(p.FirstSuccess, done) // results arrive a little out of order
+			return p
+		}
+	}
+	if len(a.processes) >= maxProcesses {
+		return nil
+	}
+	p := &processTally{ProcessTally: ProcessTally{Worker: i, PID: pid, FirstSuccess: done}}
+	a.processes = append(a.processes, p)
+	return p
+}
+
+// second returns the series entry of the second in which done falls;
+// what completes after the load's end counts in its last second.
+func (a *aggregate) second(done time.Duration) *Second {
+	n := max(1, int((a.duration+time.Second-1)/time.Second))
+	i := min(max(0, int(done/time.Second)), n-1)
+	for len(a.series) <= i {
+		a.series = append(a.series, Second{})
+	}
+	return &a.series[i]
 }
 
 func workerOf(res *vegeta.Result) (int, bool) {
@@ -168,13 +226,41 @@ func (a *aggregate) addWarmup(res *vegeta.Result) {
 }
 
 func (a *aggregate) add(res *vegeta.Result) {
+	done := max(0, res.Timestamp.Add(res.Latency).Sub(a.start))
+	sec := a.second(done)
+	var after *Window
+	if at := a.faultAt.Load(); at >= 0 && int64(done) >= at {
+		after = a.after
+	}
 	a.requests++
+	sec.Requests++
+	if after != nil {
+		after.Requests++
+	}
 	if failed(res) {
+		kind := ErrorKind(res.Code, res.Error)
 		a.errors++
-		a.errorKinds[ErrorKind(res.Code, res.Error)]++
+		a.errorKinds[kind]++
+		sec.Errors++
+		if sec.ErrorKinds == nil {
+			sec.ErrorKinds = map[string]uint64{}
+		}
+		sec.ErrorKinds[kind]++
+		if after != nil {
+			after.Errors++
+			after.ErrorKinds[kind]++
+			if after.FirstError == 0 || done < after.FirstError {
+				after.FirstError = done
+			}
+			after.LastError = max(after.LastError, done)
+		}
 		return
 	}
 	a.successes++
+	sec.Successes++
+	if after != nil {
+		after.Successes++
+	}
 	_ = a.latency.RecordValue(res.Latency.Microseconds())
 	i, ok := workerOf(res)
 	if !ok {
@@ -183,7 +269,14 @@ func (a *aggregate) add(res *vegeta.Result) {
 	}
 	w := a.worker(i)
 	w.Requests++
-	if id, err := strconv.ParseUint(res.Headers.Get(worker.HeaderConn), 10, 64); err == nil && w.conns.add(id) {
+	pid, _ := strconv.Atoi(res.Headers.Get(worker.HeaderPID))
+	p := a.process(i, pid, done)
+	if p == nil {
+		return
+	}
+	p.Requests++
+	if id, err := strconv.ParseUint(res.Headers.Get(worker.HeaderConn), 10, 64); err == nil && p.conns.add(id) {
+		p.Connections++
 		w.Connections++
 	}
 }
@@ -218,6 +311,13 @@ func (a *aggregate) result() *Result {
 	for _, w := range a.workers {
 		r.PerWorker = append(r.PerWorker, w.Tally)
 		r.WarmupPerWorker = append(r.WarmupPerWorker, w.warmup)
+	}
+	for _, p := range a.processes {
+		r.Processes = append(r.Processes, p.ProcessTally)
+	}
+	r.Series = a.series
+	if at := a.faultAt.Load(); at >= 0 {
+		r.FaultAt, r.AfterFault = time.Duration(at), a.after
 	}
 	if s := elapsed.Seconds(); s > 0 {
 		r.RateRPS = float64(r.Requests) / s

@@ -56,6 +56,11 @@ func CheckWrk(rate, maxConnections int, duration, warmup time.Duration) error {
 	return nil
 }
 
+// ErrWrkFault is why wrk cannot measure a fault: it has no clock to split
+// its counts at the fault or by the second, and it exits when it cannot
+// connect at all.
+var ErrWrkFault = errors.New("wrk cannot measure a fault (no per-second or before/after counts, and it stops when it cannot connect); use vegeta")
+
 // runWrk drives the load with wrk: a warm-up run, then the measured run.
 // Keep-alive connections do not carry over from one to the other.
 func runWrk(ctx context.Context, cfg Config) (*Result, error) {
@@ -64,6 +69,9 @@ func runWrk(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if err := CheckWrk(cfg.Rate, cfg.MaxConnections, cfg.Duration, cfg.Warmup); err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	if cfg.Fault != nil {
+		return nil, fmt.Errorf("loadgen: %w", ErrWrkFault)
 	}
 	cpus := cfg.CPUs
 	if cpus <= 0 {

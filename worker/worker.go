@@ -1,9 +1,10 @@
 // Package worker is the app under test: one HTTP/1.1 server process that
 // every distribution mode runs unchanged.
 //
-// Every response names the worker (X-Worker) and the connection within that
-// worker (X-Worker-Conn), so a client can count requests and connections per
-// worker on its own; the worker keeps the same counts on its side and reports
+// Every response names the worker (X-Worker), the process serving as that
+// worker (X-Worker-Pid: a replacement has a new one) and the connection
+// within that process (X-Worker-Conn), so a client can count requests and
+// connections per worker on its own; the worker keeps the same counts on its side and reports
 // them to its parent, so the two can be compared. Requests that carry the
 // warm-up header are counted apart, so that both sides can leave the warm-up
 // out of the figures the same way.
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,9 @@ const (
 	// HeaderConn carries the connection id, unique within one worker process
 	// and numbered 1, 2, 3... in accept order.
 	HeaderConn = "X-Worker-Conn"
+	// HeaderPID carries the worker process's id, so that a client can tell
+	// a replacement from the process it replaced, and their connections apart.
+	HeaderPID = "X-Worker-Pid"
 	// HeaderWarmup on a request marks it as warm-up: served, but not counted.
 	HeaderWarmup = "X-Clusterbench-Warmup"
 )
@@ -70,6 +75,7 @@ type Counters struct {
 type Server struct {
 	index    int
 	indexStr string
+	pidStr   string
 	body     []byte
 	bodyLen  string
 	spin     spinWork
@@ -97,6 +103,7 @@ func NewServer(index int, h Handler, iterationsPerMicro float64) *Server {
 	return &Server{
 		index:    index,
 		indexStr: strconv.Itoa(index),
+		pidStr:   strconv.Itoa(os.Getpid()),
 		body:     body,
 		bodyLen:  strconv.Itoa(len(body)),
 		spin:     spinWork(float64(h.CPU.Microseconds()) * iterationsPerMicro),
@@ -126,6 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, _ := r.Context().Value(connKey{}).(*conn)
 	h := w.Header()
 	h.Set(HeaderWorker, s.indexStr)
+	h.Set(HeaderPID, s.pidStr)
 	if c != nil {
 		h.Set(HeaderConn, c.id)
 	}

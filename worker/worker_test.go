@@ -54,6 +54,9 @@ func TestServerContract(t *testing.T) {
 	if got := first.Header.Get(HeaderWorker); got != "5" {
 		t.Errorf("%s = %q; want 5", HeaderWorker, got)
 	}
+	if got := first.Header.Get(HeaderPID); got != strconv.Itoa(os.Getpid()) {
+		t.Errorf("%s = %q; want this process's id %d", HeaderPID, got, os.Getpid())
+	}
 	if first.ContentLength != 100 {
 		t.Errorf("body length %d; want 100", first.ContentLength)
 	}
