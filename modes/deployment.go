@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"clusterbench/worker"
 )
@@ -20,8 +24,9 @@ type Config struct {
 	Handler           worker.Handler
 	Launcher          worker.Launcher
 	// Respawn replaces a worker that exits while the deployment runs, as a
-	// Node app does with cluster.on('exit') and fork().
-	Respawn bool
+	// Node app does with cluster.on('exit') and fork(), after RespawnDelay.
+	Respawn      bool
+	RespawnDelay time.Duration
 	// Logf reports events as they happen; nil is silent.
 	Logf func(format string, args ...any)
 }
@@ -47,6 +52,14 @@ type Deployment struct {
 	mu       sync.Mutex
 	slots    []*slot
 	restarts []Restart
+	faults   []Fault
+	killed   map[int]bool // PIDs killed on purpose
+	gone     int          // indexes with no process left and none to come
+
+	closeOnce  sync.Once
+	closeErr   error
+	closed     time.Time         // when the frontend was closed
+	frontCount map[string]uint64 // the frontend's counts, taken as it closed
 }
 
 // slot is one worker index and the processes that held it.
@@ -61,6 +74,30 @@ type WorkerResult struct {
 	worker.Counters
 	CPUSeconds float64 `json:"cpu_seconds"`
 	Restarts   int     `json:"restarts,omitempty"`
+	// Processes is each process's own account when there was more than
+	// one, or when it died: the one that held the index first comes first.
+	Processes []ProcessResult `json:"processes,omitempty"`
+}
+
+// ProcessResult is one worker process's account.
+type ProcessResult struct {
+	worker.Counters
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// Final is true when the counts are the ones it gave as it stopped;
+	// false when it died and they are its last periodic report, sent at
+	// LastReport, which may miss what it served after that.
+	Final      bool      `json:"final"`
+	LastReport time.Time `json:"last_report,omitzero"`
+	// Killed is true when a fault injection killed it.
+	Killed bool `json:"killed,omitempty"`
+}
+
+// Fault is workers killed on purpose, as a crash would.
+type Fault struct {
+	At      time.Time `json:"at"`
+	Signal  string    `json:"signal"`
+	Workers []int     `json:"workers"` // indexes
+	PIDs    []int     `json:"pids"`
 }
 
 // Restart records a worker that exited while the deployment ran.
@@ -71,10 +108,14 @@ type Restart struct {
 	// ExitedAt is seconds since the deployment was ready.
 	ExitedAt       float64 `json:"exited_at_seconds"`
 	ReplacementPID int     `json:"replacement_pid,omitempty"`
-	// ReadyAfter is seconds from the exit until the replacement served.
-	ReadyAfter float64 `json:"ready_after_seconds,omitempty"`
+	// ReadyAfter is seconds from the exit until the replacement served,
+	// at ReadyAt.
+	ReadyAfter float64   `json:"ready_after_seconds,omitempty"`
+	ReadyAt    time.Time `json:"ready_at,omitzero"`
 	// Error says why there is no serving replacement.
 	Error string `json:"error,omitempty"`
+	// Killed is true when a fault injection killed it.
+	Killed bool `json:"killed,omitempty"`
 }
 
 // Report is a deployment's account when it stops.
@@ -84,6 +125,11 @@ type Report struct {
 	Frontend map[string]uint64 `json:"frontend,omitempty"` // what the master or proxy counted
 	// ProxyCPUSeconds is the proxy program's CPU time, in proxy modes.
 	ProxyCPUSeconds float64 `json:"proxy_cpu_seconds,omitempty"`
+	// Faults lists the workers killed on purpose (see Kill).
+	Faults []Fault `json:"faults,omitempty"`
+	// PortClosed is when the deployment closed its public port because no
+	// worker was left and none was coming, as Node's cluster does.
+	PortClosed time.Time `json:"port_closed,omitzero"`
 }
 
 // Deploy opens the mode and starts its workers, and returns once every
@@ -168,6 +214,7 @@ func (d *Deployment) supervise(index int) {
 			r.Error = err.Error()
 			d.record(r)
 			d.cfg.Logf("worker %d (pid %d) exited (%s); not replaced: %v", index, r.PID, r.Exit, err)
+			d.lost()
 			return
 		}
 		r.ReplacementPID = replacement.PID()
@@ -177,20 +224,55 @@ func (d *Deployment) supervise(index int) {
 		if err != nil {
 			r.Error = err.Error()
 		} else {
-			r.ReadyAfter = time.Since(exited).Seconds()
+			r.ReadyAt = time.Now()
+			r.ReadyAfter = r.ReadyAt.Sub(exited).Seconds()
 		}
 		d.record(r)
 		d.cfg.Logf("worker %d (pid %d) exited (%s); replaced by pid %d", index, r.PID, r.Exit, r.ReplacementPID)
 	}
 }
 
-// replace starts a new process for index in place of the exited one.
+// lost notes an index that has no process left and none to come. When
+// it was the last, the deployment closes its public port, so that new
+// connections are refused rather than queued for nobody, as Node's cluster
+// closes the listening handle when its last worker is gone.
+func (d *Deployment) lost() {
+	d.mu.Lock()
+	d.gone++
+	last := d.gone == len(d.slots)
+	d.mu.Unlock()
+	if last {
+		d.closeFrontend()
+		d.cfg.Logf("no worker left and none coming: public port %s closed", d.Addr())
+	}
+}
+
+// closeFrontend releases the frontend once, keeping what it counted.
+func (d *Deployment) closeFrontend() {
+	d.closeOnce.Do(func() {
+		if r, ok := d.frontend.(Reporter); ok {
+			d.frontCount = r.Report()
+		}
+		d.closeErr = d.frontend.Close()
+		d.closed = time.Now()
+	})
+}
+
+// replace starts a new process for index in place of the exited one,
+// after the respawn delay.
 func (d *Deployment) replace(index int, exited *worker.Process, restarts int) (*worker.Process, error) {
 	if !d.cfg.Respawn {
 		return nil, errors.New("respawn is off")
 	}
 	if restarts >= maxRestarts {
 		return nil, fmt.Errorf("already replaced %d times", restarts)
+	}
+	if d.cfg.RespawnDelay > 0 {
+		select {
+		case <-time.After(d.cfg.RespawnDelay):
+		case <-d.stopping.Done():
+			return nil, errors.New("the deployment stopped during the respawn delay")
+		}
 	}
 	p, err := d.launch(index)
 	if err != nil {
@@ -206,8 +288,39 @@ func (d *Deployment) replace(index int, exited *worker.Process, restarts int) (*
 
 func (d *Deployment) record(r Restart) {
 	d.mu.Lock()
+	r.Killed = d.killed[r.PID]
 	d.restarts = append(d.restarts, r)
 	d.mu.Unlock()
+}
+
+// Kill sends sig to the current processes of the first n worker indexes
+// at once, as a crash would; the respawn policy then applies. It returns
+// what it did.
+func (d *Deployment) Kill(n int, sig syscall.Signal) (Fault, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n < 1 || n > len(d.slots) {
+		return Fault{}, fmt.Errorf("kill: want 1 to %d workers, got %d", len(d.slots), n)
+	}
+	if d.killed == nil {
+		d.killed = map[int]bool{}
+	}
+	f := Fault{Signal: unix.SignalName(sig)}
+	for i, s := range d.slots[:n] {
+		pid := s.current.PID()
+		f.Workers, f.PIDs = append(f.Workers, i), append(f.PIDs, pid)
+		d.killed[pid] = true
+	}
+	f.At = time.Now()
+	var errs []error
+	for _, pid := range f.PIDs {
+		// A process that already exited cannot be killed twice; say so.
+		if err := syscall.Kill(pid, sig); err != nil {
+			errs = append(errs, fmt.Errorf("kill worker pid %d: %w", pid, err))
+		}
+	}
+	d.faults = append(d.faults, f)
+	return f, errors.Join(errs...)
 }
 
 func exitString(err error) string {
@@ -242,17 +355,15 @@ func (d *Deployment) ProxyPID() int {
 
 // Stop stops every worker gracefully (killing those that exceed grace),
 // releases the frontend, and returns each worker index's final counts.
-// Workers that ended without final counts are reported in the error, with
-// their last counts still in the report.
+// Workers that ended without final counts, unnoticed, are reported in the
+// error, with their last counts still in the report; a worker whose death
+// was noticed and recorded as a restart is not an error.
 func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 	d.stop()
 	d.supervisors.Wait() // from here on the slots stay as they are
-	var rep Report
-	if r, ok := d.frontend.(Reporter); ok {
-		rep.Frontend = r.Report()
-	}
 	// Stop accepting first, so no new connection queues where nobody will serve it.
-	closeErr := d.frontend.Close()
+	d.closeFrontend()
+	rep := Report{Frontend: d.frontCount, Restarts: d.restarts, Faults: d.faults, PortClosed: d.portClosed()}
 	if p, ok := d.frontend.(ProxyProcess); ok {
 		rep.ProxyCPUSeconds = p.ProxyCPUSeconds()
 	}
@@ -261,27 +372,63 @@ func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 	var wg sync.WaitGroup
 	for i, s := range d.slots {
 		wg.Go(func() {
-			c, err := s.current.Stop(grace)
-			rep.Workers[i] = sumPast(WorkerResult{Counters: c, CPUSeconds: s.current.CPU().Seconds()}, s.past)
+			_, err := s.current.Stop(grace)
+			if d.recorded(s.current.PID()) {
+				err = nil // its death is in the restarts
+			}
+			rep.Workers[i] = d.account(s)
 			errs[i] = err
 		})
 	}
 	wg.Wait()
-	rep.Restarts = d.restarts
-	return rep, errors.Join(append(errs, closeErr)...)
+	return rep, errors.Join(append(errs, d.closeErr)...)
 }
 
-// sumPast adds the counts of the processes that held an index before: their
-// last reports, which may miss what they served just before they died.
-func sumPast(r WorkerResult, past []*worker.Process) WorkerResult {
-	for _, p := range past {
-		c, _ := p.Counters()
+// portClosed is when the frontend closed because no worker was left, or
+// zero if it closed only as the deployment stopped.
+func (d *Deployment) portClosed() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gone == len(d.slots) {
+		return d.closed
+	}
+	return time.Time{}
+}
+
+// recorded reports whether pid's exit was noticed while serving.
+func (d *Deployment) recorded(pid int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.restarts {
+		if r.PID == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// account sums the counts of the processes that held an index. Those that
+// died give their last reports, which may miss what they served just
+// before; each process's own account is kept beside the sum.
+func (d *Deployment) account(s *slot) WorkerResult {
+	var r WorkerResult
+	for _, p := range append(slices.Clone(s.past), s.current) {
+		c, final := p.Counters()
+		pr := ProcessResult{Counters: c, CPUSeconds: p.CPU().Seconds(), Final: final, LastReport: p.LastReport()}
+		d.mu.Lock()
+		pr.Killed = d.killed[c.PID]
+		d.mu.Unlock()
+		r.Processes = append(r.Processes, pr)
 		r.Requests += c.Requests
 		r.Connections += c.Connections
 		r.WarmupRequests += c.WarmupRequests
 		r.Accepted += c.Accepted
-		r.CPUSeconds += p.CPU().Seconds()
-		r.Restarts++
+		r.CPUSeconds += pr.CPUSeconds
+	}
+	r.Index, r.PID = s.current.Index, s.current.PID()
+	r.Restarts = len(s.past)
+	if len(r.Processes) == 1 && r.Processes[0].Final {
+		r.Processes = nil // nothing to add to the sum
 	}
 	return r
 }
@@ -292,5 +439,5 @@ func (d *Deployment) kill() {
 	for _, s := range d.slots {
 		s.current.Kill()
 	}
-	d.frontend.Close()
+	d.closeFrontend()
 }

@@ -157,9 +157,10 @@ type Process struct {
 	Index int
 	cmd   *exec.Cmd
 
-	mu       sync.Mutex
-	counters Counters
-	final    bool
+	mu         sync.Mutex
+	counters   Counters
+	final      bool
+	lastReport time.Time
 
 	ready    chan struct{}
 	readOnce sync.Once
@@ -226,6 +227,7 @@ func (p *Process) readReports(r *os.File) {
 		p.mu.Lock()
 		p.counters = rep.Counters
 		p.final = p.final || rep.Final
+		p.lastReport = time.Now()
 		p.mu.Unlock()
 		if rep.Ready {
 			p.readOnce.Do(func() { close(p.ready) })
@@ -254,6 +256,13 @@ func (p *Process) Counters() (Counters, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.counters, p.final
+}
+
+// LastReport is when the worker's latest counts arrived.
+func (p *Process) LastReport() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastReport
 }
 
 // Stop asks the worker to finish (SIGTERM) and waits for it; after grace it
