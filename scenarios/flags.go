@@ -2,10 +2,10 @@ package scenarios
 
 import (
 	"fmt"
-	"time"
 
 	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/worker"
 )
 
 // Single builds a one-experiment scenario, e.g. from command-line flags,
@@ -26,7 +26,14 @@ func Single(name string, e Experiment) (*File, error) {
 			return nil, &Error{File: name, Msg: err.Error()}
 		}
 	}
-	return &File{Path: name, Name: name, Experiments: []Experiment{e}}, nil
+	if err := e.checkFault(); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	f := &File{Path: name, Name: name, Experiments: []Experiment{e}}
+	if err := f.checkRunTime(); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	return f, nil
 }
 
 // validate checks the values a file's schema checks line by line.
@@ -40,8 +47,8 @@ func (e *Experiment) validate() error {
 		}
 	}
 	for _, w := range e.Workers {
-		if w < 1 {
-			return fmt.Errorf("workers: must be at least 1, got %d", w)
+		if err := Limits.Workers.Check(w); err != nil {
+			return fmt.Errorf("workers: %w", err)
 		}
 	}
 	for _, r := range e.Required {
@@ -52,14 +59,14 @@ func (e *Experiment) validate() error {
 	if err := e.checkRequired(); err != nil {
 		return err
 	}
-	if e.Proxy.Processes < 0 {
-		return fmt.Errorf("proxy-processes: must be at least 0, got %d", e.Proxy.Processes)
+	if err := Limits.ProxyProcesses.Check(e.Proxy.Processes); err != nil {
+		return fmt.Errorf("proxy-processes: %w", err)
 	}
-	if e.Reps < 0 {
-		return fmt.Errorf("reps: must be at least 1, got %d", e.Reps)
+	if err := Limits.Reps.Check(e.Reps); e.Reps != 0 && err != nil {
+		return fmt.Errorf("reps: %w", err)
 	}
 	for _, h := range e.Handlers {
-		if err := h.Check(); err != nil {
+		if err := CheckHandler(h.Handler); err != nil {
 			return err
 		}
 	}
@@ -69,19 +76,47 @@ func (e *Experiment) validate() error {
 		}
 	}
 	for _, l := range e.Loads {
-		switch {
-		case l.Rate < 0:
-			return fmt.Errorf("rate: must be at least 0, got %d", l.Rate)
-		case l.Duration < time.Millisecond:
-			return fmt.Errorf("duration: must be at least 1ms, got %v", l.Duration)
-		case l.Warmup < 0:
-			return fmt.Errorf("warmup: must be at least 0, got %v", l.Warmup)
-		case l.Concurrency < 1:
-			return fmt.Errorf("concurrency: must be at least 1, got %d", l.Concurrency)
-		case l.MaxConnections < 0:
-			return fmt.Errorf("max-connections: must be at least 0, got %d", l.MaxConnections)
-		case l.Timeout < time.Millisecond:
-			return fmt.Errorf("timeout: must be at least 1ms, got %v", l.Timeout)
+		if err := checkLoad(l); err != nil {
+			return err
+		}
+	}
+	if e.Fault != nil {
+		if err := e.Fault.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckHandler checks a handler against the limits, naming the flags.
+func CheckHandler(h worker.Handler) error {
+	if err := Limits.BodyBytes.Check(h.BodyBytes); err != nil {
+		return fmt.Errorf("body-bytes: %w", err)
+	}
+	if err := Limits.HandlerCPU.Check(h.CPU); err != nil {
+		return fmt.Errorf("handler-cpu: %w", err)
+	}
+	if err := Limits.HandlerSleep.Check(h.Sleep); err != nil {
+		return fmt.Errorf("handler-sleep: %w", err)
+	}
+	return nil
+}
+
+// checkLoad checks a load against the limits, naming the flags.
+func checkLoad(l Load) error {
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{"rate", Limits.Rate.Check(l.Rate)},
+		{"duration", Limits.Duration.Check(l.Duration)},
+		{"warmup", Limits.Warmup.Check(l.Warmup)},
+		{"concurrency", Limits.Concurrency.Check(l.Concurrency)},
+		{"max-connections", Limits.MaxConnections.Check(l.MaxConnections)},
+		{"timeout", Limits.Timeout.Check(l.Timeout)},
+	} {
+		if c.err != nil {
+			return fmt.Errorf("%s: %w", c.name, c.err)
 		}
 	}
 	return nil

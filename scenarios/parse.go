@@ -59,39 +59,47 @@ var schema = map[string]map[string]field{
 	"experiment": {
 		"name":      {check: isString},
 		"modes":     {many: true, check: isMode},
-		"workers":   {many: true, check: intAtLeast(1)},
+		"workers":   {many: true, check: intIn(Limits.Workers)},
 		"keepalive": {many: true, check: isBool},
 		"handler":   {many: true, section: "handler"},
 		"load":      {many: true, section: "load"},
-		"reps":      {check: intAtLeast(1)},
+		"reps":      {check: intIn(Limits.Reps)},
 		"required":  {many: true, check: isModeName},
 		"proxy":     {section: "proxy"},
 		"loadgen":   {check: isEngine},
 		"cpus":      {section: "cpus"},
+		"fault":     {section: "fault"},
+	},
+	"fault": {
+		"kill":          {check: isKill},
+		"at":            {check: durationIn(Limits.Duration)},
+		"signal":        {check: isSignal},
+		"respawn":       {check: isBool},
+		"respawn_delay": {check: durationIn(Limits.RespawnDelay)},
 	},
 	"cpus": {
 		"loadgen": {check: isCPUList},
 		"server":  {check: isCPUList},
 	},
 	"proxy": {
-		"processes":          {check: intAtLeast(0)},
+		"processes":          {check: intIn(Limits.ProxyProcesses)},
 		"upstream_keepalive": {check: isBool},
 	},
 	"handler": {
 		"name":       {check: isString},
-		"body_bytes": {check: intAtLeast(0)},
-		"cpu":        {check: durationAtLeast(0)},
-		"sleep":      {check: durationAtLeast(0)},
+		"body_bytes": {check: intIn(Limits.BodyBytes)},
+		"cpu":        {check: durationIn(Limits.HandlerCPU)},
+		"sleep":      {check: durationIn(Limits.HandlerSleep)},
 	},
 	"load": {
 		"name":            {check: isString},
 		"loadgen":         {check: isEngine},
-		"rate":            {check: intAtLeast(0)},
-		"duration":        {check: durationAtLeast(time.Millisecond)},
-		"warmup":          {check: durationAtLeast(0)},
-		"concurrency":     {check: intAtLeast(1)},
-		"max_connections": {check: intAtLeast(0)},
-		"timeout":         {check: durationAtLeast(time.Millisecond)},
+		"rate":            {check: intIn(Limits.Rate)},
+		"duration":        {check: durationIn(Limits.Duration)},
+		"warmup":          {check: durationIn(Limits.Warmup)},
+		"concurrency":     {check: intIn(Limits.Concurrency)},
+		"max_connections": {check: intIn(Limits.MaxConnections)},
+		"timeout":         {check: durationIn(Limits.Timeout)},
 	},
 }
 
@@ -154,7 +162,13 @@ func Parse(path string, data []byte) (*File, error) {
 				return nil, &Error{File: path, Line: lookup(experiments.Content[i], "cpus").Line, Msg: err.Error()}
 			}
 		}
+		if err := e.checkFault(); err != nil {
+			return nil, &Error{File: path, Line: lookup(experiments.Content[i], "fault").Line, Msg: err.Error()}
+		}
 		seen[e.Name] = true
+	}
+	if err := f.checkRunTime(); err != nil {
+		return nil, &Error{File: path, Line: experiments.Line, Msg: err.Error()}
 	}
 	if err := f.checkReference(); err != nil {
 		line := lookup(root, "compare").Line
@@ -347,20 +361,17 @@ func isMode(n *yaml.Node) error {
 	return err
 }
 
-func intAtLeast(min int) func(*yaml.Node) error {
+func intIn(limit IntLimit) func(*yaml.Node) error {
 	return func(n *yaml.Node) error {
 		v, err := strconv.Atoi(n.Value)
 		if n.Tag != "!!int" || err != nil {
 			return fmt.Errorf("%q is not a whole number", n.Value)
 		}
-		if v < min {
-			return fmt.Errorf("must be at least %d, got %d", min, v)
-		}
-		return nil
+		return limit.Check(v)
 	}
 }
 
-func durationAtLeast(min time.Duration) func(*yaml.Node) error {
+func durationIn(limit DurationLimit) func(*yaml.Node) error {
 	return func(n *yaml.Node) error {
 		// A bare 0 needs no unit; it is rewritten as "0s" because the YAML
 		// decoder only turns strings into durations (as walk normalises lists).
@@ -371,10 +382,7 @@ func durationAtLeast(min time.Duration) func(*yaml.Node) error {
 		if n.Tag != "!!str" || err != nil {
 			return fmt.Errorf("%q is not a duration (like 500ms, 5s, 200us)", n.Value)
 		}
-		if d < min {
-			return fmt.Errorf("must be at least %v, got %v", min, d)
-		}
-		return nil
+		return limit.Check(d)
 	}
 }
 

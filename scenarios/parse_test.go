@@ -56,6 +56,43 @@ experiments:
 	}
 }
 
+func TestParseFault(t *testing.T) {
+	f, err := Parse("faults.yaml", []byte(`
+experiments:
+  - name: one
+    modes: [shared]
+    workers: 4
+    fault: {kill: 1, at: 2s}
+  - name: all
+    modes: [shared]
+    workers: 4
+    fault:
+      kill: all
+      at: 1500ms
+      signal: term
+      respawn: false
+      respawn_delay: 100ms
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, all := f.Experiments[0].Fault, f.Experiments[1].Fault
+	if *one != (Fault{Kill: "1", At: 2 * time.Second, Signal: "SIGKILL", Respawn: true}) {
+		t.Errorf("fault = %+v; want one worker killed at 2s by SIGKILL, replaced at once (the defaults)", *one)
+	}
+	if *all != (Fault{Kill: KillAll, At: 1500 * time.Millisecond, Signal: "SIGTERM", Respawn: false, RespawnDelay: 100 * time.Millisecond}) {
+		t.Errorf("fault = %+v; want all killed by SIGTERM, spelled canonically, not replaced", *all)
+	}
+	if n := all.Count(4); n != 4 {
+		t.Errorf("kill all of 4 counts %d", n)
+	}
+	for _, tr := range f.Trials() {
+		if tr.Fault == nil {
+			t.Errorf("trial %+v lost its experiment's fault", tr)
+		}
+	}
+}
+
 func TestTrialsInterleaveModesAndRepetitions(t *testing.T) {
 	f, err := Parse("order.yaml", []byte("experiments:\n  - {modes: [shared, roundrobin, roundrobin:rotate], reps: 2}\n"))
 	if err != nil {
@@ -81,7 +118,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level field", "experiment: []\n",
 			`bad.yaml:1: unknown field "experiment" in file (known: compare, description, experiments, name, netns)`},
 		{"unknown experiment field", "experiments:\n  - modes: [shared]\n    worker: 8\n",
-			`bad.yaml:3: unknown field "worker" in experiment (known: cpus, handler, keepalive, load, loadgen, modes, name, proxy, reps, required, workers)`},
+			`bad.yaml:3: unknown field "worker" in experiment (known: cpus, fault, handler, keepalive, load, loadgen, modes, name, proxy, reps, required, workers)`},
 		{"unknown load field", "experiments:\n  - modes: [shared]\n    load: {rate: 1, rps: 2}\n",
 			`bad.yaml:3: unknown field "rps" in load (known: concurrency, duration, loadgen, max_connections, name, rate, timeout, warmup)`},
 		{"zero workers", "experiments:\n  - modes: [shared]\n    workers: 0\n",
@@ -148,6 +185,30 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:3: required: name a mode without its policy, got "iptables:nth"`},
 		{"duplicate key", "experiments:\n  - modes: [shared]\n    modes: [reuseport]\n",
 			`bad.yaml:3: mapping key "modes" already defined at line 2`},
+		{"absurd worker count", "experiments:\n  - modes: [shared]\n    workers: [8, 100000]\n",
+			`bad.yaml:3: workers: must be at most 1024, got 100000 (a limit of clusterbench, against typos)`},
+		{"absurd duration", "experiments:\n  - modes: [shared]\n    load: {duration: 100h}\n",
+			`bad.yaml:3: duration: must be at most 1h0m0s, got 100h0m0s (a limit of clusterbench, against typos)`},
+		{"absurd rate", "experiments:\n  - modes: [shared]\n    load: {rate: 50000000}\n",
+			`bad.yaml:3: rate: must be at most 1000000, got 50000000 (a limit of clusterbench, against typos)`},
+		{"absurd concurrency", "experiments:\n  - modes: [shared]\n    load: {concurrency: 1000000}\n",
+			`bad.yaml:3: concurrency: must be at most 100000, got 1000000 (a limit of clusterbench, against typos)`},
+		{"a run longer than a day", "experiments:\n  - modes: [shared, reuseport]\n    reps: 1000\n    load: {duration: 1h}\n",
+			`bad.yaml:2: the trials would measure for 2000h33m0s in all, more than the limit of 24h0m0s: fewer reps, loads or a shorter duration`},
+		{"fault kills more workers than run", "experiments:\n  - modes: [shared]\n    workers: [8, 2]\n    fault: {kill: 3, at: 1s}\n",
+			`bad.yaml:4: fault: kills 3 workers, but a trial runs only 2`},
+		{"fault after the load", "experiments:\n  - modes: [shared]\n    load: {duration: 2s}\n    fault:\n      kill: all\n      at: 2s\n",
+			`bad.yaml:5: fault: at 2s is not within load max-c32's measured 2s`},
+		{"fault kills nobody", "experiments:\n  - modes: [shared]\n    fault: {kill: 0}\n",
+			`bad.yaml:3: kill: must be at least 1, got 0`},
+		{"fault kills some", "experiments:\n  - modes: [shared]\n    fault: {kill: some}\n",
+			`bad.yaml:3: kill: "some" is not a number of workers or "all"`},
+		{"fault with an unknown signal", "experiments:\n  - modes: [shared]\n    fault: {kill: 1, signal: SIGINT}\n",
+			`bad.yaml:3: signal: "SIGINT" is not one of SIGKILL, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, SIGSEGV`},
+		{"fault measured by wrk", "experiments:\n  - modes: [shared]\n    loadgen: wrk\n    fault: {kill: 1, at: 1s}\n",
+			`bad.yaml:4: fault: load wrk-max-c32: wrk cannot measure a fault (no per-second or before/after counts, and it stops when it cannot connect); use vegeta`},
+		{"fault with an unknown key", "experiments:\n  - modes: [shared]\n    fault: {kill: 1, when: 1s}\n",
+			`bad.yaml:3: unknown field "when" in fault (known: at, kill, respawn, respawn_delay, signal)`},
 		{"compare: unknown metric in the gate", "compare:\n  gate: [throughput, speed]\nexperiments:\n  - modes: [shared]\n",
 			`bad.yaml:2: gate: unknown metric "speed" (known: throughput, p50, p99, cpu_per_request, errors, jain_requests, jain_connections, top2_connections, throughput_vs_ref, cpu_per_request_vs_ref, p99_vs_ref)`},
 		{"compare: threshold of an unknown metric", "compare:\n  thresholds:\n    thruput: 5%\nexperiments:\n  - modes: [shared]\n",
@@ -243,6 +304,14 @@ func TestSingleChecksFlags(t *testing.T) {
 		{"negative rate", func(e *Experiment) { e.Loads[0].Rate = -1 }, "rate: must be at least 0, got -1"},
 		{"negative duration", func(e *Experiment) { e.Loads[0].Duration = -time.Second }, "duration: must be at least 1ms, got -1s"},
 		{"negative handler cpu", func(e *Experiment) { e.Handlers = []Handler{{Handler: worker.Handler{CPU: -1}}} }, "handler-cpu: must be at least 0"},
+		{"absurd workers", func(e *Experiment) { e.Workers = []int{4096} }, "workers: must be at most 1024, got 4096"},
+		{"absurd rate", func(e *Experiment) { e.Loads[0].Rate = 1e8 }, "rate: must be at most 1000000"},
+		{"absurd duration", func(e *Experiment) { e.Loads[0].Duration = 48 * time.Hour }, "duration: must be at most 1h0m0s"},
+		{"absurd handler sleep", func(e *Experiment) { e.Handlers = []Handler{{Handler: worker.Handler{Sleep: time.Hour}}} }, "handler-sleep: must be at most 1m0s"},
+		{"absurd reps", func(e *Experiment) { e.Reps = 10000 }, "reps: must be at most 1000"},
+		{"fault beyond the workers", func(e *Experiment) { e.Workers = []int{2}; e.Fault = &Fault{Kill: "3", Signal: "KILL"} }, "fault: kills 3 workers, but a trial runs only 2"},
+		{"fault with a bad signal", func(e *Experiment) { e.Fault = &Fault{Kill: "1", Signal: "USR1"} }, `kill-signal: "USR1" is not one of`},
+		{"fault at a negative time", func(e *Experiment) { e.Fault = &Fault{Kill: "1", At: -time.Second, Signal: "KILL"} }, "kill-at: must be at least 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

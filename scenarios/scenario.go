@@ -81,6 +81,8 @@ type Experiment struct {
 	LoadGen string `yaml:"loadgen"`
 	// CPUs keeps the load generator and the server apart; nil shares all CPUs.
 	CPUs *Placement `yaml:"cpus"`
+	// Fault kills workers in every trial; nil for none.
+	Fault *Fault `yaml:"fault"`
 }
 
 // Placement puts the load generator and the server (master, proxy and
@@ -194,6 +196,8 @@ type Trial struct {
 	Proxy      Proxy
 	// CPUs keeps the load generator and the server apart; nil shares all CPUs.
 	CPUs *Placement
+	// Fault kills workers while measuring; nil for none.
+	Fault *Fault
 	// Required is true when the experiment requires this trial's mode.
 	Required bool
 }
@@ -219,7 +223,7 @@ func (f *File) Trials() []Trial {
 							for _, m := range e.Modes {
 								trials = append(trials, Trial{
 									Experiment: e.Name, Rep: rep, Reps: e.Reps,
-									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy, CPUs: e.CPUs,
+									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy, CPUs: e.CPUs, Fault: e.Fault,
 									Required: e.IsRequired(strings.Split(m, ":")[0]),
 								})
 							}
