@@ -134,14 +134,25 @@ type Trial struct {
 	Frontend map[string]uint64 `json:"frontend,omitempty"`
 	// Restarts lists workers that exited during the trial, and their replacements.
 	Restarts []modes.Restart `json:"restarts,omitempty"`
+	// Fault is what was done to the workers while measuring and the damage
+	// the client saw; nil for none.
+	Fault *Fault `json:"fault,omitempty"`
+	// Series is the measured load second by second (vegeta only).
+	Series []Second `json:"series,omitempty"`
 	// ClientDials is how many connections the client opened while measuring.
 	ClientDials uint64 `json:"client_dials"`
 	// Unattributed counts successful responses without an X-Worker header.
 	Unattributed uint64 `json:"unattributed"`
-	// CountsAgree is true when every worker's own counts equal the client's.
+	// CountsAgree is true when every worker's own counts equal the
+	// client's, for every process that gave its final counts.
 	CountsAgree bool     `json:"counts_agree"`
 	Mismatches  []string `json:"mismatches,omitempty"`
-	Warnings    []string `json:"warnings,omitempty"`
+	// CountsAuthority says whose counts the figures stand on: both sides
+	// when they agree, the client's for processes that died without final
+	// counts (Unreported says what each missed).
+	CountsAuthority string   `json:"counts_authority,omitempty"`
+	Unreported      []string `json:"unreported,omitempty"`
+	Warnings        []string `json:"warnings,omitempty"`
 	// Error is set when the trial could not be measured.
 	Error string `json:"error,omitempty"`
 }
@@ -211,6 +222,73 @@ type WorkerCounts struct {
 	// Restarts is how many times this worker was replaced; its counts are
 	// summed over its processes.
 	Restarts int `json:"restarts,omitempty"`
+	// Processes is each process's account, both sides, when the worker
+	// had more than one or its process died.
+	Processes []ProcessCounts `json:"processes,omitempty"`
+}
+
+// ProcessCounts is one worker process's load, seen by both sides.
+type ProcessCounts struct {
+	PID               int    `json:"pid"`
+	Requests          uint64 `json:"requests"`
+	Connections       uint64 `json:"connections"`
+	WorkerRequests    uint64 `json:"worker_requests"`
+	WorkerConnections uint64 `json:"worker_connections"`
+	// Final is false when it died and its counts are its last periodic report.
+	Final bool `json:"final"`
+	// Killed is true when the fault killed it.
+	Killed bool `json:"killed,omitempty"`
+}
+
+// Fault is workers killed while measuring, and the damage the client saw.
+type Fault struct {
+	Kill                int     `json:"kill"` // workers killed
+	Signal              string  `json:"signal"`
+	Respawn             bool    `json:"respawn"`
+	RespawnDelaySeconds float64 `json:"respawn_delay_seconds"`
+	// AtSeconds is when they were killed, from the start of the measured load.
+	AtSeconds float64 `json:"at_seconds"`
+	Workers   []int   `json:"workers"` // indexes
+	PIDs      []int   `json:"pids"`
+	// Before is what completed before the kill, After from the kill on.
+	Before Window `json:"before"`
+	After  Window `json:"after"`
+	// LostRequests is the requests that failed from the kill on.
+	LostRequests uint64 `json:"lost_requests"`
+	// ErrorsForSeconds is from the kill to the last error; 0 without errors.
+	ErrorsForSeconds float64 `json:"errors_for_seconds"`
+	// RecoverySeconds is from the kill to the first response served by a
+	// replacement (the last of them to serve, if several were killed);
+	// nil when no replacement served within the trial.
+	RecoverySeconds *float64 `json:"recovery_seconds"`
+	// ReplacementReadySeconds is from the kill until the deployment saw
+	// the last replacement ready to serve; nil without replacements.
+	ReplacementReadySeconds *float64 `json:"replacement_ready_seconds,omitempty"`
+	// PortClosedSeconds is from the kill until the deployment closed its
+	// port because no worker was left; nil if it stayed open.
+	PortClosedSeconds *float64 `json:"port_closed_seconds,omitempty"`
+}
+
+// Window is what the client saw in part of a trial.
+type Window struct {
+	Seconds       float64           `json:"seconds"`
+	Requests      uint64            `json:"requests"`
+	Successes     uint64            `json:"successes"`
+	Errors        uint64            `json:"errors"`
+	ErrorKinds    map[string]uint64 `json:"error_kinds,omitempty"`
+	ThroughputRPS float64           `json:"throughput_rps"`
+}
+
+// Second is what completed in one second of the measured load.
+type Second struct {
+	// T is the second's start from the start of the measured load;
+	// Seconds its length (the last may be shorter).
+	T          float64           `json:"t"`
+	Seconds    float64           `json:"seconds"`
+	Requests   uint64            `json:"requests"`
+	Successes  uint64            `json:"successes"`
+	Errors     uint64            `json:"errors"`
+	ErrorKinds map[string]uint64 `json:"error_kinds,omitempty"`
 }
 
 // FairnessPair is fairness per request and per connection.

@@ -73,13 +73,21 @@ type serverCPU struct {
 }
 
 // used returns what each role used between the two readings. A process
-// started meanwhile counts from zero; one that exited counts up to its
-// start reading only, as /proc keeps nothing of it.
-func (m *cpuMeter) used() (serverCPU, error) {
+// started meanwhile counts from zero. One that exited meanwhile counts up
+// to its lifetime CPU time in exited (by PID), which its parent learnt
+// when it reaped it, or else up to its start reading.
+func (m *cpuMeter) used(exited map[int]float64) (serverCPU, error) {
 	if m.err != nil {
 		return serverCPU{}, m.err
 	}
 	u := serverCPU{workers: map[int]float64{}, seconds: m.endAt.Sub(m.startAt).Seconds()}
+	for pid, s := range m.start {
+		if _, running := m.end[pid]; !running && s.role == roleWorker {
+			if lifetime, ok := exited[pid]; ok {
+				u.workers[pid] = max(0, lifetime-s.cpu.Seconds())
+			}
+		}
+	}
 	for pid, e := range m.end {
 		d := (e.cpu - m.start[pid].cpu).Seconds()
 		switch e.role {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -54,10 +55,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	serverCPUs := fs.String("server-cpus", "", "pin the server (master, proxy, workers) to these CPUs, e.g. 1-3 (with --loadgen-cpus)")
 	fs.IntVar(&e.Proxy.Processes, "proxy-processes", 0, "proxy modes: the proxy's worker processes (nginx) or threads (HAProxy); 0 = one per CPU")
 	fs.BoolVar(&e.Proxy.UpstreamKeepAlive, "upstream-keepalive", false, "proxy modes: keep the proxy's connections to the workers open between requests")
+	var fault faultFlags
+	fault.register(fs, "into each trial's measured load")
+	respawn := fs.Bool("respawn", scenarios.DefaultFault.Respawn, "fault injection: replace the killed workers")
+	respawnDelay := fs.Duration("respawn-delay", 0, "fault injection: wait this long before replacing a killed worker")
 	h := handlerFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	e.Fault = fault.scenario(*respawn, *respawnDelay)
+	if e.Fault == nil && anyFlag(fs, "kill-at", "kill-signal", "respawn", "respawn-delay") {
+		return usagef("run: --kill-at, --kill-signal, --respawn and --respawn-delay describe a fault: give --kill-workers too")
 	}
 
 	e.Required = required
@@ -130,12 +139,17 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 	return scenarios.Single("flags", e)
 }
 
+// anyFlag reports whether any of the named flags was given.
+func anyFlag(fs *flag.FlagSet, names ...string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || slices.Contains(names, f.Name) })
+	return given
+}
+
 // netnsWanted is whether the run asks for private namespaces: the flag if
 // given, else the scenario's choice, else yes.
 func netnsWanted(fs *flag.FlagSet, flagValue bool, file *scenarios.File) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "netns" })
-	if given {
+	if anyFlag(fs, "netns") {
 		return flagValue
 	}
 	return file.NetNS == nil || *file.NetNS

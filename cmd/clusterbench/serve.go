@@ -61,6 +61,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print the per-worker counts as JSON when stopped")
 	h := handlerFlags(fs)
 	respawn := fs.Bool("respawn", true, "replace a worker that exits while serving")
+	respawnDelay := fs.Duration("respawn-delay", 0, "wait this long before replacing a worker that exited")
+	var fault faultFlags
+	fault.register(fs, "after serving starts; 0: when serve gets SIGUSR1")
 	proxyProcesses := fs.Int("proxy-processes", 0, "proxy modes: the proxy's worker processes (nginx) or threads (HAProxy); 0 = one per CPU")
 	upstreamKeepAlive := fs.Bool("upstream-keepalive", false, "proxy modes: keep the proxy's connections to the workers open between requests")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the master, in roundrobin mode) to `FILE`")
@@ -82,14 +85,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
-	if *workers < 1 {
-		return usagef("serve: --workers must be at least 1, got %d", *workers)
+	if err := scenarios.Limits.Workers.Check(*workers); err != nil {
+		return usagef("serve: --workers %v", err)
 	}
-	if err := h.Check(); err != nil {
+	if err := scenarios.CheckHandler(*h); err != nil {
 		return usageError{err}
 	}
-	if *proxyProcesses < 0 {
-		return usagef("serve: --proxy-processes must be at least 0, got %d", *proxyProcesses)
+	if err := scenarios.Limits.ProxyProcesses.Check(*proxyProcesses); err != nil {
+		return usagef("serve: --proxy-processes %v", err)
+	}
+	if err := fault.check(*workers, *respawnDelay); err != nil {
+		return usagef("serve: %v", err)
 	}
 	var pin cpuset.Set
 	if *cpus != "" {
@@ -137,11 +143,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		UpstreamKeepAlive: *upstreamKeepAlive,
 		Launcher:          worker.Launcher{Command: append(command, workerCommand), Stderr: stderr},
 		Respawn:           *respawn,
+		RespawnDelay:      *respawnDelay,
 		Logf:              logger.Printf,
 	})
 	if err != nil {
 		return err
 	}
+	stopFaults := fault.inject(d, logger.Printf)
+	defer stopFaults()
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -175,6 +184,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-ctx.Done()
 	}
 	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
+	stopFaults()
 	report := serveReport{
 		Mode: spec.Mode.Name(), Policy: spec.Policy, Addr: d.Addr(),
 		ServingSeconds:   time.Since(servingSince).Seconds(),

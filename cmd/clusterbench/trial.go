@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -133,6 +134,10 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 	if t.CPUs != nil { // the load generator's side is pinned by pinLoadgen
 		extra = append(extra, "--cpus", t.CPUs.Server)
 	}
+	if f := t.Fault; f != nil { // armed for SIGUSR1, which the load sends at f.At
+		extra = append(extra, "--kill-workers", f.Kill, "--kill-signal", f.Signal,
+			"--respawn="+strconv.FormatBool(f.Respawn), "--respawn-delay", f.RespawnDelay.String())
+	}
 	srv, err := startServer(ctx, command, t, extra...)
 	if err != nil {
 		rec.Error = err.Error()
@@ -140,6 +145,10 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 	}
 	meter := &cpuMeter{servePID: srv.cmd.Process.Pid, proxyPID: srv.ready.ProxyPID}
 	lgCPUs := loadgenCPUs(t)
+	var fault *loadgen.Fault
+	if t.Fault != nil {
+		fault = &loadgen.Fault{At: t.Fault.At, Inject: func() { _ = srv.cmd.Process.Signal(syscall.SIGUSR1) }}
+	}
 	lg, err := loadgen.Run(ctx, loadgen.Config{
 		Engine:         t.Load.Engine,
 		URL:            "http://" + srv.ready.Addr + "/",
@@ -152,6 +161,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		KeepAlive:      t.KeepAlive,
 		Timeout:        t.Load.Timeout,
 		CPUs:           lgCPUs,
+		Fault:          fault,
 		Progress:       func(lp loadgen.Progress) { p.update(req.Index, req.Total, t, lp) },
 		Phase: func(measuring bool) {
 			meter.read(measuring)
@@ -171,10 +181,16 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		rec.Error = stopErr.Error()
 		return rec, true
 	}
-	used, cpuErr := meter.used()
+	used, cpuErr := meter.used(served.exitedCPU())
 	fillMeasurement(&rec, lg, served, used)
 	if cpuErr != nil {
 		rec.Warnings = append(rec.Warnings, "server CPU not measured: "+cpuErr.Error())
+	}
+	if t.Fault != nil {
+		if rec.Fault, err = damage(t.Fault, lg, served); err != nil {
+			rec.Error = err.Error()
+			return rec, true
+		}
 	}
 	if why := loadgenLimit(&rec, lgCPUs, runtime.NumCPU()); why != "" {
 		rec.LoadgenBound, rec.LoadgenBoundReason = true, why
@@ -223,6 +239,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	rec.ClientDials = lg.Dials
 	rec.Unattributed = lg.Unattributed
 	rec.Load.Threads = lg.Threads
+	rec.Series = series(lg)
 	rec.LoadgenPeakRSSBytes = lg.PeakRSSBytes
 
 	n := max(rec.Workers, len(lg.PerWorker), len(served.Workers))
@@ -236,17 +253,33 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 			w.Requests, w.Connections = lg.PerWorker[i].Requests, lg.PerWorker[i].Connections
 			warmClient = lg.WarmupPerWorker[i]
 		}
+		var processes []modes.ProcessResult
 		if i < len(served.Workers) {
 			s := served.Workers[i]
 			w.PID, w.WorkerRequests, w.WorkerConnections, w.WorkerAccepted = s.PID, s.Requests, s.Connections, s.Accepted
 			w.CPUSeconds, w.LifetimeCPUSeconds, w.Restarts = used.workers[s.PID], s.CPUSeconds, s.Restarts
 			warmWorker = s.WarmupRequests
+			processes = s.Processes
+			if len(processes) > 0 {
+				w.CPUSeconds = 0
+				for _, p := range processes {
+					w.CPUSeconds += used.workers[p.PID]
+				}
+			}
 		}
-		if w.Requests != w.WorkerRequests {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d requests, worker %d", i, w.Requests, w.WorkerRequests))
-		}
-		if w.Connections != w.WorkerConnections {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d connections, worker %d", i, w.Connections, w.WorkerConnections))
+		if len(processes) > 0 && tellsProcessesApart(lg, i) {
+			// Compared process by process: one that died without final
+			// counts is left to the client, and says what it missed.
+			var unreported []string
+			w.Processes, unreported, mismatches = reconcile(i, processes, lg, served, mismatches)
+			rec.Unreported = append(rec.Unreported, unreported...)
+		} else {
+			if w.Requests != w.WorkerRequests {
+				mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d requests, worker %d", i, w.Requests, w.WorkerRequests))
+			}
+			if w.Connections != w.WorkerConnections {
+				mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d connections, worker %d", i, w.Connections, w.WorkerConnections))
+			}
 		}
 		if warmClient != warmWorker {
 			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d warm-up requests, worker %d", i, warmClient, warmWorker))
@@ -254,6 +287,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	}
 	rec.Mismatches = mismatches
 	rec.CountsAgree = len(mismatches) == 0
+	rec.CountsAuthority = countsAuthority(len(mismatches), len(rec.Unreported))
 	rec.Fairness = results.FairnessPair{
 		Requests:    analysis.FairnessOf(rec.RequestCounts()),
 		Connections: analysis.FairnessOf(rec.ConnectionCounts()),
@@ -273,7 +307,9 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	rec.Frontend = served.Frontend
 	rec.Restarts = served.Restarts
 	for _, r := range served.Restarts {
-		rec.Warnings = append(rec.Warnings, describeRestart(r))
+		if !r.Killed { // the fault's own victims are in its damage report
+			rec.Warnings = append(rec.Warnings, describeRestart(r))
+		}
 	}
 
 	if lg.Unattributed > 0 {

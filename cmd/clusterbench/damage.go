@@ -1,0 +1,187 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"clusterbench/loadgen"
+	"clusterbench/modes"
+	"clusterbench/results"
+	"clusterbench/scenarios"
+)
+
+// damage is what a fault did, as the client saw it, with the deployment's
+// own account of the kill and of the replacements.
+func damage(f *scenarios.Fault, lg *loadgen.Result, served *serveReport) (*results.Fault, error) {
+	if len(served.Faults) == 0 || lg.AfterFault == nil {
+		return nil, errors.New("the fault was not injected: the load ended before it, or serve killed no worker")
+	}
+	kill := served.Faults[0]
+	at := lg.FaultAt
+	d := &results.Fault{
+		Kill: len(kill.Workers), Signal: kill.Signal, Respawn: f.Respawn, RespawnDelaySeconds: f.RespawnDelay.Seconds(),
+		AtSeconds: at.Seconds(), Workers: kill.Workers, PIDs: kill.PIDs,
+	}
+	a := lg.AfterFault
+	d.After = window(a.Requests, a.Successes, a.Errors, a.ErrorKinds, (lg.Elapsed - at).Seconds())
+	before := map[string]uint64{}
+	for kind, n := range lg.ErrorKinds {
+		if n > a.ErrorKinds[kind] {
+			before[kind] = n - a.ErrorKinds[kind]
+		}
+	}
+	d.Before = window(lg.Requests-a.Requests, lg.Successes-a.Successes, lg.Errors-a.Errors, before, at.Seconds())
+	d.LostRequests = a.Errors
+	if a.Errors > 0 {
+		d.ErrorsForSeconds = (a.LastError - at).Seconds()
+	}
+
+	// Each killed worker's replacement, and when it was ready to serve.
+	replacements := map[int]bool{}
+	var ready time.Duration
+	for _, r := range served.Restarts {
+		if !r.Killed || r.ReplacementPID == 0 {
+			continue
+		}
+		replacements[r.ReplacementPID] = true
+		if r.Error == "" {
+			ready = max(ready, r.ReadyAt.Sub(kill.At))
+		}
+	}
+	if len(replacements) == d.Kill && ready > 0 {
+		d.ReplacementReadySeconds = ptr(ready.Seconds())
+	}
+	// Recovered once every replacement has served a response.
+	var first time.Duration
+	servedBy := 0
+	for _, p := range lg.Processes {
+		if replacements[p.PID] {
+			servedBy++
+			first = max(first, p.FirstSuccess)
+		}
+	}
+	if len(replacements) == d.Kill && servedBy == d.Kill {
+		d.RecoverySeconds = ptr((first - at).Seconds())
+	}
+	if !served.PortClosed.IsZero() {
+		d.PortClosedSeconds = ptr(served.PortClosed.Sub(kill.At).Seconds())
+	}
+	return d, nil
+}
+
+func window(requests, successes, errs uint64, kinds map[string]uint64, seconds float64) results.Window {
+	w := results.Window{Seconds: seconds, Requests: requests, Successes: successes, Errors: errs}
+	if len(kinds) > 0 {
+		w.ErrorKinds = kinds
+	}
+	if seconds > 0 {
+		w.ThroughputRPS = float64(successes) / seconds
+	}
+	return w
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// series is the client's second-by-second account for results.json.
+func series(lg *loadgen.Result) []results.Second {
+	var out []results.Second
+	for i, s := range lg.Series {
+		out = append(out, results.Second{
+			T: float64(i), Seconds: min(1, lg.Elapsed.Seconds()-float64(i)),
+			Requests: s.Requests, Successes: s.Successes, Errors: s.Errors, ErrorKinds: s.ErrorKinds,
+		})
+	}
+	return out
+}
+
+// tellsProcessesApart reports whether the client told worker i's
+// processes apart (X-Worker-Pid on its responses).
+func tellsProcessesApart(lg *loadgen.Result, i int) bool {
+	seen := false
+	for _, p := range lg.Processes {
+		if p.Worker == i {
+			if p.PID == 0 {
+				return false
+			}
+			seen = true
+		}
+	}
+	return seen || (i < len(lg.PerWorker) && lg.PerWorker[i].Requests == 0)
+}
+
+// reconcile compares worker i's processes one by one. A process that gave
+// its final counts must agree with the client exactly; one that died
+// without them is reported as unreported, with the client's count standing.
+func reconcile(i int, processes []modes.ProcessResult, lg *loadgen.Result, served *serveReport, mismatches []string) ([]results.ProcessCounts, []string, []string) {
+	var counts []results.ProcessCounts
+	var unreported []string
+	for _, p := range processes {
+		pc := results.ProcessCounts{PID: p.PID, WorkerRequests: p.Requests, WorkerConnections: p.Connections, Final: p.Final, Killed: p.Killed}
+		for _, c := range lg.Processes {
+			if c.Worker == i && c.PID == p.PID {
+				pc.Requests, pc.Connections = c.Requests, c.Connections
+			}
+		}
+		counts = append(counts, pc)
+		switch {
+		case !p.Final:
+			unreported = append(unreported, fmt.Sprintf("worker %d pid %d %s without final counts: the client saw %d requests on %d connections, its last report %d on %d%s; the client's count stands",
+				i, p.PID, howItEnded(p), pc.Requests, pc.Connections, pc.WorkerRequests, pc.WorkerConnections, reportAge(p, served)))
+		case pc.Requests != pc.WorkerRequests:
+			mismatches = append(mismatches, fmt.Sprintf("worker %d pid %d: client counted %d requests, worker %d", i, p.PID, pc.Requests, pc.WorkerRequests))
+		case pc.Connections != pc.WorkerConnections:
+			mismatches = append(mismatches, fmt.Sprintf("worker %d pid %d: client counted %d connections, worker %d", i, p.PID, pc.Connections, pc.WorkerConnections))
+		}
+	}
+	return counts, unreported, mismatches
+}
+
+func howItEnded(p modes.ProcessResult) string {
+	if p.Killed {
+		return "was killed"
+	}
+	return "died"
+}
+
+// reportAge says how long before the kill a killed process last reported.
+func reportAge(p modes.ProcessResult, served *serveReport) string {
+	if !p.Killed || p.LastReport.IsZero() || len(served.Faults) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.0f ms before the kill)", 1000*served.Faults[0].At.Sub(p.LastReport).Seconds())
+}
+
+// countsAuthority says whose counts the figures stand on.
+func countsAuthority(mismatches, unreported int) string {
+	switch {
+	case mismatches > 0:
+		return "client: the two sides disagree (see mismatches)"
+	case unreported > 0:
+		return fmt.Sprintf("client for the %s that died without final counts; client and workers agree on the rest", plural(unreported, "process"))
+	}
+	return "both: client and workers agree"
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if noun == "process" {
+		return fmt.Sprintf("%d processes", n)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// exitedCPU is the lifetime CPU time of each worker process that ended,
+// by PID, as the deployment learnt it when it reaped them; /proc no longer
+// has those that ended while measuring.
+func (r *serveReport) exitedCPU() map[int]float64 {
+	exited := map[int]float64{}
+	for _, w := range r.Workers {
+		for _, p := range w.Processes {
+			exited[p.PID] = p.CPUSeconds
+		}
+	}
+	return exited
+}
