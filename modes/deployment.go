@@ -253,8 +253,8 @@ func (d *Deployment) closeFrontend() {
 		if r, ok := d.frontend.(Reporter); ok {
 			d.frontCount = r.Report()
 		}
+		d.closed = time.Now() // a proxy stops listening at once, then drains
 		d.closeErr = d.frontend.Close()
-		d.closed = time.Now()
 	})
 }
 

@@ -53,6 +53,7 @@ func (r *Run) Findings() []string {
 	if line := costFinding(points); line != "" {
 		out = append(out, line)
 	}
+	out = append(out, faultFindings(conds)...)
 	out = append(out, countingFinding(r)...)
 	return out
 }
@@ -378,8 +379,16 @@ func countingFinding(r *Run) []string {
 		}
 	}
 	var out []string
+	unreported := 0
+	for _, t := range trials {
+		unreported += len(t.Unreported)
+	}
+	leftToClient := ""
+	if unreported > 0 {
+		leftToClient = fmt.Sprintf(", for every process that gave its final counts; for the %s that died without them the client's count stands", plural(unreported, "process"))
+	}
 	if disagree == 0 {
-		out = append(out, fmt.Sprintf("**Client and worker counts agreed** in all %s.", plural(len(trials), "measured trial")))
+		out = append(out, fmt.Sprintf("**Client and worker counts agreed** in all %s%s.", plural(len(trials), "measured trial"), leftToClient))
 	} else {
 		out = append(out, fmt.Sprintf("**Client and worker counts disagreed** in %d of %s (see the warnings).", disagree, plural(len(trials), "measured trial")))
 	}

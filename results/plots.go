@@ -28,7 +28,7 @@ type Plot struct {
 
 // Plots lists the PNGs of a run: for each experiment, throughput, load
 // share per worker, latency and CPU per role, each with one panel per
-// condition. Names depend only on the record, so the report can link them.
+// condition, and for an experiment with a fault its damage over time. Names depend only on the record, so the report can link them.
 func (r *Run) Plots() []Plot {
 	points := r.Points()
 	styles := modeStyles(points)
@@ -56,6 +56,10 @@ func (r *Run) Plots() []Plot {
 			Plot{exp, "latency percentiles", base + "-latency.png", func() *figure { return latencyFigure(exp, conds, styles) }},
 			Plot{exp, "CPU per process role", base + "-cpu.png", func() *figure { return cpuFigure(exp, conds, r.Host.CPUs) }},
 		)
+		if hasFault(conds) {
+			out = append(out, Plot{exp, "successful responses and errors per second, the kill marked", base + "-fault.png",
+				func() *figure { return faultFigure(exp, conds, styles) }})
+		}
 	}
 	return out
 }

@@ -171,17 +171,27 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 			fmt.Fprintf(w, "- handler `%s`: %gµs CPU, %gms sleep, %d-byte body per request\n", h.Name, h.CPUMicros, h.SleepMs, h.BodyBytes)
 		}
 		fmt.Fprintf(w, "- CPU placement: %s\n", placementOf(r, exp))
-		fmt.Fprintln(w)
 		var rows []*Point
 		for _, p := range points {
 			if p.Experiment == exp {
 				rows = append(rows, p)
 			}
 		}
+		if f := rows[0].fault(); f != nil {
+			fmt.Fprintf(w, "- fault: %s; the first workers by index are killed\n", f.Describe(rows[0].Workers))
+		}
+		fmt.Fprintln(w)
 		if err := WriteSummary(w, rows, true); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)
+		if hasFault(Conditions(rows)) {
+			fmt.Fprintf(w, "### Resilience\n\n%s\n\n", resilienceNote)
+			if err := WriteResilience(w, rows, true); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+		}
 		for _, p := range plots {
 			if p.Experiment == exp {
 				fmt.Fprintf(w, "![%s: %s](%s)\n\n", exp, p.Caption, p.File)
@@ -198,6 +208,13 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	}
 	return nil
 }
+
+// resilienceNote explains the resilience table's columns.
+const resilienceNote = "Medians of repetitions. Lost requests are those that failed from the kill on; the errors are counted by kind as the client saw them, " +
+	"and last from the kill to the last error. A replacement is ready when the deployment sees it serve; its first response is when the client got one from it " +
+	"(told apart by X-Worker-Pid). With no worker left and none coming, the deployment closes its port, as Node's cluster does. " +
+	"Counts: a killed process cannot give final counts, so its last periodic report (every 100 ms) may miss what it served last; " +
+	"for it the client's count stands (\"client for 1 killed\"), and every other process must agree with the client exactly (\"rest agree\")."
 
 // Warnings lists everything in the run a reader must not miss: failed
 // trials, client/worker count mismatches and the trials' own warnings.
@@ -277,10 +294,13 @@ func describeLoad(l Load) string {
 	return engine + " " + strings.Join(parts, ", ")
 }
 
-// plural is "1 trial", "2 trials".
+// plural is "1 trial", "2 trials", "2 processes".
 func plural(n int, noun string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return "1 " + noun
+	case strings.HasSuffix(noun, "s"):
+		return fmt.Sprintf("%d %ses", n, noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -158,19 +158,9 @@ func countsAuthority(mismatches, unreported int) string {
 	case mismatches > 0:
 		return "client: the two sides disagree (see mismatches)"
 	case unreported > 0:
-		return fmt.Sprintf("client for the %s that died without final counts; client and workers agree on the rest", plural(unreported, "process"))
+		return fmt.Sprintf("client for the processes that died without final counts (%d); client and workers agree on the rest", unreported)
 	}
 	return "both: client and workers agree"
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	if noun == "process" {
-		return fmt.Sprintf("%d processes", n)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // exitedCPU is the lifetime CPU time of each worker process that ended,

@@ -232,6 +232,9 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 	if err := results.WriteSummary(r.stdout, rec.Points(), false); err != nil {
 		return err
 	}
+	if err := results.WriteResilience(r.stdout, rec.Points(), false); err != nil {
+		return err
+	}
 	printFindings(r.stdout, rec)
 	for _, w := range rec.Warnings() {
 		fmt.Fprintf(r.stdout, "warning: %s\n", w)

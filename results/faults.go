@@ -1,0 +1,381 @@
+package results
+
+import (
+	"cmp"
+	"fmt"
+	"image/color"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"clusterbench/analysis"
+)
+
+// fault is the fault of a point's trials, nil for none: it is the
+// experiment's, so the same in every repetition but for when it struck.
+func (p *Point) fault() *Fault {
+	for _, t := range p.Trials {
+		if t.Fault != nil {
+			return t.Fault
+		}
+	}
+	return nil
+}
+
+// faultSummary summarises a fault metric over the repetitions that have
+// it; metric returns NaN where a repetition has no value.
+func (p *Point) faultSummary(metric func(*Fault) float64) (s analysis.Summary, missing int) {
+	xs := make([]float64, 0, len(p.Trials))
+	for _, t := range p.Trials {
+		v := math.NaN()
+		if t.Fault != nil {
+			v = metric(t.Fault)
+		}
+		if math.IsNaN(v) {
+			missing++
+		}
+		xs = append(xs, v)
+	}
+	return analysis.Summarize(xs), missing
+}
+
+// orNaN reads an optional figure.
+func orNaN(v *float64) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	return *v
+}
+
+// Describe says what the fault did, in words: "kill 1 of 8 workers
+// (SIGKILL at 2s), replaced at once".
+func (f *Fault) Describe(workers int) string {
+	what := fmt.Sprintf("kill %d of %d workers", f.Kill, workers)
+	if f.Kill == workers {
+		what = fmt.Sprintf("kill all %d workers", workers)
+	}
+	what += fmt.Sprintf(" (%s, %.1fs into the measured load)", f.Signal, f.AtSeconds)
+	switch {
+	case !f.Respawn:
+		return what + ", not replaced"
+	case f.RespawnDelaySeconds > 0:
+		return what + fmt.Sprintf(", replaced after %gs", f.RespawnDelaySeconds)
+	}
+	return what + ", replaced at once"
+}
+
+// Short is Describe for a table cell: "1 of 8, SIGKILL at 2.0s, respawn".
+func (f *Fault) Short(workers int) string {
+	respawn := "respawn"
+	switch {
+	case !f.Respawn:
+		respawn = "no respawn"
+	case f.RespawnDelaySeconds > 0:
+		respawn = fmt.Sprintf("respawn after %gs", f.RespawnDelaySeconds)
+	}
+	return fmt.Sprintf("%d of %d, %s at %.1fs, %s", f.Kill, workers, f.Signal, f.AtSeconds, respawn)
+}
+
+var resilienceHeader = []string{
+	"mode", "workers", "keep-alive", "handler", "load", "reps", "killed",
+	"lost requests", "errors after the kill", "errors for ms", "replacement ready ms", "replacement's first response ms",
+	"port closed after ms", "throughput before → after req/s", "counts",
+}
+
+func (p *Point) resilienceRow() []string {
+	f := p.fault()
+	ms := func(metric func(*Fault) float64) string {
+		s, missing := p.faultSummary(metric)
+		switch {
+		case s.N == 0:
+			return "never"
+		case missing > 0:
+			return fmt.Sprintf("%.0f (never in %d of %d)", 1000*s.Median, missing, len(p.Trials))
+		}
+		return fmt.Sprintf("%.0f", 1000*s.Median)
+	}
+	lost, _ := p.faultSummary(func(f *Fault) float64 { return float64(f.LostRequests) })
+	errorsFor, _ := p.faultSummary(func(f *Fault) float64 {
+		if f.LostRequests == 0 {
+			return 0
+		}
+		return f.ErrorsForSeconds
+	})
+	before, _ := p.faultSummary(func(f *Fault) float64 { return f.Before.ThroughputRPS })
+	after, _ := p.faultSummary(func(f *Fault) float64 { return f.After.ThroughputRPS })
+	ready, replacement := "no replacement", "no replacement"
+	if f.Respawn {
+		ready = ms(func(f *Fault) float64 { return orNaN(f.ReplacementReadySeconds) })
+		replacement = ms(func(f *Fault) float64 { return orNaN(f.RecoverySeconds) })
+	}
+	closed := "stayed open"
+	if s, _ := p.faultSummary(func(f *Fault) float64 { return orNaN(f.PortClosedSeconds) }); s.N > 0 {
+		closed = ms(func(f *Fault) float64 { return orNaN(f.PortClosedSeconds) })
+	}
+	return []string{
+		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load, p.reps(), f.Short(p.Workers),
+		fmt.Sprintf("%.0f", lost.Median), p.errorKindsAfter(), fmt.Sprintf("%.0f", 1000*errorsFor.Median), ready, replacement,
+		closed, fmt.Sprintf("%.0f → %.0f", before.Median, after.Median), p.countsAuthority(),
+	}
+}
+
+// errorKindsAfter is the median count of each kind of error from the
+// kill on, "none" without errors.
+func (p *Point) errorKindsAfter() string {
+	kinds := map[string]bool{}
+	for _, t := range p.Trials {
+		if t.Fault != nil {
+			for k := range t.Fault.After.ErrorKinds {
+				kinds[k] = true
+			}
+		}
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		s, _ := p.faultSummary(func(f *Fault) float64 { return float64(f.After.ErrorKinds[k]) })
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, s.Median))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// countsAuthority says in a few words whose counts a point stands on.
+func (p *Point) countsAuthority() string {
+	disagree, unreported := 0, 0
+	for _, t := range p.Trials {
+		if !t.CountsAgree {
+			disagree++
+		}
+		unreported += len(t.Unreported)
+	}
+	switch {
+	case disagree > 0:
+		return fmt.Sprintf("disagree in %d of %d", disagree, len(p.Trials))
+	case unreported > 0:
+		return fmt.Sprintf("client for %d killed; rest agree", unreported)
+	}
+	return "both agree"
+}
+
+// WriteResilience writes the damage table of the points that had a fault;
+// it writes nothing if none had.
+func WriteResilience(w io.Writer, points []*Point, markdown bool) error {
+	var rows []*Point
+	for _, p := range points {
+		if p.fault() != nil {
+			rows = append(rows, p)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	table := NewTable(w, markdown)
+	table.Header(resilienceHeader)
+	for _, p := range rows {
+		if err := table.Append(p.resilienceRow()); err != nil {
+			return err
+		}
+	}
+	return table.Render()
+}
+
+// faultFindings says, per condition with a fault, which modes lost
+// requests and how long each took to recover.
+func faultFindings(conds []*Condition) []string {
+	var out []string
+	for _, c := range conds {
+		var f *Fault
+		type result struct {
+			mode                     string
+			lost, errorsFor, recover float64
+		}
+		var rs []result
+		for _, p := range c.Points {
+			pf := p.fault()
+			if pf == nil {
+				continue
+			}
+			f = pf
+			lost, _ := p.faultSummary(func(f *Fault) float64 { return float64(f.LostRequests) })
+			errorsFor, _ := p.faultSummary(func(f *Fault) float64 { return f.ErrorsForSeconds })
+			recovery, missing := p.faultSummary(func(f *Fault) float64 { return orNaN(f.RecoverySeconds) })
+			r := result{mode: p.Mode, lost: lost.Median, errorsFor: errorsFor.Median, recover: recovery.Median}
+			if missing > 0 {
+				r.recover = math.NaN() // not in every repetition
+			}
+			rs = append(rs, r)
+		}
+		if len(rs) == 0 {
+			continue
+		}
+		slices.SortStableFunc(rs, func(a, b result) int { return cmp.Compare(a.lost, b.lost) })
+		var b strings.Builder
+		fmt.Fprintf(&b, "**Fault, %s: %s.**", c.Title(), f.Describe(c.Workers))
+		var lostNone, lostSome []string
+		for _, r := range rs {
+			if r.lost == 0 {
+				lostNone = append(lostNone, "`"+r.mode+"`")
+			} else {
+				lostSome = append(lostSome, fmt.Sprintf("`%s` %.0f (errors for %.0f ms after the kill)", r.mode, r.lost, 1000*r.errorsFor))
+			}
+		}
+		if len(lostNone) > 0 {
+			fmt.Fprintf(&b, " Lost no request (median of repetitions): %s.", strings.Join(lostNone, ", "))
+		}
+		if len(lostSome) > 0 {
+			fmt.Fprintf(&b, " Lost requests (median): %s.", strings.Join(lostSome, ", "))
+		}
+		if f.Respawn {
+			var rec, never []string
+			slices.SortStableFunc(rs, func(a, b result) int { return cmpNaNLast(a.recover, b.recover) })
+			for _, r := range rs {
+				if math.IsNaN(r.recover) {
+					never = append(never, "`"+r.mode+"`")
+				} else {
+					rec = append(rec, fmt.Sprintf("`%s` %.0f ms", r.mode, 1000*r.recover))
+				}
+			}
+			if len(rec) > 0 {
+				fmt.Fprintf(&b, " Time from the kill to the first response served by a replacement: %s.", strings.Join(rec, ", "))
+			}
+			if len(never) > 0 {
+				fmt.Fprintf(&b, " No replacement served a response within the trial (in some repetition) in %s.", strings.Join(never, ", "))
+			}
+		} else {
+			b.WriteString(" Nothing replaced the killed workers.")
+		}
+		out = append(out, b.String()+refusedAfterAll(c))
+	}
+	return out
+}
+
+// refusedAfterAll says, when every worker was killed for good, whether
+// new connections were refused in every mode, as the cluster model says.
+func refusedAfterAll(c *Condition) string {
+	closed, refused, total := 0, 0, 0
+	for _, p := range c.Points {
+		for _, t := range p.Trials {
+			f := t.Fault
+			if f == nil || f.Respawn || f.Kill != t.Workers {
+				return ""
+			}
+			total++
+			if f.PortClosedSeconds != nil {
+				closed++
+			}
+			if f.After.ErrorKinds["refused"] > 0 {
+				refused++
+			}
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" With no worker left, the deployment closed its port in %d and new connections were refused in %d of %s.", closed, refused, plural(total, "trial"))
+}
+
+func cmpNaNLast(a, b float64) int {
+	switch {
+	case math.IsNaN(a) && math.IsNaN(b):
+		return 0
+	case math.IsNaN(a):
+		return 1
+	case math.IsNaN(b):
+		return -1
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// hasFault reports whether any point of the conditions had a fault.
+func hasFault(conds []*Condition) bool {
+	for _, c := range conds {
+		for _, p := range c.Points {
+			if p.fault() != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var killDashes = []vg.Length{vg.Points(2), vg.Points(2)}
+
+// faultFigure draws, per condition, successful responses and errors per
+// second over the measured load (median of repetitions), with the kill
+// marked.
+func faultFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+	f := &figure{title: exp + ": successful responses and errors per second (median of repetitions), the kill marked",
+		legend: append(modeLegend(conds, styles, true), legendEntry{label: "the kill", color: color.Black, glyph: noGlyph{}, dashes: killDashes}),
+		cols:   2}
+	for _, c := range conds {
+		if !hasFault([]*Condition{c}) {
+			continue
+		}
+		f.panels = append(f.panels,
+			seriesPanel("successful responses: "+c.Title(), "responses/s", c, styles, func(s Second) uint64 { return s.Successes }),
+			seriesPanel("errors: "+c.Title(), "errors/s", c, styles, func(s Second) uint64 { return s.Errors }))
+	}
+	return f
+}
+
+func seriesPanel(title, yLabel string, c *Condition, styles map[string]modeStyle, count func(Second) uint64) *plot.Plot {
+	p := newPanel(title, "seconds into the measured load", yLabel, false)
+	var highest float64
+	var killAt []float64
+	for _, pt := range c.Points {
+		var perSecond [][]float64 // by second, over repetitions
+		for _, t := range pt.Trials {
+			if t.Fault != nil {
+				killAt = append(killAt, t.Fault.AtSeconds)
+			}
+			for i, s := range t.Series {
+				if i == len(perSecond) {
+					perSecond = append(perSecond, nil)
+				}
+				if s.Seconds > 0 {
+					perSecond[i] = append(perSecond[i], float64(count(s))/s.Seconds)
+				}
+			}
+		}
+		var xys plotter.XYs
+		for i, xs := range perSecond {
+			if m := analysis.Summarize(xs); m.N > 0 {
+				xys = append(xys, plotter.XY{X: float64(i) + 0.5, Y: m.Median})
+				highest = math.Max(highest, m.Median)
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		st := styles[pt.Mode]
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			continue
+		}
+		line.Color, line.Width, line.Dashes = st.color, vg.Points(1.5), st.dashes
+		points.Color, points.Shape, points.Radius = st.color, st.glyph, vg.Points(3)
+		p.Add(line, points)
+	}
+	headroom(p, math.Max(highest, 1))
+	if at := analysis.Summarize(killAt); at.N > 0 {
+		kill, err := plotter.NewLine(plotter.XYs{{X: at.Median, Y: 0}, {X: at.Median, Y: p.Y.Max}})
+		if err == nil {
+			kill.Color, kill.Dashes, kill.Width = color.Black, killDashes, vg.Points(1)
+			p.Add(kill)
+		}
+	}
+	p.Y.Min = 0
+	return p
+}
