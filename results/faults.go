@@ -139,7 +139,11 @@ func (p *Point) errorKindsAfter() string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		s, _ := p.faultSummary(func(f *Fault) float64 { return float64(f.After.ErrorKinds[k]) })
-		parts = append(parts, fmt.Sprintf("%s %.0f", k, s.Median))
+		part := fmt.Sprintf("%s %.0f", k, s.Median)
+		if s.Max != s.Median {
+			part += fmt.Sprintf(" (up to %.0f)", s.Max)
+		}
+		parts = append(parts, part)
 	}
 	if len(parts) == 0 {
 		return "none"
@@ -218,7 +222,7 @@ func faultFindings(conds []*Condition) []string {
 		}
 		slices.SortStableFunc(rs, func(a, b result) int { return cmp.Compare(a.lost, b.lost) })
 		var b strings.Builder
-		fmt.Fprintf(&b, "**Fault, %s: %s.**", c.Title(), f.Describe(c.Workers))
+		fmt.Fprintf(&b, "**Fault in %s, %s: %s.**", c.Experiment, c.Title(), f.Describe(c.Workers))
 		var lostNone, lostSome []string
 		for _, r := range rs {
 			if r.lost == 0 {
@@ -313,8 +317,8 @@ func hasFault(conds []*Condition) bool {
 var killDashes = []vg.Length{vg.Points(2), vg.Points(2)}
 
 // faultFigure draws, per condition, successful responses and errors per
-// second over the measured load (median of repetitions), with the kill
-// marked.
+// second over the measured load (median of repetitions, one step per
+// second), with the kill marked.
 func faultFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
 	f := &figure{title: exp + ": successful responses and errors per second (median of repetitions), the kill marked",
 		legend: append(modeLegend(conds, styles, true), legendEntry{label: "the kill", color: color.Black, glyph: noGlyph{}, dashes: killDashes}),
@@ -349,22 +353,31 @@ func seriesPanel(title, yLabel string, c *Condition, styles map[string]modeStyle
 				}
 			}
 		}
-		var xys plotter.XYs
+		// Each second is a step over its width, so that nothing is drawn
+		// between seconds that was never measured; a mark in its middle.
+		var steps, marks plotter.XYs
 		for i, xs := range perSecond {
 			if m := analysis.Summarize(xs); m.N > 0 {
-				xys = append(xys, plotter.XY{X: float64(i) + 0.5, Y: m.Median})
+				steps = append(steps, plotter.XY{X: float64(i), Y: m.Median})
+				marks = append(marks, plotter.XY{X: float64(i) + 0.5, Y: m.Median})
 				highest = math.Max(highest, m.Median)
 			}
 		}
-		if len(xys) == 0 {
+		if len(steps) == 0 {
 			continue
 		}
+		steps = append(steps, plotter.XY{X: steps[len(steps)-1].X + 1, Y: steps[len(steps)-1].Y})
 		st := styles[pt.Mode]
-		line, points, err := plotter.NewLinePoints(xys)
+		line, err := plotter.NewLine(steps)
 		if err != nil {
 			continue
 		}
+		line.StepStyle = plotter.PostStep
 		line.Color, line.Width, line.Dashes = st.color, vg.Points(1.5), st.dashes
+		points, err := plotter.NewScatter(marks)
+		if err != nil {
+			continue
+		}
 		points.Color, points.Shape, points.Radius = st.color, st.glyph, vg.Points(3)
 		p.Add(line, points)
 	}

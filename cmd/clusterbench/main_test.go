@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"clusterbench/internal/leakcheck"
+	"clusterbench/modes"
 	"clusterbench/netns"
 	"clusterbench/results"
 )
@@ -408,13 +409,17 @@ func waitForTrials(t *testing.T, dir string, n int) {
 }
 
 func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
-	for _, second := range []string{"iptables", "nginx", "haproxy"} {
-		t.Run(second, func(t *testing.T) { testInterrupt(t, second) })
+	for _, tt := range []struct {
+		second string
+		signal os.Signal
+	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}} {
+		t.Run(tt.second+"/"+tt.signal.String(), func(t *testing.T) { testInterrupt(t, tt.second, tt.signal) })
 	}
 }
 
-// testInterrupt interrupts a run in its second trial, of mode second.
-func testInterrupt(t *testing.T, second string) {
+// testInterrupt interrupts a run with sig in its second trial, of mode
+// second, and renders the partial run with `report`.
+func testInterrupt(t *testing.T, second string, sig os.Signal) {
 	requireMode(t, second)
 	before := hostNAT(t)
 	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -427,7 +432,7 @@ func testInterrupt(t *testing.T, second string) {
 		t.Fatalf("expected a running deployment, found processes %v", marked(t, mark))
 	}
 	namespaces := namespacesOf(t, marked(t, mark))
-	cmd.Process.Signal(os.Interrupt)
+	cmd.Process.Signal(sig)
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitFailed {
 		t.Errorf("exit code %d after Ctrl-C; want %d (%v)\nstdout: %s\nstderr: %s", code, exitFailed, err, stdout, stderr)
@@ -453,9 +458,81 @@ func testInterrupt(t *testing.T, second string) {
 			t.Errorf("an unfinished trial was recorded: %+v", tr)
 		}
 	}
+	// `report` renders the partial run again from results.json alone.
+	if err := os.Remove(filepath.Join(dir, "report.md")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "report", dir); code != exitOK {
+		t.Fatalf("report of a partial run: exit code %d: %s", code, stderr)
+	}
 	report, err := os.ReadFile(filepath.Join(dir, "report.md"))
-	if err != nil || !bytes.Contains(report, []byte("Partial run")) {
-		t.Errorf("report.md of an interrupted run is not marked partial (err %v)", err)
+	if err != nil || !bytes.Contains(report, []byte("Partial run")) || !bytes.Contains(report, []byte("| roundrobin:free ")) {
+		t.Errorf("report.md of an interrupted run is not marked partial, or lacks its finished trial (err %v):\n%s", err, report)
+	}
+}
+
+// TestSecondInterruptStopsAtOnce: a second Ctrl-C does not wait for the
+// trial to stop its deployment, yet nothing is left behind.
+func TestSecondInterruptStopsAtOnce(t *testing.T) {
+	requireNetns(t)
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	dir := filepath.Join(t.TempDir(), "run")
+	tmp := tempEntries(t)
+	cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", "shared", "--workers", "4", "--duration", "30s", "--warmup", "0s",
+		"--handler-sleep", "20s", "--timeout", "30s") // requests that hold the deployment's graceful stop for 10s
+	waitForDeployment(t, mark, 7) // tool, trial, serve, 4 workers
+	time.Sleep(300 * time.Millisecond)
+	namespaces := namespacesOf(t, marked(t, mark))
+	cmd.Process.Signal(os.Interrupt)
+	time.Sleep(200 * time.Millisecond)
+	started := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if took := time.Since(started); took > 2*time.Second {
+		t.Errorf("the tool took %v to stop after a second Ctrl-C", took)
+	}
+	eventuallyNone(t, mark)
+	eventuallyEmpty(t, namespaces)
+	noNewTempEntries(t, tmp, dir)
+}
+
+// waitForDeployment waits until n processes carry the mark.
+func waitForDeployment(t *testing.T, mark string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(marked(t, mark)) < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := len(marked(t, mark)); got < n {
+		t.Fatalf("deployment never came up: %d processes; want %d", got, n)
+	}
+}
+
+// tempEntries lists the temporary directory, to find what a run left there.
+func tempEntries(t *testing.T) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	return names
+}
+
+// noNewTempEntries fails if the temporary directory has entries that were
+// not in before, or the run directory a half-written file.
+func noNewTempEntries(t *testing.T, before map[string]bool, runDir string) {
+	t.Helper()
+	for name := range tempEntries(t) {
+		if !before[name] {
+			t.Errorf("%s left in %s", name, os.TempDir())
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(runDir, ".tmp-*")); len(leftovers) > 0 {
+		t.Errorf("temporary files left in the run directory: %v", leftovers)
 	}
 }
 
@@ -463,20 +540,15 @@ func testInterrupt(t *testing.T, second string) {
 // private namespace and no firewall rule may outlive it.
 func TestKilledToolLeavesNothing(t *testing.T) {
 	requireNetns(t)
-	for _, mode := range []string{"shared", "roundrobin", "iptables", "nginx", "haproxy"} {
+	for _, mode := range modes.Names() { // every mode, new ones too
 		t.Run(mode, func(t *testing.T) {
 			requireMode(t, mode)
 			before := hostNAT(t)
 			mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 			dir := filepath.Join(t.TempDir(), "run")
+			tmp := tempEntries(t)
 			cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", mode, "--workers", "4", "--duration", "30s", "--warmup", "0s")
-			deadline := time.Now().Add(20 * time.Second)
-			for len(marked(t, mark)) < 7 && time.Now().Before(deadline) { // tool, trial, serve, 4 workers
-				time.Sleep(50 * time.Millisecond)
-			}
-			if n := len(marked(t, mark)); n < 7 {
-				t.Fatalf("deployment never came up: %d processes", n)
-			}
+			waitForDeployment(t, mark, 7)      // tool, trial, serve, 4 workers
 			time.Sleep(300 * time.Millisecond) // under load
 			namespaces := namespacesOf(t, marked(t, mark))
 			if len(namespaces) != 1 {
@@ -490,6 +562,7 @@ func TestKilledToolLeavesNothing(t *testing.T) {
 				t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
 			}
 			noProxyFiles(t)
+			noNewTempEntries(t, tmp, dir)
 		})
 	}
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"clusterbench/modes"
+	"clusterbench/results"
+)
+
+// runnableModes is every registered mode, each required to run here
+// (see nstest.Require): new modes are covered without changing the tests.
+func runnableModes(t *testing.T) string {
+	t.Helper()
+	requireNetns(t)
+	for _, m := range modes.Names() {
+		requireMode(t, m)
+	}
+	return strings.Join(modes.Names(), ",")
+}
+
+// TestFaultInEveryMode kills one of four workers in the middle of a trial
+// of every mode: each trial records the damage and the replacement, its
+// one-second series, and the two sides' counts agree for every process
+// but the killed one, whose account is left to the client.
+func TestFaultInEveryMode(t *testing.T) {
+	all := runnableModes(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", all, "--workers", "4", "--keepalive=false",
+		"--rate", "1000", "--duration", "2s", "--warmup", "200ms", "--kill-workers", "1", "--kill-at", "1s")
+	if code != exitOK {
+		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Trials) != len(modes.Names()) {
+		t.Fatalf("%d trials; want one per mode", len(r.Trials))
+	}
+	for _, tr := range r.Trials {
+		f := tr.Fault
+		switch {
+		case tr.Failed():
+			t.Errorf("%s: failed: %s", tr.Mode, tr.Error)
+			continue
+		case f == nil:
+			t.Errorf("%s: no fault recorded", tr.Mode)
+			continue
+		}
+		t.Logf("%s: lost %d %v, errors for %.0f ms, replacement ready %.0f ms, first response %.0f ms, throughput %.0f → %.0f",
+			tr.Mode, f.LostRequests, f.After.ErrorKinds, 1000*f.ErrorsForSeconds, 1000*orZero(f.ReplacementReadySeconds),
+			1000*orZero(f.RecoverySeconds), f.Before.ThroughputRPS, f.After.ThroughputRPS)
+		if f.Kill != 1 || f.Signal != "SIGKILL" || len(f.PIDs) != 1 || f.Workers[0] != 0 {
+			t.Errorf("%s: fault %+v; want worker 0 killed by SIGKILL", tr.Mode, f)
+		}
+		if f.AtSeconds < 1 || f.AtSeconds > 1.1 {
+			t.Errorf("%s: killed at %.3fs; want 1s into the measured load", tr.Mode, f.AtSeconds)
+		}
+		if f.RecoverySeconds == nil || f.ReplacementReadySeconds == nil || *f.RecoverySeconds < *f.ReplacementReadySeconds-0.001 {
+			t.Errorf("%s: replacement ready %v, first response %v; want both, the response after the readiness", tr.Mode, f.ReplacementReadySeconds, f.RecoverySeconds)
+		}
+		// The two windows are the whole trial, and the errors of the kill are its losses.
+		if f.Before.Requests+f.After.Requests != tr.Requests || f.Before.Errors+f.After.Errors != tr.Errors || f.LostRequests != f.After.Errors {
+			t.Errorf("%s: before %+v and after %+v do not add up to the trial's %d requests, %d errors", tr.Mode, f.Before, f.After, tr.Requests, tr.Errors)
+		}
+		var series uint64
+		for _, s := range tr.Series {
+			series += s.Requests
+		}
+		if len(tr.Series) != 2 || series != tr.Requests {
+			t.Errorf("%s: series %+v; want 2 seconds adding up to %d requests", tr.Mode, tr.Series, tr.Requests)
+		}
+		w := tr.PerWorker[0]
+		if w.Restarts != 1 || len(w.Processes) != 2 || !w.Processes[0].Killed || w.Processes[0].Final || !w.Processes[1].Final || w.Processes[1].Requests == 0 {
+			t.Errorf("%s: worker 0 %+v; want the killed process and its replacement, which served", tr.Mode, w)
+		}
+		if !tr.CountsAgree || len(tr.Unreported) != 1 || !strings.HasPrefix(tr.CountsAuthority, "client for the processes that died") {
+			t.Errorf("%s: counts agree %v, mismatches %v, unreported %v, authority %q; want only the killed process left to the client",
+				tr.Mode, tr.CountsAgree, tr.Mismatches, tr.Unreported, tr.CountsAuthority)
+		}
+	}
+	report, err := os.ReadFile(filepath.Join(dir, results.ReportName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### Resilience", "**Fault in flags, 4 workers, keep-alive off", "flags-fault.png"} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "flags-fault.png")); err != nil {
+		t.Error(err)
+	}
+}
+
+func orZero(v *float64) float64 {
+	if v == nil {
+		return 0
+	}
+	return *v
+}
+
+// TestAllWorkersKilledIsRefused kills every worker for good: in every mode
+// the deployment closes its port, new connections are refused, and the
+// trial ends on time.
+func TestAllWorkersKilledIsRefused(t *testing.T) {
+	all := runnableModes(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	started := time.Now()
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", all, "--workers", "2", "--keepalive=false",
+		"--rate", "500", "--duration", "1500ms", "--warmup", "0s", "--kill-workers", "all", "--kill-at", "500ms", "--respawn=false")
+	if code != exitOK {
+		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	// Each trial lasts 1.5s, plus start-up and stop: far less than a
+	// deployment that waited for its workers.
+	if took, limit := time.Since(started), time.Duration(len(modes.Names()))*10*time.Second; took > limit {
+		t.Errorf("the run took %v; want under %v", took, limit)
+	}
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range r.Trials {
+		f := tr.Fault
+		if tr.Failed() || f == nil {
+			t.Errorf("%s: failed %q, fault %v", tr.Mode, tr.Error, f)
+			continue
+		}
+		t.Logf("%s: port closed after %.1f ms, errors after the kill %v", tr.Mode, 1000*orZero(f.PortClosedSeconds), f.After.ErrorKinds)
+		if f.Kill != 2 || f.PortClosedSeconds == nil || *f.PortClosedSeconds > 1 {
+			t.Errorf("%s: fault %+v; want both workers killed and the port closed within a second", tr.Mode, f)
+		}
+		if f.After.ErrorKinds["refused"] == 0 || f.RecoverySeconds != nil {
+			t.Errorf("%s: after the kill %+v, recovery %v; want refused connections and no recovery", tr.Mode, f.After, f.RecoverySeconds)
+		}
+		if last := tr.Series[len(tr.Series)-1]; last.Successes != 0 {
+			t.Errorf("%s: %d responses in the last second, with no worker alive", tr.Mode, last.Successes)
+		}
+	}
+	report, _ := os.ReadFile(filepath.Join(dir, results.ReportName))
+	if want := fmt.Sprintf("new connections were refused in %d of %d trials", len(r.Trials), len(r.Trials)); !strings.Contains(string(report), want) {
+		t.Errorf("report lacks %q", want)
+	}
+}
