@@ -61,8 +61,10 @@ func TestFaultInEveryMode(t *testing.T) {
 		if f.AtSeconds < 1 || f.AtSeconds > 1.1 {
 			t.Errorf("%s: killed at %.3fs; want 1s into the measured load", tr.Mode, f.AtSeconds)
 		}
-		if f.RecoverySeconds == nil || f.ReplacementReadySeconds == nil || *f.RecoverySeconds < *f.ReplacementReadySeconds-0.001 {
-			t.Errorf("%s: replacement ready %v, first response %v; want both, the response after the readiness", tr.Mode, f.ReplacementReadySeconds, f.RecoverySeconds)
+		// Two clocks: the deployment's notice of readiness can come after
+		// the replacement's first response, when serve is slow to run.
+		if f.RecoverySeconds == nil || f.ReplacementReadySeconds == nil || *f.RecoverySeconds <= 0 || *f.RecoverySeconds > 1 || *f.ReplacementReadySeconds <= 0 {
+			t.Errorf("%s: replacement ready after %v s, first response after %v s; want both, within the trial", tr.Mode, f.ReplacementReadySeconds, f.RecoverySeconds)
 		}
 		// The two windows are the whole trial, and the errors of the kill are its losses.
 		if f.Before.Requests+f.After.Requests != tr.Requests || f.Before.Errors+f.After.Errors != tr.Errors || f.LostRequests != f.After.Errors {
