@@ -242,6 +242,9 @@ func ratio(a, b float64, latency bool) string {
 		return "ahead of"
 	}
 	if latency {
+		if a/b < 0.01 { // "0.00×" would say nothing
+			return fmt.Sprintf("1/%.0f of the p99 of", b/a)
+		}
 		return fmt.Sprintf("%.2f× the p99 of", a/b)
 	}
 	return fmt.Sprintf("%.2f× the throughput of", a/b)
