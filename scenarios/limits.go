@@ -31,30 +31,22 @@ var Limits = struct {
 	Run:            24 * time.Hour,
 }
 
-// IntLimit is the range a whole number must lie in.
-type IntLimit struct{ Min, Max int }
+// Limit is the range a number or a duration must lie in.
+type Limit[T int | time.Duration] struct{ Min, Max T }
+
+// IntLimit and DurationLimit are the two kinds of limit.
+type (
+	IntLimit      = Limit[int]
+	DurationLimit = Limit[time.Duration]
+)
 
 // Check says how v falls outside the range, or returns nil.
-func (l IntLimit) Check(v int) error {
+func (l Limit[T]) Check(v T) error {
 	switch {
 	case v < l.Min:
-		return fmt.Errorf("must be at least %d, got %d", l.Min, v)
+		return fmt.Errorf("must be at least %v, got %v", l.Min, v)
 	case v > l.Max:
-		return fmt.Errorf("must be at most %d, got %d (a limit of clusterbench, against typos)", l.Max, v)
-	}
-	return nil
-}
-
-// DurationLimit is the range a duration must lie in.
-type DurationLimit struct{ Min, Max time.Duration }
-
-// Check says how d falls outside the range, or returns nil.
-func (l DurationLimit) Check(d time.Duration) error {
-	switch {
-	case d < l.Min:
-		return fmt.Errorf("must be at least %v, got %v", l.Min, d)
-	case d > l.Max:
-		return fmt.Errorf("must be at most %v, got %v (a limit of clusterbench, against typos)", l.Max, d)
+		return fmt.Errorf("must be at most %v, got %v (a limit of clusterbench, against typos)", l.Max, v)
 	}
 	return nil
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,7 +34,7 @@ func TestFaultInEveryMode(t *testing.T) {
 	all := runnableModes(t)
 	dir := filepath.Join(t.TempDir(), "run")
 	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", all, "--workers", "4", "--keepalive=false",
-		"--rate", "1000", "--duration", "2s", "--warmup", "200ms", "--kill-workers", "1", "--kill-at", "1s")
+		"--rate", "1000", "--duration", "2s", "--warmup", "0s", "--kill-workers", "1", "--kill-at", "1s")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -148,5 +151,38 @@ func TestAllWorkersKilledIsRefused(t *testing.T) {
 	report, _ := os.ReadFile(filepath.Join(dir, results.ReportName))
 	if want := fmt.Sprintf("new connections were refused in %d of %d trials", len(r.Trials), len(r.Trials)); !strings.Contains(string(report), want) {
 		t.Errorf("report lacks %q", want)
+	}
+}
+
+// TestServeInjectsAFault: serve on its own kills the first worker at
+// --kill-at, replaces it, and its JSON says so, with each process's counts.
+func TestServeInjectsAFault(t *testing.T) {
+	// A process of its own, as a user runs it: its children write to its
+	// stderr from several goroutines.
+	cmd := exec.Command(os.Args[0], "serve", "--mode", "reuseport", "--workers", "2", "--addr", "127.0.0.1:0", "--json",
+		"--kill-workers", "1", "--kill-at", "100ms", "--kill-signal", "term", "--", "sleep", "3")
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	stdout, err := cmd.Output()
+	stderr := errOut.String()
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	var rep serveReport
+	if err := json.Unmarshal(stdout, &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if len(rep.Faults) != 1 || rep.Faults[0].Signal != "SIGTERM" || len(rep.Faults[0].Workers) != 1 || rep.Faults[0].Workers[0] != 0 {
+		t.Fatalf("faults %+v; want worker 0 sent SIGTERM", rep.Faults)
+	}
+	if len(rep.Restarts) != 1 || !rep.Restarts[0].Killed || rep.Restarts[0].PID != rep.Faults[0].PIDs[0] || rep.Restarts[0].ReplacementPID == 0 {
+		t.Errorf("restarts %+v; want the killed worker replaced", rep.Restarts)
+	}
+	// SIGTERM is a graceful stop: the killed process still gave final counts.
+	if p := rep.Workers[0].Processes; len(p) != 2 || !p[0].Killed || !p[0].Final || p[1].PID != rep.Restarts[0].ReplacementPID {
+		t.Errorf("worker 0 processes %+v; want the killed one with final counts, then its replacement", p)
+	}
+	if !strings.Contains(stderr, "fault: SIGTERM sent to workers [0]") {
+		t.Errorf("serve did not log the fault: %s", stderr)
 	}
 }

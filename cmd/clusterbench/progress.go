@@ -93,7 +93,22 @@ func (p *progress) done(i, n int, t scenarios.Trial, tr *results.Trial) {
 	if !tr.CountsAgree {
 		agree = fmt.Sprintf("COUNTS DISAGREE (%d)", len(tr.Mismatches))
 	}
-	fmt.Fprintf(p.w, "%s: %.0f req/s, p99 %.2fms, %d errors, Jain conn %.3f, top-2 conn %.0f%%, %s\n",
+	fmt.Fprintf(p.w, "%s: %.0f req/s, p99 %.2fms, %d errors, Jain conn %.3f, top-2 conn %.0f%%, %s%s\n",
 		trialName(i, n, t), tr.ThroughputRPS, tr.Latency.P99, tr.Errors,
-		tr.Fairness.Connections.Jain, 100*tr.Fairness.Connections.Top2Share, agree)
+		tr.Fairness.Connections.Jain, 100*tr.Fairness.Connections.Top2Share, agree, damageNote(tr.Fault))
+}
+
+// damageNote sums up a fault's damage for the progress line.
+func damageNote(f *results.Fault) string {
+	if f == nil {
+		return ""
+	}
+	note := fmt.Sprintf("; killed %d: %d lost", f.Kill, f.LostRequests)
+	switch {
+	case f.RecoverySeconds != nil:
+		note += fmt.Sprintf(", a replacement served after %.0f ms", 1000**f.RecoverySeconds)
+	case f.PortClosedSeconds != nil:
+		note += ", port closed"
+	}
+	return note
 }

@@ -78,7 +78,7 @@ func serveIsolated(ctx context.Context, command, args []string, stdout, stderr i
 		return fmt.Errorf("serve: private network namespace: %w", err)
 	}
 	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
 	defer signal.Stop(signals)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -95,6 +95,10 @@ func serveIsolated(ctx context.Context, command, args []string, stdout, stderr i
 			}
 			return err
 		case sig := <-signals:
+			if sig == syscall.SIGUSR1 { // a fault's trigger, not a stop
+				_ = cmd.Process.Signal(sig)
+				continue
+			}
 			if forwarded {
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a second Ctrl-C: at once
 				continue
