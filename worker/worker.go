@@ -73,22 +73,24 @@ type Counters struct {
 
 // Server is the HTTP side of a worker.
 type Server struct {
-	index    int
-	indexStr string
-	pidStr   string
-	body     []byte
-	bodyLen  string
-	spin     spinWork
-	sleep    time.Duration
+	index int
+	// Header values built once: net/http only reads them, so every
+	// response can share them, with no allocation per request.
+	workerValue, pidValue, lengthValue []string
+	body                               []byte
+	spin                               spinWork
+	sleep                              time.Duration
 
 	requests, connections, warmup, accepted, connIDs atomic.Uint64
 }
 
 type connKey struct{}
 
+var textPlain = []string{"text/plain"}
+
 // conn is what the server remembers about one connection.
 type conn struct {
-	id      string
+	id      []string // its X-Worker-Conn value
 	counted atomic.Bool
 }
 
@@ -101,13 +103,13 @@ func NewServer(index int, h Handler, iterationsPerMicro float64) *Server {
 		body[i] = 'x'
 	}
 	return &Server{
-		index:    index,
-		indexStr: strconv.Itoa(index),
-		pidStr:   strconv.Itoa(os.Getpid()),
-		body:     body,
-		bodyLen:  strconv.Itoa(len(body)),
-		spin:     spinWork(float64(h.CPU.Microseconds()) * iterationsPerMicro),
-		sleep:    h.Sleep,
+		index:       index,
+		workerValue: []string{strconv.Itoa(index)},
+		pidValue:    []string{strconv.Itoa(os.Getpid())},
+		lengthValue: []string{strconv.Itoa(len(body))},
+		body:        body,
+		spin:        spinWork(float64(h.CPU.Microseconds()) * iterationsPerMicro),
+		sleep:       h.Sleep,
 	}
 }
 
@@ -119,7 +121,7 @@ func (s *Server) HTTPServer() *http.Server {
 		IdleTimeout:       5 * time.Minute,
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
 			id := s.connIDs.Add(1)
-			return context.WithValue(ctx, connKey{}, &conn{id: strconv.FormatUint(id, 10)})
+			return context.WithValue(ctx, connKey{}, &conn{id: []string{strconv.FormatUint(id, 10)}})
 		},
 		ConnState: func(_ net.Conn, state http.ConnState) {
 			if state == http.StateNew {
@@ -131,14 +133,14 @@ func (s *Server) HTTPServer() *http.Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, _ := r.Context().Value(connKey{}).(*conn)
-	h := w.Header()
-	h.Set(HeaderWorker, s.indexStr)
-	h.Set(HeaderPID, s.pidStr)
+	h := w.Header() // keys in canonical form, so no Set is needed
+	h[HeaderWorker] = s.workerValue
+	h[HeaderPID] = s.pidValue
 	if c != nil {
-		h.Set(HeaderConn, c.id)
+		h[HeaderConn] = c.id
 	}
-	h.Set("Content-Type", "text/plain")
-	h.Set("Content-Length", s.bodyLen)
+	h["Content-Type"] = textPlain
+	h["Content-Length"] = s.lengthValue
 
 	s.spin.run()
 	if s.sleep > 0 {
