@@ -313,10 +313,10 @@ func (d *Deployment) Kill(n int, sig syscall.Signal) (Fault, error) {
 	}
 	f.At = time.Now()
 	var errs []error
-	for _, pid := range f.PIDs {
-		// A process that already exited cannot be killed twice; say so.
-		if err := syscall.Kill(pid, sig); err != nil {
-			errs = append(errs, fmt.Errorf("kill worker pid %d: %w", pid, err))
+	for _, s := range d.slots[:n] {
+		// One that already exited is not killed twice; say so.
+		if err := s.current.Signal(sig); err != nil {
+			errs = append(errs, fmt.Errorf("kill worker pid %d: %w", s.current.PID(), err))
 		}
 	}
 	d.faults = append(d.faults, f)
@@ -363,7 +363,10 @@ func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 	d.supervisors.Wait() // from here on the slots stay as they are
 	// Stop accepting first, so no new connection queues where nobody will serve it.
 	d.closeFrontend()
-	rep := Report{Frontend: d.frontCount, Restarts: d.restarts, Faults: d.faults, PortClosed: d.portClosed()}
+	closed := d.portClosed()
+	d.mu.Lock() // a fault's timer may still be firing
+	rep := Report{Frontend: d.frontCount, Restarts: d.restarts, Faults: d.faults, PortClosed: closed}
+	d.mu.Unlock()
 	if p, ok := d.frontend.(ProxyProcess); ok {
 		rep.ProxyCPUSeconds = p.ProxyCPUSeconds()
 	}

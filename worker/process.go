@@ -308,6 +308,11 @@ func (p *Process) ExitErr() error {
 	return p.waitErr
 }
 
+// Signal sends sig to the worker. Go signals a child through its pidfd, so
+// a process that has ended and been reaped is never confused with a new
+// one that got its PID.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
 // Kill ends the worker at once.
 func (p *Process) Kill() {
 	_ = p.cmd.Process.Kill()
