@@ -1,8 +1,10 @@
 package modes
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -306,4 +308,64 @@ func TestRoundRobinLeaksNoDescriptors(t *testing.T) {
 		t.Errorf("master accepted %d connections (client saw %v); want a real load", rep.Frontend["accepted"], seen)
 	}
 	checkFDs()
+}
+
+// TestKillEveryWorkerClosesThePort: with respawn off and every worker
+// killed, the deployment closes its port, so a new connection is refused
+// rather than left waiting, and its deaths are not a stop error.
+func TestKillEveryWorkerClosesThePort(t *testing.T) {
+	for _, mode := range []string{"shared", "roundrobin"} { // the modes that hold the public socket themselves
+		t.Run(mode, func(t *testing.T) {
+			d := deployForTest(t, mode, Config{Workers: 2, Respawn: false, Logf: t.Logf})
+			pids := d.PIDs()
+			f, err := d.Kill(2, syscall.SIGKILL)
+			if err != nil || len(f.PIDs) != 2 || f.PIDs[0] != pids[0] || f.Signal != "SIGKILL" {
+				t.Fatalf("Kill = %+v, %v; want both workers %v", f, err, pids)
+			}
+			var dialErr error
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				var c net.Conn
+				if c, dialErr = net.DialTimeout("tcp", d.Addr(), time.Second); dialErr != nil {
+					break
+				}
+				c.Close()
+			}
+			if !errors.Is(dialErr, syscall.ECONNREFUSED) {
+				t.Errorf("dial after every worker died: %v; want connection refused", dialErr)
+			}
+			rep, err := d.Stop(5 * time.Second)
+			if err != nil {
+				t.Errorf("Stop: %v; want the recorded deaths left to the restarts", err)
+			}
+			if rep.PortClosed.IsZero() || rep.PortClosed.Before(f.At) || len(rep.Faults) != 1 {
+				t.Errorf("port closed %v, faults %+v; want closed after the kill at %v", rep.PortClosed, rep.Faults, f.At)
+			}
+			for _, r := range rep.Restarts {
+				if !r.Killed || r.Error != "respawn is off" {
+					t.Errorf("restart %+v; want killed on purpose and not replaced", r)
+				}
+			}
+		})
+	}
+}
+
+// TestRespawnDelay: a killed worker's replacement starts only after the delay.
+func TestRespawnDelay(t *testing.T) {
+	d := deployForTest(t, "reuseport", Config{Workers: 2, Respawn: true, RespawnDelay: 300 * time.Millisecond, Logf: t.Logf})
+	f, err := d.Kill(1, syscall.SIGKILL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for d.PIDs()[0] == f.PIDs[0] && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // until it is ready
+	rep, err := d.Stop(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Restarts) != 1 || rep.Restarts[0].ReadyAt.Sub(f.At) < 300*time.Millisecond || !rep.Restarts[0].Killed {
+		t.Errorf("restarts %+v; want the replacement ready no sooner than 300ms after the kill at %v", rep.Restarts, f.At)
+	}
 }
