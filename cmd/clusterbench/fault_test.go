@@ -34,7 +34,7 @@ func TestFaultInEveryMode(t *testing.T) {
 	all := runnableModes(t)
 	dir := filepath.Join(t.TempDir(), "run")
 	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", all, "--workers", "4", "--keepalive=false",
-		"--rate", "1000", "--duration", "2s", "--warmup", "0s", "--kill-workers", "1", "--kill-at", "1s")
+		"--rate", "1000", "--duration", "1200ms", "--warmup", "0s", "--kill-workers", "1", "--kill-at", "600ms")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -61,8 +61,8 @@ func TestFaultInEveryMode(t *testing.T) {
 		if f.Kill != 1 || f.Signal != "SIGKILL" || len(f.PIDs) != 1 || f.Workers[0] != 0 {
 			t.Errorf("%s: fault %+v; want worker 0 killed by SIGKILL", tr.Mode, f)
 		}
-		if f.AtSeconds < 1 || f.AtSeconds > 1.1 {
-			t.Errorf("%s: killed at %.3fs; want 1s into the measured load", tr.Mode, f.AtSeconds)
+		if f.AtSeconds < 0.6 || f.AtSeconds > 0.7 {
+			t.Errorf("%s: killed at %.3fs; want 600ms into the measured load", tr.Mode, f.AtSeconds)
 		}
 		// Two clocks: the deployment's notice of readiness can come after
 		// the replacement's first response, when serve is slow to run.
@@ -77,8 +77,8 @@ func TestFaultInEveryMode(t *testing.T) {
 		for _, s := range tr.Series {
 			series += s.Requests
 		}
-		if len(tr.Series) != 2 || series != tr.Requests {
-			t.Errorf("%s: series %+v; want 2 seconds adding up to %d requests", tr.Mode, tr.Series, tr.Requests)
+		if len(tr.Series) != 2 || tr.Series[1].Seconds > 0.3 || series != tr.Requests {
+			t.Errorf("%s: series %+v; want a second and a fifth of one, adding up to %d requests", tr.Mode, tr.Series, tr.Requests)
 		}
 		w := tr.PerWorker[0]
 		if w.Restarts != 1 || len(w.Processes) != 2 || !w.Processes[0].Killed || w.Processes[0].Final || !w.Processes[1].Final || w.Processes[1].Requests == 0 {
@@ -118,11 +118,11 @@ func TestAllWorkersKilledIsRefused(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	started := time.Now()
 	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", all, "--workers", "2", "--keepalive=false",
-		"--rate", "500", "--duration", "1500ms", "--warmup", "0s", "--kill-workers", "all", "--kill-at", "500ms", "--respawn=false")
+		"--rate", "500", "--duration", "1300ms", "--warmup", "0s", "--kill-workers", "all", "--kill-at", "300ms", "--respawn=false")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	// Each trial lasts 1.5s, plus start-up and stop: far less than a
+	// Each trial lasts 1.3s, plus start-up and stop: far less than a
 	// deployment that waited for its workers.
 	if took, limit := time.Since(started), time.Duration(len(modes.Names()))*10*time.Second; took > limit {
 		t.Errorf("the run took %v; want under %v", took, limit)
