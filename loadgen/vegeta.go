@@ -118,7 +118,6 @@ func attack(ctx context.Context, cfg Config, client *http.Client, target vegeta.
 // of the load, never with the number of requests.
 type aggregate struct {
 	start      time.Time
-	duration   time.Duration
 	requests   uint64
 	successes  uint64
 	errors     uint64
@@ -128,6 +127,7 @@ type aggregate struct {
 	processes  []*processTally         // in order of first appearance
 	unnamed    uint64
 	series     []Second
+	seconds    int // the series' length: the load's duration in whole seconds, rounded up
 	// faultAt is when the fault was injected, in nanoseconds from start;
 	// -1 before. after is what completed from then on; nil without a fault.
 	faultAt atomic.Int64
@@ -139,7 +139,7 @@ type aggregate struct {
 
 func newAggregate(workers int, duration time.Duration) *aggregate {
 	a := &aggregate{
-		duration:   duration,
+		seconds:    max(1, int((duration+time.Second-1)/time.Second)),
 		errorKinds: map[string]uint64{},
 		latency:    hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
 		workers:    make([]workerTally, workers),
@@ -196,8 +196,7 @@ func (a *aggregate) process(i, pid int, done time.Duration) *processTally {
 // second returns the series entry of the second in which done falls;
 // what completes after the load's end counts in its last second.
 func (a *aggregate) second(done time.Duration) *Second {
-	n := max(1, int((a.duration+time.Second-1)/time.Second))
-	i := min(max(0, int(done/time.Second)), n-1)
+	i := min(max(0, int(done/time.Second)), a.seconds-1)
 	for len(a.series) <= i {
 		a.series = append(a.series, Second{})
 	}

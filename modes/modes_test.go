@@ -340,6 +340,9 @@ func TestKillEveryWorkerClosesThePort(t *testing.T) {
 			if rep.PortClosed.IsZero() || rep.PortClosed.Before(f.At) || len(rep.Faults) != 1 {
 				t.Errorf("port closed %v, faults %+v; want closed after the kill at %v", rep.PortClosed, rep.Faults, f.At)
 			}
+			if len(rep.Restarts) != 2 {
+				t.Errorf("%d restarts; want both killed workers", len(rep.Restarts))
+			}
 			for _, r := range rep.Restarts {
 				if !r.Killed || r.Error != "respawn is off" {
 					t.Errorf("restart %+v; want killed on purpose and not replaced", r)
