@@ -8,7 +8,7 @@ BIN := bin/clusterbench
 # kernel-level modes need nothing more; iptables, nginx and haproxy need their programs, the wrk
 # load generator its own, and the
 # tests take namespaces away with unshare and setpriv (util-linux).
-SYSTEM_DEPS := iptables-restore:iptables unshare:util-linux setpriv:util-linux nginx:nginx haproxy:haproxy wrk:wrk
+SYSTEM_DEPS := node:nodejs python3:python3 iptables-restore:iptables unshare:util-linux setpriv:util-linux nginx:nginx haproxy:haproxy wrk:wrk
 
 .PHONY: run quick test build deps clean
 

@@ -130,6 +130,9 @@ type Report struct {
 	// PortClosed is when the deployment closed its public port because no
 	// worker was left and none was coming, as Node's cluster does.
 	PortClosed time.Time `json:"port_closed,omitzero"`
+	// MasterProgramCPUSeconds is the CPU time of a master that is a
+	// program of its own (Node's cluster primary).
+	MasterProgramCPUSeconds float64 `json:"master_program_cpu_seconds,omitempty"`
 }
 
 // Deploy opens the mode and starts its workers, and returns once every
@@ -146,6 +149,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 		cfg.Logf = func(string, ...any) {}
 	}
 	fe, err := m.Open(Setup{Addr: cfg.Addr, Workers: cfg.Workers, Policy: s.Policy, Logf: cfg.Logf,
+		Handler: cfg.Handler, Stderr: cfg.Launcher.Stderr,
 		ProxyProcesses: cfg.ProxyProcesses, UpstreamKeepAlive: cfg.UpstreamKeepAlive})
 	if err != nil {
 		return nil, err
@@ -184,12 +188,16 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 
 // launch starts a worker process for index on the frontend's socket for it.
 func (d *Deployment) launch(index int) (*worker.Process, error) {
+	spec := worker.Spec{Index: index, Handler: d.cfg.Handler, SpinRate: d.spinRate}
+	if s, ok := d.frontend.(Starter); ok {
+		return s.StartWorker(spec)
+	}
 	sock, err := d.frontend.WorkerSocket(index)
 	if err != nil {
 		return nil, err
 	}
 	defer sock.Close() // the worker has its own copy once started
-	return d.cfg.Launcher.Start(worker.Spec{Index: index, Handler: d.cfg.Handler, SpinRate: d.spinRate}, sock)
+	return d.cfg.Launcher.Start(spec, sock)
 }
 
 // supervise watches worker index until the deployment stops, and replaces
@@ -384,7 +392,29 @@ func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 		})
 	}
 	wg.Wait()
-	return rep, errors.Join(append(errs, d.closeErr)...)
+	errs = append(errs, d.closeErr, d.finish())
+	if m, ok := d.frontend.(MasterProcess); ok {
+		rep.MasterProgramCPUSeconds = m.MasterCPUSeconds()
+	}
+	return rep, errors.Join(errs...)
+}
+
+// finish ends the program that started the workers, in modes that have
+// one, once they are gone.
+func (d *Deployment) finish() error {
+	if s, ok := d.frontend.(Starter); ok {
+		return s.Finish()
+	}
+	return nil
+}
+
+// MasterPID is the master program's process, in modes whose master is a
+// program of its own; 0 in the others.
+func (d *Deployment) MasterPID() int {
+	if m, ok := d.frontend.(MasterProcess); ok {
+		return m.MasterPID()
+	}
+	return 0
 }
 
 // portClosed is when the frontend closed because no worker was left, or
@@ -443,4 +473,5 @@ func (d *Deployment) kill() {
 		s.current.Kill()
 	}
 	d.closeFrontend()
+	_ = d.finish()
 }

@@ -8,10 +8,13 @@ package modes
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
 	"strings"
+
+	"clusterbench/worker"
 )
 
 // Mode is one way of handing connections to workers.
@@ -34,6 +37,10 @@ type Setup struct {
 	ProxyProcesses int
 	// UpstreamKeepAlive keeps a proxy's connections to the workers open.
 	UpstreamKeepAlive bool
+	// Handler and Stderr are for modes whose own program starts the
+	// workers (see Starter).
+	Handler worker.Handler
+	Stderr  io.Writer
 	// Logf reports what happens while the frontend runs.
 	Logf func(format string, args ...any)
 }
@@ -69,6 +76,31 @@ type ProxyProcess interface {
 	// ProxyCPUSeconds is the CPU time of all of them, known once the
 	// frontend is closed.
 	ProxyCPUSeconds() float64
+}
+
+// Starter is implemented by frontends whose own program starts the
+// workers, as Node's cluster primary forks them: the deployment asks it
+// rather than starting workers on WorkerSocket. The program outlives its
+// workers: Close only lets go of the public port, and Finish ends the
+// program once the workers have stopped.
+type Starter interface {
+	StartWorker(worker.Spec) (*worker.Process, error)
+	Finish() error
+}
+
+// MasterProcess is implemented by frontends whose master is a program of
+// its own, such as Node's cluster primary: its CPU time is the master's.
+type MasterProcess interface {
+	MasterPID() int
+	// MasterCPUSeconds is known once the frontend has finished.
+	MasterCPUSeconds() float64
+}
+
+// OwnApp is implemented by modes that run a worker app of their own
+// rather than the Go worker, such as Node's cluster modes.
+type OwnApp interface {
+	// WorkerApp names the app and how it accepts connections.
+	WorkerApp() string
 }
 
 // Checker is implemented by modes that need something the host may lack.

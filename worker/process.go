@@ -55,6 +55,10 @@ type report struct {
 	Counters
 	Ready bool `json:"ready,omitempty"`
 	Final bool `json:"final,omitempty"`
+	// CPUSeconds is the process's CPU time so far, from workers that
+	// another program started: their parent is not us, so we cannot learn
+	// it when they exit.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // Main runs a worker process: it serves HTTP on the listening socket at fd 3
@@ -152,15 +156,19 @@ type Launcher struct {
 	Stderr io.Writer
 }
 
-// Process is a running worker process seen from its parent.
+// Process is a running worker process seen from its parent, or from the
+// program that relays its reports (see NodeCluster).
 type Process struct {
 	Index int
-	cmd   *exec.Cmd
+	pid   int
+	proc  *os.Process // signals go through its pidfd
+	cmd   *exec.Cmd   // nil for a process another program started
 
 	mu         sync.Mutex
 	counters   Counters
 	final      bool
 	lastReport time.Time
+	cpuSeconds float64 // reported, for a process that is not our child
 
 	ready    chan struct{}
 	readOnce sync.Once
@@ -193,14 +201,8 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 		return nil, fmt.Errorf("worker %d: %w", spec.Index, err)
 	}
 
-	p := &Process{
-		Index:    spec.Index,
-		cmd:      cmd,
-		counters: Counters{Index: spec.Index, PID: cmd.Process.Pid},
-		ready:    make(chan struct{}),
-		reported: make(chan struct{}),
-		exited:   make(chan struct{}),
-	}
+	p := newProcess(spec.Index, cmd.Process)
+	p.cmd = cmd
 	go p.readReports(r)
 	go func() {
 		p.waitErr = cmd.Wait()
@@ -215,6 +217,18 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 	return p, nil
 }
 
+func newProcess(index int, proc *os.Process) *Process {
+	return &Process{
+		Index:    index,
+		pid:      proc.Pid,
+		proc:     proc,
+		counters: Counters{Index: index, PID: proc.Pid},
+		ready:    make(chan struct{}),
+		reported: make(chan struct{}),
+		exited:   make(chan struct{}),
+	}
+}
+
 func (p *Process) readReports(r *os.File) {
 	defer close(p.reported)
 	defer r.Close()
@@ -224,19 +238,25 @@ func (p *Process) readReports(r *os.File) {
 		if json.Unmarshal(sc.Bytes(), &rep) != nil {
 			continue
 		}
-		p.mu.Lock()
-		p.counters = rep.Counters
-		p.final = p.final || rep.Final
-		p.lastReport = time.Now()
-		p.mu.Unlock()
-		if rep.Ready {
-			p.readOnce.Do(func() { close(p.ready) })
-		}
+		p.take(rep)
+	}
+}
+
+// take records one report.
+func (p *Process) take(rep report) {
+	p.mu.Lock()
+	p.counters = rep.Counters
+	p.final = p.final || rep.Final
+	p.lastReport = time.Now()
+	p.cpuSeconds = rep.CPUSeconds
+	p.mu.Unlock()
+	if rep.Ready {
+		p.readOnce.Do(func() { close(p.ready) })
 	}
 }
 
 // PID is the worker's process id.
-func (p *Process) PID() int { return p.cmd.Process.Pid }
+func (p *Process) PID() int { return p.pid }
 
 // WaitReady waits until the worker serves, or fails if it exits first.
 func (p *Process) WaitReady(ctx context.Context) error {
@@ -276,7 +296,7 @@ func (p *Process) Stop(grace time.Duration) (Counters, error) {
 		return c, fmt.Errorf("worker %d (pid %d) died before it was stopped: %v", p.Index, p.PID(), p.waitErr)
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.proc.Signal(syscall.SIGTERM)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	killed := false
@@ -284,7 +304,7 @@ func (p *Process) Stop(grace time.Duration) (Counters, error) {
 	case <-p.exited:
 	case <-timer.C:
 		killed = true
-		_ = p.cmd.Process.Kill()
+		_ = p.proc.Kill()
 		<-p.exited
 	}
 	<-p.reported
@@ -311,16 +331,23 @@ func (p *Process) ExitErr() error {
 // Signal sends sig to the worker. Go signals a child through its pidfd, so
 // a process that has ended and been reaped is never confused with a new
 // one that got its PID.
-func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+func (p *Process) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
 
 // Kill ends the worker at once.
 func (p *Process) Kill() {
-	_ = p.cmd.Process.Kill()
+	_ = p.proc.Kill()
 	<-p.exited
 }
 
-// CPU returns the user+system CPU time the worker used; valid after it exited.
+// CPU returns the user+system CPU time the worker used; valid after it
+// exited. For a process that is not our child it is the time in its last
+// report.
 func (p *Process) CPU() time.Duration {
+	if p.cmd == nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return time.Duration(p.cpuSeconds * float64(time.Second))
+	}
 	st := p.cmd.ProcessState
 	if st == nil {
 		return 0

@@ -10,11 +10,12 @@ import (
 // start and the end of the measured phase, so that the figures cover
 // exactly what was measured: no start-up, warm-up or shutdown.
 //
-// The server is a process tree: serve itself is the master; the proxy and
-// everything under it is the proxy; every other process under serve is a
-// worker.
+// The server is a process tree: serve itself is the master, with a master
+// program of its own (Node's cluster primary) if the mode has one; the
+// proxy and everything under it is the proxy; every other process under
+// serve is a worker.
 type cpuMeter struct {
-	servePID, proxyPID int
+	servePID, masterPID, proxyPID int
 	start, end         map[int]roleCPU
 	startAt, endAt     time.Time
 	err                error
@@ -55,7 +56,7 @@ func (m *cpuMeter) readTree() (map[int]roleCPU, error) {
 	for _, p := range tree { // parents before their children
 		r := roleWorker
 		switch {
-		case p.PID == m.servePID:
+		case p.PID == m.servePID || p.PID == m.masterPID:
 			r = roleMaster
 		case p.PID == m.proxyPID || readings[p.PPID].role == roleProxy:
 			r = roleProxy

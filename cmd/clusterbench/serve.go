@@ -37,7 +37,8 @@ type serveReport struct {
 	// ServingSeconds is the time from every worker serving to the stop.
 	ServingSeconds float64 `json:"serving_seconds"`
 	// MasterCPUSeconds is this process's CPU time while serving: the
-	// master's work in modes that have one, next to nothing in the others.
+	// master's work in modes that have one, next to nothing in the others;
+	// with a master program's (Node's cluster primary) added.
 	MasterCPUSeconds float64  `json:"master_cpu_seconds"`
 	Errors           []string `json:"errors,omitempty"`
 }
@@ -48,6 +49,8 @@ type readyMessage struct {
 	PIDs []int  `json:"pids"`
 	// ProxyPID is the process a proxy mode's proxy runs under.
 	ProxyPID int `json:"proxy_pid,omitempty"`
+	// MasterPID is a master that is a program of its own (Node's primary).
+	MasterPID int `json:"master_pid,omitempty"`
 }
 
 // stopGrace bounds how long a worker may take to finish after SIGTERM.
@@ -162,7 +165,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	servingSince, cpuSince := time.Now(), cputime.Self()
 	if *readyFD > 0 {
 		f := os.NewFile(uintptr(*readyFD), "ready")
-		err := json.NewEncoder(f).Encode(readyMessage{Addr: d.Addr(), PIDs: d.PIDs(), ProxyPID: d.ProxyPID()})
+		err := json.NewEncoder(f).Encode(readyMessage{Addr: d.Addr(), PIDs: d.PIDs(), ProxyPID: d.ProxyPID(), MasterPID: d.MasterPID()})
 		f.Close()
 		if err != nil {
 			d.Stop(stopGrace)
@@ -192,6 +195,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var stopErr error
 	report.Report, stopErr = d.Stop(stopGrace)
+	report.MasterCPUSeconds += report.MasterProgramCPUSeconds
 	if stopErr != nil {
 		report.Errors = []string{stopErr.Error()}
 	}
