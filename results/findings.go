@@ -53,6 +53,7 @@ func (r *Run) Findings() []string {
 	if line := costFinding(points); line != "" {
 		out = append(out, line)
 	}
+	out = append(out, siblingFindings(conds)...)
 	out = append(out, faultFindings(conds)...)
 	out = append(out, countingFinding(r)...)
 	return out

@@ -98,6 +98,9 @@ type Trial struct {
 	Proxy *Proxy `json:"proxy,omitempty"`
 	// NetNS is true when the trial ran in a private network namespace.
 	NetNS bool `json:"netns"`
+	// WorkerApp names the app the mode ran, when it is not the run's
+	// (Host.WorkerApp): accept behaviour differs by runtime.
+	WorkerApp string `json:"worker_app,omitempty"`
 	// Placement is the CPUs the load generator and the server were pinned
 	// to; nil when they shared every CPU.
 	Placement *Placement `json:"placement,omitempty"`

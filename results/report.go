@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -140,14 +141,16 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	h := r.Host
 	fmt.Fprintf(w, "## Conditions\n\n")
 	fmt.Fprintf(w, "- Machine: %s × %d CPUs, Linux %s, %s\n", h.CPUModel, h.CPUs, h.Kernel, h.GoVersion)
-	fmt.Fprintf(w, "- Worker app: %s\n", h.WorkerApp)
+	for _, app := range workerApps(r) {
+		fmt.Fprintf(w, "- Worker app: %s\n", app)
+	}
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
 	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
 	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range; † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
 		"Server CPU µs/req is the CPU time of master, proxy and workers per successful request: it does not depend on the load generator, so it ranks the modes by efficiency even where throughput does not. "+
 		"Latency is of successful requests. "+
 		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
-		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
+		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode; with Node's cluster primary in the node modes), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
 		schemaNote(r))
 
 	if findings := r.Findings(); len(findings) > 0 {
@@ -371,4 +374,27 @@ func schemaNote(r *Run) string {
 		return ""
 	}
 	return fmt.Sprintf(" (This record is schema %d: its CPU figures span the deployment's life, start-up and warm-up included, and it has no load generator flags.)", r.Schema)
+}
+
+// workerApps says which app each mode ran, when they differ: the Go worker
+// and Node's cluster app accept differently on a shared socket.
+func workerApps(r *Run) []string {
+	var apps []string
+	modesOf := map[string][]string{}
+	for _, t := range r.Trials {
+		app := cmp.Or(t.WorkerApp, r.Host.WorkerApp)
+		if !slices.Contains(apps, app) {
+			apps = append(apps, app)
+		}
+		if !slices.Contains(modesOf[app], t.Mode) {
+			modesOf[app] = append(modesOf[app], t.Mode)
+		}
+	}
+	if len(apps) <= 1 {
+		return []string{r.Host.WorkerApp}
+	}
+	for i, app := range apps {
+		apps[i] = fmt.Sprintf("%s, for %s", app, strings.Join(modesOf[app], ", "))
+	}
+	return apps
 }

@@ -102,7 +102,12 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 	if t.CPUs != nil {
 		placement = &results.Placement{LoadgenCPUs: t.CPUs.LoadGen, ServerCPUs: t.CPUs.Server}
 	}
+	var app string
+	if a, ok := spec.Mode.(modes.OwnApp); ok {
+		app = a.WorkerApp()
+	}
 	return results.Trial{
+		WorkerApp:  app,
 		Proxy:      proxy,
 		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Name(), Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
@@ -143,7 +148,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		rec.Error = err.Error()
 		return rec, ctx.Err() == nil
 	}
-	meter := &cpuMeter{servePID: srv.cmd.Process.Pid, proxyPID: srv.ready.ProxyPID}
+	meter := &cpuMeter{servePID: srv.cmd.Process.Pid, masterPID: srv.ready.MasterPID, proxyPID: srv.ready.ProxyPID}
 	lgCPUs := loadgenCPUs(t)
 	var fault *loadgen.Fault
 	if t.Fault != nil {
