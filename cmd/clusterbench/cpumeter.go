@@ -16,9 +16,9 @@ import (
 // serve is a worker.
 type cpuMeter struct {
 	servePID, masterPID, proxyPID int
-	start, end         map[int]roleCPU
-	startAt, endAt     time.Time
-	err                error
+	start, end                    map[int]roleCPU
+	startAt, endAt                time.Time
+	err                           error
 }
 
 type role int
