@@ -187,10 +187,20 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 }
 
 // launch starts a worker process for index on the frontend's socket for it.
-func (d *Deployment) launch(index int) (*worker.Process, error) {
+func (d *Deployment) launch(index int) (p *worker.Process, err error) {
 	spec := worker.Spec{Index: index, Handler: d.cfg.Handler, SpinRate: d.spinRate}
 	if s, ok := d.frontend.(Starter); ok {
 		return s.StartWorker(spec)
+	}
+	if d.cfg.Launcher.App && d.cfg.Launcher.Listen == ListenPort {
+		pf, ok := d.frontend.(PortFrontend)
+		if !ok {
+			return nil, fmt.Errorf("worker %d: the mode gives no worker a port of its own", index)
+		}
+		if spec.Addr, err = pf.WorkerPort(index); err != nil {
+			return nil, err
+		}
+		return d.cfg.Launcher.Start(spec, nil)
 	}
 	sock, err := d.frontend.WorkerSocket(index)
 	if err != nil {

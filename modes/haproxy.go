@@ -21,6 +21,8 @@ func init() { register(HAProxy{}) }
 
 func (HAProxy) Name() string { return "haproxy" }
 
+func (HAProxy) AppListens() []string { return []string{ListenFD, ListenPort} }
+
 func (HAProxy) Summary() string {
 	return "HAProxy listens on the public port and proxies to one port per worker (balance roundrobin or leastconn)"
 }

@@ -165,6 +165,10 @@ func restore(rules string) error {
 	return nil
 }
 
+func (IPTables) AppListens() []string { return []string{ListenFD, ListenPort} }
+
+func (f *iptablesFrontend) WorkerPort(index int) (string, error) { return f.ports.port(index), nil }
+
 func (f *iptablesFrontend) WorkerSocket(index int) (*os.File, error) {
 	sock, err := f.ports.socket(index)
 	if err != nil {

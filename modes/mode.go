@@ -96,6 +96,39 @@ type MasterProcess interface {
 	MasterCPUSeconds() float64
 }
 
+// How a user's own worker app can be given its socket.
+const (
+	// ListenFD hands the app a listening socket at fd 3 (LISTEN_FDS=1).
+	ListenFD = "fd"
+	// ListenPort tells the app a port of its own to listen on ($PORT).
+	ListenPort = "port"
+)
+
+// AppHost is implemented by modes that can run the user's own worker app
+// in place of the Go worker.
+type AppHost interface {
+	// AppListens lists how the mode can give the app its socket: ListenFD,
+	// ListenPort or both.
+	AppListens() []string
+}
+
+// AppListens lists how m can give a user's app its socket; nil if m cannot
+// run one (its workers get a channel, or it runs an app of its own).
+func AppListens(m Mode) []string {
+	if h, ok := m.(AppHost); ok {
+		return h.AppListens()
+	}
+	return nil
+}
+
+// PortFrontend is implemented by frontends that give each worker a port
+// of its own: an app that listens by itself is told the port instead of
+// inheriting a socket on it.
+type PortFrontend interface {
+	// WorkerPort returns worker index's HOST:PORT, free for it to listen on.
+	WorkerPort(index int) (string, error)
+}
+
 // OwnApp is implemented by modes that run a worker app of their own
 // rather than the Go worker, such as Node's cluster modes.
 type OwnApp interface {

@@ -22,6 +22,8 @@ func init() { register(Nginx{}) }
 
 func (Nginx) Name() string { return "nginx" }
 
+func (Nginx) AppListens() []string { return []string{ListenFD, ListenPort} }
+
 func (Nginx) Summary() string {
 	return "nginx listens on the public port and proxies to one port per worker (upstream round robin or least_conn)"
 }

@@ -48,6 +48,19 @@ func (p *workerPorts) socket(index int) (*os.File, error) {
 	return listenSocket(p.addrs[index], false)
 }
 
+// port frees the port of worker index, for an app that listens on it
+// itself, and returns its HOST:PORT.
+func (p *workerPorts) port(index int) string {
+	p.mu.Lock()
+	sock := p.unclaimed[index]
+	p.unclaimed[index] = nil
+	p.mu.Unlock()
+	if sock != nil {
+		sock.Close()
+	}
+	return p.addrs[index]
+}
+
 // close releases the sockets no worker took.
 func (p *workerPorts) close() error {
 	p.mu.Lock()

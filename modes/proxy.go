@@ -201,6 +201,8 @@ func (f *proxyFrontend) waitReady() error {
 
 func (f *proxyFrontend) Addr() string { return f.addr }
 
+func (f *proxyFrontend) WorkerPort(index int) (string, error) { return f.ports.port(index), nil }
+
 func (f *proxyFrontend) WorkerSocket(index int) (*os.File, error) {
 	sock, err := f.ports.socket(index)
 	if err != nil {

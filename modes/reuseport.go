@@ -19,6 +19,8 @@ func init() { register(ReusePort{}) }
 
 func (ReusePort) Name() string { return "reuseport" }
 
+func (ReusePort) AppListens() []string { return []string{ListenFD} }
+
 func (ReusePort) Summary() string {
 	return "one SO_REUSEPORT socket per worker on the same port; the kernel hashes connections to sockets"
 }

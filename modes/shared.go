@@ -16,6 +16,8 @@ func init() { register(Shared{}) }
 
 func (Shared) Name() string { return "shared" }
 
+func (Shared) AppListens() []string { return []string{ListenFD} }
+
 func (Shared) Summary() string {
 	return "one listening socket inherited by every worker; workers race to accept"
 }

@@ -153,9 +153,13 @@ type Trial struct {
 	// CountsAuthority says whose counts the figures stand on: both sides
 	// when they agree, the client's for processes that died without final
 	// counts (Unreported says what each missed).
-	CountsAuthority string   `json:"counts_authority,omitempty"`
-	Unreported      []string `json:"unreported,omitempty"`
-	Warnings        []string `json:"warnings,omitempty"`
+	CountsAuthority string `json:"counts_authority,omitempty"`
+	// Counting says who counted each worker's share, for the user's own
+	// app, which reports no counts: the client (from its X-Worker
+	// headers), the kernel (per worker process), or both.
+	Counting   string   `json:"counting,omitempty"`
+	Unreported []string `json:"unreported,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
 	// Error is set when the trial could not be measured.
 	Error string `json:"error,omitempty"`
 }

@@ -144,6 +144,9 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	for _, app := range workerApps(r) {
 		fmt.Fprintf(w, "- Worker app: %s\n", app)
 	}
+	for _, c := range byModes(r, func(t *Trial) string { return t.Counting }) {
+		fmt.Fprintf(w, "- Counting: %s\n", c)
+	}
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
 	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
 	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range; † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
@@ -379,22 +382,39 @@ func schemaNote(r *Run) string {
 // workerApps says which app each mode ran, when they differ: the Go worker
 // and Node's cluster app accept differently on a shared socket.
 func workerApps(r *Run) []string {
-	var apps []string
-	modesOf := map[string][]string{}
-	for _, t := range r.Trials {
-		app := cmp.Or(t.WorkerApp, r.Host.WorkerApp)
-		if !slices.Contains(apps, app) {
-			apps = append(apps, app)
-		}
-		if !slices.Contains(modesOf[app], t.Mode) {
-			modesOf[app] = append(modesOf[app], t.Mode)
-		}
-	}
-	if len(apps) <= 1 {
+	apps := byModes(r, func(t *Trial) string { return cmp.Or(t.WorkerApp, r.Host.WorkerApp) })
+	if len(apps) == 0 {
 		return []string{r.Host.WorkerApp}
 	}
-	for i, app := range apps {
-		apps[i] = fmt.Sprintf("%s, for %s", app, strings.Join(modesOf[app], ", "))
-	}
 	return apps
+}
+
+// byModes lists the distinct values of what among the trials, each with
+// the modes it was found in; trials without a value are left out.
+func byModes(r *Run, what func(*Trial) string) []string {
+	var values []string
+	modesOf := map[string][]string{}
+	every := true // every trial has a value
+	for i := range r.Trials {
+		t := &r.Trials[i]
+		v := what(t)
+		if v == "" {
+			every = false
+			continue
+		}
+		if !slices.Contains(values, v) {
+			values = append(values, v)
+		}
+		if !slices.Contains(modesOf[v], t.Mode) {
+			modesOf[v] = append(modesOf[v], t.Mode)
+		}
+	}
+	if len(values) == 1 && every {
+		return values
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = fmt.Sprintf("%s, for %s", v, strings.Join(modesOf[v], ", "))
+	}
+	return out
 }

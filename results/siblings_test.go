@@ -36,11 +36,13 @@ func TestNodeModesBesideTheirGoSiblings(t *testing.T) {
 			t.Errorf("findings lack %q:\n%s", want, got)
 		}
 	}
+	r.Trials[0].Counting = "kernel only"
 	var md bytes.Buffer
 	if err := RenderMarkdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
+		"- Counting: kernel only, for roundrobin:rotate\n",
 		"- Worker app: Go worker, for roundrobin:rotate, roundrobin:free, shared\n",
 		"- Worker app: Node.js v20 cluster app, for node-rr, node-none\n",
 	} {

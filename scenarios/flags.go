@@ -29,6 +29,11 @@ func Single(name string, e Experiment) (*File, error) {
 	if err := e.checkFault(); err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
+	if e.App != nil {
+		if err := e.App.Check(e.Modes); err != nil {
+			return nil, &Error{File: name, Msg: err.Error()}
+		}
+	}
 	f := &File{Path: name, Name: name, Experiments: []Experiment{e}}
 	if err := f.checkRunTime(); err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}

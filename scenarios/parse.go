@@ -69,6 +69,12 @@ var schema = map[string]map[string]field{
 		"loadgen":   {check: isEngine},
 		"cpus":      {section: "cpus"},
 		"fault":     {section: "fault"},
+		"worker":    {section: "worker"},
+	},
+	"worker": {
+		"name":    {check: isString},
+		"command": {many: true, check: isString},
+		"listen":  {check: isString},
 	},
 	"fault": {
 		"kill":          {check: isKill},
@@ -164,6 +170,11 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		if err := e.checkFault(); err != nil {
 			return nil, &Error{File: path, Line: lookup(experiments.Content[i], "fault").Line, Msg: err.Error()}
+		}
+		if e.App != nil {
+			if err := e.App.Check(e.Modes); err != nil {
+				return nil, &Error{File: path, Line: lookup(experiments.Content[i], "worker").Line, Msg: err.Error()}
+			}
 		}
 		seen[e.Name] = true
 	}

@@ -83,6 +83,8 @@ type Experiment struct {
 	CPUs *Placement `yaml:"cpus"`
 	// Fault kills workers in every trial; nil for none.
 	Fault *Fault `yaml:"fault"`
+	// App is the user's own worker app; nil runs the Go worker.
+	App *App `yaml:"worker"`
 }
 
 // Placement puts the load generator and the server (master, proxy and
@@ -198,6 +200,8 @@ type Trial struct {
 	CPUs *Placement
 	// Fault kills workers while measuring; nil for none.
 	Fault *Fault
+	// App is the user's own worker app; nil runs the Go worker.
+	App *App
 	// Required is true when the experiment requires this trial's mode.
 	Required bool
 }
@@ -223,7 +227,7 @@ func (f *File) Trials() []Trial {
 							for _, m := range e.Modes {
 								trials = append(trials, Trial{
 									Experiment: e.Name, Rep: rep, Reps: e.Reps,
-									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy, CPUs: e.CPUs, Fault: e.Fault,
+									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy, CPUs: e.CPUs, Fault: e.Fault, App: e.App,
 									Required: e.IsRequired(strings.Split(m, ":")[0]),
 								})
 							}

@@ -34,6 +34,8 @@ type Spec struct {
 	Handler Handler
 	// SpinRate is loop iterations per microsecond, from Calibrate in the parent.
 	SpinRate float64
+	// Addr is the HOST:PORT a user's app that listens by itself listens on.
+	Addr string
 }
 
 func (s Spec) args() []string {
@@ -154,6 +156,14 @@ type Launcher struct {
 	Env []string
 	// Stderr receives the workers' standard error.
 	Stderr io.Writer
+	// App marks Command as the user's own worker app rather than this
+	// one: it gets no flags and no report pipe, and Listen says how it
+	// gets its socket: "fd" (LISTEN_FDS) or "port" ($PORT, Spec.Addr).
+	App    bool
+	Listen string
+	// Group, if not nil, runs each worker with a group id of its own, by
+	// which the kernel can tell its traffic apart (see kernelcount).
+	Group func(index int) uint32
 }
 
 // Process is a running worker process seen from its parent, or from the
@@ -169,6 +179,7 @@ type Process struct {
 	final      bool
 	lastReport time.Time
 	cpuSeconds float64 // reported, for a process that is not our child
+	silent     bool    // the user's own app: it reports no counts
 
 	ready    chan struct{}
 	readOnce sync.Once
@@ -184,6 +195,9 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 	if len(l.Command) == 0 {
 		return nil, errors.New("worker: no command")
 	}
+	if l.App {
+		return l.startApp(spec, socket)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
@@ -195,7 +209,7 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 		"LISTEN_FDS=1", "LISTEN_FDNAMES=http", "WORKER_INDEX="+strconv.Itoa(spec.Index))
 	cmd.ExtraFiles = []*os.File{socket, w} // fd 3, fd 4
 	cmd.Stderr = l.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = l.procAttr(spec.Index)
 	if err := cmd.Start(); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("worker %d: %w", spec.Index, err)
@@ -312,6 +326,8 @@ func (p *Process) Stop(grace time.Duration) (Counters, error) {
 	switch {
 	case killed:
 		return c, fmt.Errorf("worker %d (pid %d) did not finish within %v of SIGTERM; killed", p.Index, p.PID(), grace)
+	case p.silent:
+		return c, nil // however it ended on SIGTERM: it has no counts to give
 	case !final:
 		return c, fmt.Errorf("worker %d (pid %d) stopped without final counts: %v", p.Index, p.PID(), p.waitErr)
 	}

@@ -60,8 +60,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	respawn := fs.Bool("respawn", scenarios.DefaultFault.Respawn, "fault injection: replace the killed workers")
 	respawnDelay := fs.Duration("respawn-delay", 0, "fault injection: wait this long before replacing a killed worker")
 	h := handlerFlags(fs)
+	var appFlag appFlags
+	appFlag.register(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if e.App, err = appFlag.app(fs); err != nil {
 		return err
 	}
 	e.Fault = fault.scenario(*respawn, *respawnDelay)

@@ -67,6 +67,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	respawnDelay := fs.Duration("respawn-delay", 0, "wait this long before replacing a worker that exited")
 	var fault faultFlags
 	fault.register(fs, "after serving starts; 0: when serve gets SIGUSR1")
+	var appFlag appFlags
+	appFlag.register(fs)
 	proxyProcesses := fs.Int("proxy-processes", 0, "proxy modes: the proxy's worker processes (nginx) or threads (HAProxy); 0 = one per CPU")
 	upstreamKeepAlive := fs.Bool("upstream-keepalive", false, "proxy modes: keep the proxy's connections to the workers open between requests")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the master, in roundrobin mode) to `FILE`")
@@ -99,6 +101,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := fault.check(*workers, *respawnDelay); err != nil {
 		return usagef("serve: %v", err)
+	}
+	app, err := appFlag.app(fs)
+	if err != nil {
+		return err
+	}
+	if app != nil {
+		if err := app.Check([]string{*mode}); err != nil {
+			return usagef("serve: %v", err)
+		}
 	}
 	var pin cpuset.Set
 	if *cpus != "" {
@@ -138,19 +149,29 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	logger := log.New(stderr, "", 0)
+	launcher := worker.Launcher{Command: append(command, workerCommand), Stderr: stderr}
+	if app != nil {
+		launcher = appLauncher(app, stderr)
+	}
 	d, err := modes.Deploy(ctx, spec, modes.Config{
 		Addr:              *addr,
 		Workers:           *workers,
 		Handler:           *h,
 		ProxyProcesses:    *proxyProcesses,
 		UpstreamKeepAlive: *upstreamKeepAlive,
-		Launcher:          worker.Launcher{Command: append(command, workerCommand), Stderr: stderr},
+		Launcher:          launcher,
 		Respawn:           *respawn,
 		RespawnDelay:      *respawnDelay,
 		Logf:              logger.Printf,
 	})
 	if err != nil {
 		return err
+	}
+	if app != nil {
+		if err := probeApp(ctx, d.Addr()); err != nil {
+			d.Stop(stopGrace)
+			return err
+		}
 	}
 	stopFaults := fault.inject(d, logger.Printf)
 	defer stopFaults()

@@ -106,6 +106,9 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 	if a, ok := spec.Mode.(modes.OwnApp); ok {
 		app = a.WorkerApp()
 	}
+	if t.App != nil {
+		app = fmt.Sprintf("your app: %s (listens on %s)", t.App.Label(), t.App.Listen)
+	}
 	return results.Trial{
 		WorkerApp:  app,
 		Proxy:      proxy,
@@ -143,6 +146,8 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		extra = append(extra, "--kill-workers", f.Kill, "--kill-signal", f.Signal,
 			"--respawn="+strconv.FormatBool(f.Respawn), "--respawn-delay", f.RespawnDelay.String())
 	}
+	extra = append(extra, appArgs(t.App)...)
+	kernel := newKernelCounter(t.App, t.Workers)
 	srv, err := startServer(ctx, command, t, extra...)
 	if err != nil {
 		rec.Error = err.Error()
@@ -170,6 +175,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		Progress:       func(lp loadgen.Progress) { p.update(req.Index, req.Total, t, lp) },
 		Phase: func(measuring bool) {
 			meter.read(measuring)
+			kernel.read(measuring)
 			if observe != nil {
 				observe(srv, measuring)
 			}
@@ -187,7 +193,16 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		return rec, true
 	}
 	used, cpuErr := meter.used(served.exitedCPU())
+	var counting string
+	if t.App != nil {
+		var warnings []string
+		counting, warnings = countApp(t.App, t.KeepAlive, kernel, lg, served)
+		rec.Warnings = append(rec.Warnings, warnings...)
+	}
 	fillMeasurement(&rec, lg, served, used)
+	if t.App != nil {
+		appAuthority(&rec, counting, lg)
+	}
 	if cpuErr != nil {
 		rec.Warnings = append(rec.Warnings, "server CPU not measured: "+cpuErr.Error())
 	}

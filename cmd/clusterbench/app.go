@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"clusterbench/kernelcount"
+	"clusterbench/loadgen"
+	"clusterbench/modes"
+	"clusterbench/netns"
+	"clusterbench/results"
+	"clusterbench/scenarios"
+	"clusterbench/worker"
+)
+
+// appFlags name the user's own worker app on the command line.
+type appFlags struct{ command, listen string }
+
+func (a *appFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.command, "worker-command", "", "run your own worker app instead of the Go worker: `COMMAND` as words, or a JSON array (it gets WORKER_INDEX)")
+	fs.StringVar(&a.listen, "worker-listen", modes.ListenFD, "how your app gets its socket: fd (a listening socket at fd 3, LISTEN_FDS=1) or port (it listens on $PORT; per-port modes)")
+}
+
+// app returns the app the flags name, or nil for the Go worker.
+func (a *appFlags) app(fs *flag.FlagSet) (*scenarios.App, error) {
+	if a.command == "" {
+		if anyFlag(fs, "worker-listen") {
+			return nil, usagef("%s: --worker-listen describes your app: give --worker-command too", fs.Name())
+		}
+		return nil, nil
+	}
+	command, err := scenarios.ParseCommand(a.command)
+	if err != nil {
+		return nil, usagef("%s: --worker-command: %v", fs.Name(), err)
+	}
+	return &scenarios.App{Command: command, Listen: a.listen}, nil
+}
+
+// args passes the app on to serve.
+func appArgs(app *scenarios.App) []string {
+	if app == nil {
+		return nil
+	}
+	command, _ := json.Marshal(app.Command)
+	return []string{"--worker-command", string(command), "--worker-listen", app.Listen}
+}
+
+// appLauncher starts the user's app; as root, each worker gets a group id
+// of its own, by which the kernel counts its traffic (see kernelcount).
+func appLauncher(app *scenarios.App, stderr io.Writer) worker.Launcher {
+	l := worker.Launcher{Command: app.Command, App: true, Listen: app.Listen, Stderr: stderr}
+	if os.Geteuid() == 0 {
+		l.Group = kernelcount.GID
+	}
+	return l
+}
+
+// appProbeTimeout bounds how long an app may take to answer HTTP.
+const appProbeTimeout = 10 * time.Second
+
+// probeApp checks that the deployed app answers HTTP at all: a socket
+// queues connections whether or not anything serves it.
+func probeApp(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, appProbeTimeout)
+	defer cancel()
+	if err := worker.ProbeHTTP(ctx, addr); err != nil {
+		return fmt.Errorf("worker app: %w", err)
+	}
+	return nil
+}
+
+// kernelCounter reads the kernel's counts of a user's app at the start and
+// the end of the measured phase.
+type kernelCounter struct {
+	rules      *kernelcount.Rules
+	start, end []kernelcount.Count
+	err        error
+}
+
+// newKernelCounter installs the counting rules when they can work: in the
+// trial's own network namespace, with workers in groups of their own.
+func newKernelCounter(app *scenarios.App, workers int) *kernelCounter {
+	k := &kernelCounter{}
+	switch {
+	case app == nil:
+		return nil
+	case !netns.Private():
+		k.err = errors.New("it needs the trial's private network namespace")
+	case os.Geteuid() != 0:
+		k.err = errors.New("it needs root, to give each worker a group of its own")
+	default:
+		k.rules, k.err = kernelcount.Install(workers)
+	}
+	return k
+}
+
+func (k *kernelCounter) read(measuring bool) {
+	if k == nil || k.rules == nil || k.err != nil {
+		return
+	}
+	counts, err := k.rules.Read()
+	switch {
+	case err != nil:
+		k.err = err
+	case measuring:
+		k.start = counts
+	default:
+		k.end = counts
+	}
+}
+
+// counts is what each worker served while measuring. A connection is
+// counted when the worker first sends on it, so only those opened while
+// measuring count: kept-alive ones from the warm-up do not. Its first
+// request arrived before that, so with a socket of ours, whose handshake
+// the app takes no part in, it is added to the requests counted on marked
+// connections. An app that listens by itself sends the handshake's
+// SYN-ACK, which marks the connection first, so every request is counted.
+func (k *kernelCounter) counts(listen string) []kernelcount.Count {
+	out := make([]kernelcount.Count, len(k.end))
+	for i, e := range k.end {
+		s := k.start[i]
+		out[i] = kernelcount.Count{Requests: e.Requests - s.Requests, Connections: e.Connections - s.Connections}
+		if listen == modes.ListenFD {
+			out[i].Requests += out[i].Connections
+		}
+	}
+	return out
+}
+
+// countApp puts the counts of a user's app, which reports none itself, in
+// the place of the workers' own: the kernel's when it counted. If the app
+// names no worker in its responses, the kernel's counts are the client's
+// too, the only ones there are. It returns how the counting was done.
+func countApp(app *scenarios.App, keepAlive bool, k *kernelCounter, lg *loadgen.Result, served *serveReport) (counting string, warnings []string) {
+	named := lg.Successes > 0 && lg.Unattributed == 0
+	var kernel []kernelcount.Count
+	if k.err == nil && k.end != nil && k.start != nil {
+		kernel = k.counts(app.Listen)
+	}
+	for i := range served.Workers {
+		w := &served.Workers[i]
+		w.Requests, w.Connections, w.Accepted = 0, 0, 0
+		if i < len(kernel) {
+			w.Requests, w.Connections = kernel[i].Requests, kernel[i].Connections
+			if keepAlive && named && i < len(lg.PerWorker) {
+				// Kept-alive connections from the warm-up are the client's
+				// to count: the kernel compares requests only.
+				w.Connections = lg.PerWorker[i].Connections
+			}
+		}
+		if i < len(lg.WarmupPerWorker) {
+			w.WarmupRequests = lg.WarmupPerWorker[i] // the kernel cannot tell warm-up apart: it is left out by time
+		}
+	}
+	switch {
+	case named && kernel != nil && keepAlive:
+		return "client (the app's X-Worker headers) and kernel (per worker process, requests only: kept-alive connections from the warm-up are the client's to count)", nil
+	case named && kernel != nil:
+		return "client (the app's X-Worker headers) and kernel (per worker process)", nil
+	case named:
+		return "client only (the app's X-Worker headers); the kernel did not count: " + k.err.Error(), nil
+	case kernel != nil:
+		lg.PerWorker = make([]loadgen.Tally, len(kernel))
+		lg.WarmupPerWorker = make([]uint64, len(kernel))
+		for i, c := range kernel {
+			lg.PerWorker[i] = loadgen.Tally{Requests: c.Requests, Connections: c.Connections}
+			served.Workers[i].WarmupRequests = 0
+		}
+		lg.Unattributed = 0
+		counting := "kernel only (per worker process): the app names no worker in its responses"
+		if keepAlive {
+			counting += "; connections are those opened while measuring, not the kept-alive ones from the warm-up"
+		}
+		return counting, nil
+	}
+	return "none: the app names no worker and the kernel did not count: " + k.err.Error(),
+		[]string{"worker shares not counted: the app sets no X-Worker header, and kernel counting " + k.err.Error()}
+}
+
+// appAuthority says how a user's app was counted and whose counts stand.
+func appAuthority(rec *results.Trial, counting string, lg *loadgen.Result) {
+	rec.Counting = counting
+	switch {
+	case strings.HasPrefix(counting, "kernel only"):
+		rec.CountsAuthority = "kernel: the only count per worker"
+		var total uint64
+		for _, w := range rec.PerWorker {
+			total += w.Requests
+		}
+		if total != lg.Successes {
+			rec.Warnings = append(rec.Warnings, fmt.Sprintf("the kernel counted %d requests, the client %d successful responses", total, lg.Successes))
+		}
+	case strings.HasPrefix(counting, "client only"), strings.HasPrefix(counting, "none"):
+		rec.CountsAuthority = "client: the app reports no counts of its own"
+		rec.Mismatches, rec.CountsAgree = nil, true
+	default:
+		if rec.CountsAgree {
+			rec.CountsAuthority = "both: client and kernel agree"
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+
+	"clusterbench/modes"
+)
+
+// App is the user's own worker app, run in place of the Go worker: any
+// program that serves HTTP on the listening socket it inherits at fd 3
+// (listen: fd, the LISTEN_FDS convention) or on the port in $PORT
+// (listen: port). Its index is in WORKER_INDEX.
+type App struct {
+	Name    string   `yaml:"name"`
+	Command []string `yaml:"command"`
+	Listen  string   `yaml:"listen"` // modes.ListenFD (default) or modes.ListenPort
+}
+
+// Label names the app in reports: its name, or its command.
+func (a *App) Label() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return strings.Join(a.Command, " ")
+}
+
+// ParseCommand reads a command from a flag: a JSON array of strings, or
+// words separated by spaces.
+func ParseCommand(s string) ([]string, error) {
+	if strings.HasPrefix(strings.TrimSpace(s), "[") {
+		var words []string
+		if err := json.Unmarshal([]byte(s), &words); err != nil {
+			return nil, fmt.Errorf("not a JSON array of strings: %v", err)
+		}
+		return words, nil
+	}
+	return strings.Fields(s), nil
+}
+
+// Check fills the default listen and refuses an app that cannot run: no
+// command, a program not found, or a mode that cannot give it its socket.
+func (a *App) Check(modeSpecs []string) error {
+	if a.Listen == "" {
+		a.Listen = modes.ListenFD
+	}
+	switch {
+	case len(a.Command) == 0 || a.Command[0] == "":
+		return errors.New("worker: command is required, e.g. [python3, examples/python/app.py]")
+	case a.Listen != modes.ListenFD && a.Listen != modes.ListenPort:
+		return fmt.Errorf("worker: listen must be %s or %s, got %q", modes.ListenFD, modes.ListenPort, a.Listen)
+	}
+	if _, err := exec.LookPath(a.Command[0]); err != nil {
+		return fmt.Errorf("worker: command: %v", err)
+	}
+	for _, s := range modeSpecs {
+		spec, err := modes.ParseSpec(s)
+		if err != nil {
+			return err
+		}
+		listens := modes.AppListens(spec.Mode)
+		if !slices.Contains(listens, a.Listen) {
+			return fmt.Errorf("worker: mode %s cannot run an app that listens on %s (%s)", spec.Mode.Name(), a.Listen, canRun(listens))
+		}
+	}
+	return nil
+}
+
+// canRun says which apps a mode can run.
+func canRun(listens []string) string {
+	if len(listens) == 0 {
+		return "it runs only its own worker app"
+	}
+	return "it can give an app: " + strings.Join(listens, " or ")
+}
