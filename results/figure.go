@@ -92,6 +92,10 @@ func (f *figure) writePNG(w io.Writer) error {
 
 	title := titleStyle
 	title.XAlign, title.YAlign = draw.XCenter, draw.YCenter
+	// A long experiment name must not push the title off the image.
+	if w, room := title.Width(f.title), width-2*figureMargin; w > room {
+		title.Font.Size = title.Font.Size * room / w
+	}
 	dc.FillText(title, vg.Point{X: width / 2, Y: height - titleHeight/2}, f.title)
 
 	top := height - titleHeight

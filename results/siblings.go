@@ -65,8 +65,8 @@ func siblingLine(s sibling, c *Condition, node, goPoint *Point) string {
 	jain := func(t *Trial) float64 { return t.Fairness.Connections.Jain }
 	nodeRPS, goRPS := median(node, throughput), median(goPoint, throughput)
 	var b strings.Builder
-	fmt.Fprintf(&b, "**`%s` beside Go's `%s`** (%s; %s): %s vs %s req/s",
-		s.node, goPoint.Mode, s.design, c.Title(), number(nodeRPS), number(goRPS))
+	fmt.Fprintf(&b, "**`%s` beside Go's `%s`** (%s; %s, %s): %s vs %s req/s",
+		s.node, goPoint.Mode, s.design, c.Experiment, c.Title(), number(nodeRPS), number(goRPS))
 	if nodeRPS > 0 {
 		fmt.Fprintf(&b, " (Go %.1f×)", goRPS/nodeRPS)
 	}
