@@ -2,16 +2,15 @@
 // The worker app of the node-rr and node-none modes: Node's own cluster
 // module, serving the same HTTP contract as the Go worker. One script is
 // the primary and every worker it forks: workers inherit the primary's
-// `node -e SCRIPT`. Only node:cluster and node:http do the work, as in a
-// Node app; node:fs and node:readline only talk to clusterbench.
+// `node -e SCRIPT`. It uses node:cluster and node:http only.
 //
 // The primary reads fork requests ({"fork": INDEX}) on stdin, until it
-// closes, and writes
-// JSON lines to fd 4: "forked" with a worker's pid, each worker's counts
-// ("report": ready once, then every 100 ms while they change, final on
-// SIGTERM) and "exit". The public listening socket is inherited at fd 3;
-// NODE_CLUSTER_SCHED_POLICY decides whether the primary accepts and hands
-// out connections (rr) or every worker accepts on it (none).
+// closes, and writes JSON lines on stdout: "forked" with a worker's pid,
+// each worker's counts ("report": ready once, then every 100 ms while they
+// change, final on SIGTERM) and "exit". The public listening socket is
+// inherited at fd 3; NODE_CLUSTER_SCHED_POLICY decides whether the
+// primary accepts and hands out connections (rr) or every worker accepts
+// on it (none).
 const cluster = require('node:cluster');
 const http = require('node:http');
 
@@ -51,16 +50,27 @@ function calibrate() {
 }
 
 function primary() {
-  const fs = require('node:fs');
-  const readline = require('node:readline');
-  const write = (line) => fs.writeSync(4, JSON.stringify(line) + '\n');
+  // stdout is a pipe, which Node writes synchronously on Linux.
+  const write = (line) => process.stdout.write(JSON.stringify(line) + '\n');
   const spinRate = handler.cpuMicros > 0 ? calibrate() : 0;
 
   // Ctrl-C reaches the whole process group: stopping is clusterbench's call.
   process.on('SIGINT', () => {});
   cluster.setupPrimary({ exec: 'worker' }); // argv[1] of `node -e SCRIPT worker`
-  readline.createInterface({ input: process.stdin }).on('line', (text) => {
-    const index = JSON.parse(text).fork;
+  let pending = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop();
+    lines.forEach((line) => fork(JSON.parse(line).fork));
+  });
+  process.stdin.on('end', () => {
+    // clusterbench is done with us, or gone: the workers follow when
+    // their channel to us closes.
+    process.exit(0);
+  });
+
+  function fork(index) {
     const w = cluster.fork({ WORKER_INDEX: index, CLUSTERBENCH_SPIN_RATE: spinRate });
     const pid = w.process.pid;
     write({ event: 'forked', index, pid });
@@ -86,11 +96,7 @@ function primary() {
         setTimeout(() => tell(how), 20);
       }
     });
-  }).on('close', () => {
-    // clusterbench is done with us, or gone: the workers follow when
-    // their channel to us closes.
-    process.exit(0);
-  });
+  }
 }
 
 function worker() {

@@ -40,7 +40,7 @@ type NodeCluster struct {
 	exited chan struct{} // closed once the primary has exited
 }
 
-// nodeLine is one line the primary writes on fd 4.
+// nodeLine is one line the primary writes on its stdout.
 type nodeLine struct {
 	Event string `json:"event"` // "forked", "report" or "exit"
 	report
@@ -71,7 +71,8 @@ func StartNodeCluster(policy string, h Handler, socket *os.File, stderr io.Write
 		"CLUSTERBENCH_HANDLER_CPU_US="+strconv.FormatFloat(float64(h.CPU)/float64(time.Microsecond), 'f', -1, 64),
 		"CLUSTERBENCH_HANDLER_SLEEP_MS="+strconv.FormatFloat(float64(h.Sleep)/float64(time.Millisecond), 'f', -1, 64),
 	)
-	cmd.ExtraFiles = []*os.File{socket, w} // fd 3, fd 4
+	cmd.ExtraFiles = []*os.File{socket} // fd 3
+	cmd.Stdout = w                      // its reports; workers write nothing there
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	control, err := cmd.StdinPipe()
