@@ -96,12 +96,10 @@ type MasterProcess interface {
 	MasterCPUSeconds() float64
 }
 
-// How a user's own worker app can be given its socket.
+// How a user's own worker app can be given its socket (see worker.Launcher).
 const (
-	// ListenFD hands the app a listening socket at fd 3 (LISTEN_FDS=1).
-	ListenFD = "fd"
-	// ListenPort tells the app a port of its own to listen on ($PORT).
-	ListenPort = "port"
+	ListenFD   = worker.ListenFD
+	ListenPort = worker.ListenPort
 )
 
 // AppHost is implemented by modes that can run the user's own worker app

@@ -3,13 +3,21 @@ package worker
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
 	"time"
+)
+
+// How a user's own worker app gets its socket.
+const (
+	// ListenFD hands the app a listening socket at fd 3 (LISTEN_FDS=1).
+	ListenFD = "fd"
+	// ListenPort tells the app a port of its own to listen on ($PORT, Spec.Addr).
+	ListenPort = "port"
 )
 
 // procAttr makes a worker die with its parent (Pdeathsig), even if the
@@ -30,7 +38,7 @@ func (l Launcher) procAttr(index int) *syscall.SysProcAttr {
 func (l Launcher) startApp(spec Spec, socket *os.File) (*Process, error) {
 	var cmd *exec.Cmd
 	env := append(append(os.Environ(), l.Env...), "WORKER_INDEX="+strconv.Itoa(spec.Index))
-	if l.Listen == "port" {
+	if l.Listen == ListenPort {
 		host, port, err := net.SplitHostPort(spec.Addr)
 		if err != nil {
 			return nil, fmt.Errorf("worker %d: %w", spec.Index, err)
@@ -57,7 +65,7 @@ func (l Launcher) startApp(spec Spec, socket *os.File) (*Process, error) {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
 	}()
-	if l.Listen == "port" {
+	if l.Listen == ListenPort {
 		go p.readyWhenListening(spec.Addr)
 	} else {
 		// Its socket queues connections from the start, as under systemd's
@@ -85,30 +93,24 @@ func (p *Process) readyWhenListening(addr string) {
 }
 
 // ProbeHTTP waits until addr answers an HTTP request, any answer, to tell
-// an app that serves HTTP from one that only holds its socket.
+// an app that serves HTTP from one that only holds its socket. The request
+// is marked as warm-up.
 func ProbeHTTP(ctx context.Context, addr string) error {
-	var last error
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set(HeaderWarmup, "1")
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		resp, err := client.Do(req)
 		if err == nil {
-			c.SetDeadline(time.Now().Add(time.Second))
-			_, err = c.Write([]byte("GET / HTTP/1.1\r\nHost: " + addr + "\r\nX-Clusterbench-Warmup: 1\r\nConnection: close\r\n\r\n"))
-			if err == nil {
-				buf := make([]byte, 5)
-				_, err = io.ReadFull(c, buf)
-				if err == nil && string(buf) != "HTTP/" {
-					err = fmt.Errorf("answered %q, not HTTP", buf)
-				}
-			}
-			c.Close()
-			if err == nil {
-				return nil
-			}
+			resp.Body.Close()
+			return nil
 		}
-		last = err
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("no HTTP answer on %s: %v", addr, last)
+			return fmt.Errorf("no HTTP answer on %s: %v", addr, err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -158,7 +158,7 @@ type Launcher struct {
 	Stderr io.Writer
 	// App marks Command as the user's own worker app rather than this
 	// one: it gets no flags and no report pipe, and Listen says how it
-	// gets its socket: "fd" (LISTEN_FDS) or "port" ($PORT, Spec.Addr).
+	// gets its socket: ListenFD or ListenPort.
 	App    bool
 	Listen string
 	// Group, if not nil, runs each worker with a group id of its own, by

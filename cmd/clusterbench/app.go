@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"clusterbench/kernelcount"
@@ -135,11 +134,29 @@ func (k *kernelCounter) counts(listen string) []kernelcount.Count {
 	return out
 }
 
+// countedBy is who counted a user's app's shares.
+type countedBy int
+
+const (
+	byClientAndKernel countedBy = iota
+	byClient
+	byKernel
+	byNobody
+)
+
+// appCounting is how a user's app was counted: by whom, in words for the
+// record, and what a reader must be warned of.
+type appCounting struct {
+	by       countedBy
+	text     string
+	warnings []string
+}
+
 // countApp puts the counts of a user's app, which reports none itself, in
 // the place of the workers' own: the kernel's when it counted. If the app
 // names no worker in its responses, the kernel's counts are the client's
-// too, the only ones there are. It returns how the counting was done.
-func countApp(app *scenarios.App, keepAlive bool, k *kernelCounter, lg *loadgen.Result, served *serveReport) (counting string, warnings []string) {
+// too, the only ones there are.
+func countApp(app *scenarios.App, keepAlive bool, k *kernelCounter, lg *loadgen.Result, served *serveReport) appCounting {
 	named := lg.Successes > 0 && lg.Unattributed == 0
 	var kernel []kernelcount.Count
 	if k.err == nil && k.end != nil && k.start != nil {
@@ -162,11 +179,11 @@ func countApp(app *scenarios.App, keepAlive bool, k *kernelCounter, lg *loadgen.
 	}
 	switch {
 	case named && kernel != nil && keepAlive:
-		return "client (the app's X-Worker headers) and kernel (per worker process, requests only: kept-alive connections from the warm-up are the client's to count)", nil
+		return appCounting{by: byClientAndKernel, text: "client (the app's X-Worker headers) and kernel (per worker process, requests only: kept-alive connections from the warm-up are the client's to count)"}
 	case named && kernel != nil:
-		return "client (the app's X-Worker headers) and kernel (per worker process)", nil
+		return appCounting{by: byClientAndKernel, text: "client (the app's X-Worker headers) and kernel (per worker process)"}
 	case named:
-		return "client only (the app's X-Worker headers); the kernel did not count: " + k.err.Error(), nil
+		return appCounting{by: byClient, text: "client only (the app's X-Worker headers); the kernel did not count: " + k.err.Error()}
 	case kernel != nil:
 		lg.PerWorker = make([]loadgen.Tally, len(kernel))
 		lg.WarmupPerWorker = make([]uint64, len(kernel))
@@ -175,21 +192,22 @@ func countApp(app *scenarios.App, keepAlive bool, k *kernelCounter, lg *loadgen.
 			served.Workers[i].WarmupRequests = 0
 		}
 		lg.Unattributed = 0
-		counting := "kernel only (per worker process): the app names no worker in its responses"
+		c := appCounting{by: byKernel, text: "kernel only (per worker process): the app names no worker in its responses"}
 		if keepAlive {
-			counting += "; connections are those opened while measuring, not the kept-alive ones from the warm-up"
+			c.text += "; connections are those opened while measuring, not the kept-alive ones from the warm-up"
 		}
-		return counting, nil
+		return c
 	}
-	return "none: the app names no worker and the kernel did not count: " + k.err.Error(),
-		[]string{"worker shares not counted: the app sets no X-Worker header, and kernel counting " + k.err.Error()}
+	return appCounting{by: byNobody, text: "none: the app names no worker and the kernel did not count: " + k.err.Error(),
+		warnings: []string{"worker shares not counted: the app sets no X-Worker header, and kernel counting " + k.err.Error()}}
 }
 
 // appAuthority says how a user's app was counted and whose counts stand.
-func appAuthority(rec *results.Trial, counting string, lg *loadgen.Result) {
-	rec.Counting = counting
-	switch {
-	case strings.HasPrefix(counting, "kernel only"):
+func appAuthority(rec *results.Trial, c appCounting, lg *loadgen.Result) {
+	rec.Counting = c.text
+	rec.Warnings = append(rec.Warnings, c.warnings...)
+	switch c.by {
+	case byKernel:
 		rec.CountsAuthority = "kernel: the only count per worker"
 		var total uint64
 		for _, w := range rec.PerWorker {
@@ -198,7 +216,7 @@ func appAuthority(rec *results.Trial, counting string, lg *loadgen.Result) {
 		if total != lg.Successes {
 			rec.Warnings = append(rec.Warnings, fmt.Sprintf("the kernel counted %d requests, the client %d successful responses", total, lg.Successes))
 		}
-	case strings.HasPrefix(counting, "client only"), strings.HasPrefix(counting, "none"):
+	case byClient, byNobody:
 		rec.CountsAuthority = "client: the app reports no counts of its own"
 		rec.Mismatches, rec.CountsAgree = nil, true
 	default:

@@ -193,11 +193,9 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		return rec, true
 	}
 	used, cpuErr := meter.used(served.exitedCPU())
-	var counting string
+	var counting appCounting
 	if t.App != nil {
-		var warnings []string
-		counting, warnings = countApp(t.App, t.KeepAlive, kernel, lg, served)
-		rec.Warnings = append(rec.Warnings, warnings...)
+		counting = countApp(t.App, t.KeepAlive, kernel, lg, served)
 	}
 	fillMeasurement(&rec, lg, served, used)
 	if t.App != nil {
