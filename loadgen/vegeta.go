@@ -11,7 +11,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"clusterbench/cputime"
+	"clusterbench/internal/cputime"
 	"clusterbench/worker"
 )
 

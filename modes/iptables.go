@@ -13,7 +13,7 @@ import (
 	"sync"
 	"syscall"
 
-	"clusterbench/netns"
+	"clusterbench/internal/netns"
 )
 
 // IPTables gives every worker its own port, and DNAT rules spread new

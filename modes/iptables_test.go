@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"clusterbench/internal/netns"
 	"clusterbench/internal/nstest"
-	"clusterbench/netns"
 	"clusterbench/worker"
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"clusterbench/internal/leakcheck"
-	"clusterbench/netns"
+	"clusterbench/internal/netns"
 	"clusterbench/worker"
 )
 

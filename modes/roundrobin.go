@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"clusterbench/handoff"
+	"clusterbench/internal/handoff"
 )
 
 // RoundRobin is Node's SCHED_RR: a master accepts every connection and

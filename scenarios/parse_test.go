@@ -1,7 +1,7 @@
 package scenarios
 
 import (
-	"clusterbench/cpuset"
+	"clusterbench/internal/cpuset"
 	"errors"
 	"os"
 	"path/filepath"

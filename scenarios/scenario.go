@@ -18,7 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"clusterbench/compare"
-	"clusterbench/cpuset"
+	"clusterbench/internal/cpuset"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
 	"clusterbench/results"

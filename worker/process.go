@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"clusterbench/handoff"
+	"clusterbench/internal/handoff"
 )
 
 // The file descriptors a worker process inherits. fd 3 follows the systemd

@@ -10,10 +10,10 @@ import (
 	"os"
 	"time"
 
-	"clusterbench/kernelcount"
+	"clusterbench/internal/kernelcount"
+	"clusterbench/internal/netns"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
-	"clusterbench/netns"
 	"clusterbench/results"
 	"clusterbench/scenarios"
 	"clusterbench/worker"

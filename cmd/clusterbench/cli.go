@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"clusterbench/netns"
+	"clusterbench/internal/netns"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
 )

@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"clusterbench/cputime"
+	"clusterbench/internal/cputime"
 )
 
 // cpuMeter reads the server side's CPU time per role from /proc at the

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"clusterbench/internal/denyns"
+	"clusterbench/internal/netns"
 	"clusterbench/internal/nstest"
 	"clusterbench/modes"
-	"clusterbench/netns"
 	"clusterbench/results"
 )
 

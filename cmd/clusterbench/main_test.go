@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"clusterbench/internal/leakcheck"
+	"clusterbench/internal/netns"
 	"clusterbench/modes"
-	"clusterbench/netns"
 	"clusterbench/results"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"clusterbench/cpuset"
+	"clusterbench/internal/cpuset"
 	"clusterbench/internal/nstest"
 	"clusterbench/loadgen"
 	"clusterbench/modes"

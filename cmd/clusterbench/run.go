@@ -16,10 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"clusterbench/internal/netns"
 	"clusterbench/internal/tail"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
-	"clusterbench/netns"
 	"clusterbench/results"
 	"clusterbench/scenarios"
 	"clusterbench/worker"

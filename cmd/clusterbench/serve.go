@@ -20,10 +20,10 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 
-	"clusterbench/cpuset"
-	"clusterbench/cputime"
+	"clusterbench/internal/cpuset"
+	"clusterbench/internal/cputime"
+	"clusterbench/internal/netns"
 	"clusterbench/modes"
-	"clusterbench/netns"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
 )

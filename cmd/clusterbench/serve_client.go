@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"clusterbench/netns"
+	"clusterbench/internal/netns"
 )
 
 // splitCommand splits serve's arguments at the first "--": flags before,

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"clusterbench/analysis"
-	"clusterbench/cpuset"
+	"clusterbench/internal/cpuset"
+	"clusterbench/internal/netns"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
-	"clusterbench/netns"
 	"clusterbench/results"
 	"clusterbench/scenarios"
 )
