@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata, and re-render the committed reference runs in place")
 
 // fixture is a real quick run, repeated with the busiest workers in
 // another order, plus a failed trial, an open-loop experiment and a count

@@ -1,0 +1,67 @@
+package results
+
+import (
+	"bytes"
+
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestReferenceRunsRenderUnchanged re-renders every committed reference run
+// from its results.json alone and requires report.md, bench.txt and every
+// plot to be byte-identical to the committed files: a change that is meant
+// to change no output is checked against real runs of every kind, older
+// schemas included. A change that means to change the report runs
+// `go test ./results -run ReferenceRuns -update` and commits the result.
+func TestReferenceRunsRenderUnchanged(t *testing.T) {
+	if raceDetector {
+		// Rendering is single-threaded arithmetic; under the race detector
+		// it takes 90 s instead of 5. make test runs it without -race.
+		t.Skip("run without -race (make test does)")
+	}
+	runs, err := filepath.Glob("../results/reference/*/results.json")
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("no reference runs found: %v", err)
+	}
+	for _, path := range runs {
+		committed := filepath.Dir(path)
+		t.Run(filepath.Base(committed), func(t *testing.T) {
+			r, err := Read(committed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := committed
+			if !*update {
+				dir = t.TempDir()
+			}
+			if err := WriteReport(dir, r); err != nil {
+				t.Fatal(err)
+			}
+			if *update {
+				return
+			}
+			rendered, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rendered) < 3 {
+				t.Fatalf("rendered only %d files", len(rendered))
+			}
+			for _, f := range rendered {
+				got, err := os.ReadFile(filepath.Join(dir, f.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := os.ReadFile(filepath.Join(committed, f.Name()))
+				if err != nil {
+					t.Errorf("%s: rendered, but not committed: %v", f.Name(), err)
+					continue
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s differs from the committed file (%d bytes, want %d)", f.Name(), len(got), len(want))
+				}
+			}
+		})
+	}
+}
