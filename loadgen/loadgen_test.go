@@ -17,7 +17,7 @@ import (
 )
 
 // serveWorker serves the worker app's handler in-process, as worker 0.
-func serveWorker(t *testing.T, h worker.Handler) (*worker.Server, string) {
+func serveWorker(t *testing.T, h worker.Work) (*worker.Server, string) {
 	t.Helper()
 	s := worker.NewServer(0, h, 0)
 	srv := httptest.NewUnstartedServer(s)
@@ -34,7 +34,7 @@ func TestRunCountsAgreeWithWorker(t *testing.T) {
 		for _, keepAlive := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/keepalive=%v", engine, keepAlive), func(t *testing.T) {
 				requireEngine(t, engine)
-				s, url := serveWorker(t, worker.Handler{BodyBytes: 8})
+				s, url := serveWorker(t, worker.Work{BodyBytes: 8})
 				var phases []bool
 				res, err := Run(t.Context(), Config{
 					Engine: engine, URL: url, Workers: 1, Rate: 0, Concurrency: 4, KeepAlive: keepAlive,
@@ -141,7 +141,7 @@ func TestWrkRefusesWhatItCannotDo(t *testing.T) {
 }
 
 func TestRunConstantRateSendsOnSchedule(t *testing.T) {
-	_, url := serveWorker(t, worker.Handler{})
+	_, url := serveWorker(t, worker.Work{})
 	res, err := Run(t.Context(), Config{URL: url, Workers: 1, Rate: 200, Concurrency: 2, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func TestRunRefusedIsCountedAsErrors(t *testing.T) {
 }
 
 func TestRunStopsWhenCancelled(t *testing.T) {
-	_, url := serveWorker(t, worker.Handler{})
+	_, url := serveWorker(t, worker.Work{})
 	ctx, cancel := contextWithCancelAfter(t, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()

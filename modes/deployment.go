@@ -21,7 +21,7 @@ type Config struct {
 	// ProxyProcesses and UpstreamKeepAlive configure proxy modes (see Setup).
 	ProxyProcesses    int
 	UpstreamKeepAlive bool
-	Handler           worker.Handler
+	Work           worker.Work
 	Launcher          worker.Launcher
 	// Respawn replaces a worker that exits while the deployment runs, as a
 	// Node app does with cluster.on('exit') and fork(), after RespawnDelay.
@@ -149,7 +149,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 		cfg.Logf = func(string, ...any) {}
 	}
 	fe, err := m.Open(Setup{Addr: cfg.Addr, Workers: cfg.Workers, Policy: s.Policy, Logf: cfg.Logf,
-		Handler: cfg.Handler, Stderr: cfg.Launcher.Stderr,
+		Work: cfg.Work, Stderr: cfg.Launcher.Stderr,
 		ProxyProcesses: cfg.ProxyProcesses, UpstreamKeepAlive: cfg.UpstreamKeepAlive})
 	if err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 			d.kill()
 		}
 	}()
-	if cfg.Handler.CPU > 0 {
+	if cfg.Work.CPU > 0 {
 		// Calibrated once here so that every worker does the same work.
 		d.spinRate = worker.Calibrate()
 	}
@@ -188,7 +188,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 
 // launch starts a worker process for index on the frontend's socket for it.
 func (d *Deployment) launch(index int) (p *worker.Process, err error) {
-	spec := worker.Spec{Index: index, Handler: d.cfg.Handler, SpinRate: d.spinRate}
+	spec := worker.Spec{Index: index, Work: d.cfg.Work, SpinRate: d.spinRate}
 	if s, ok := d.frontend.(Starter); ok {
 		return s.StartWorker(spec)
 	}

@@ -52,7 +52,7 @@ func TestIPTablesSpreadsConnections(t *testing.T) {
 	requireIPTables(t)
 	const workers, requests = 4, 400
 	for _, name := range []string{"iptables:nth", "iptables:random"} {
-		d := deployForTest(t, name, Config{Workers: workers, Handler: worker.Handler{BodyBytes: 16}})
+		d := deployForTest(t, name, Config{Workers: workers, Work: worker.Work{BodyBytes: 16}})
 		if !strings.Contains(nstest.NATRules(t), "-j clusterbench-") {
 			t.Errorf("%s: no rules installed:\n%s", name, nstest.NATRules(t))
 		}

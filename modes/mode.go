@@ -37,9 +37,9 @@ type Setup struct {
 	ProxyProcesses int
 	// UpstreamKeepAlive keeps a proxy's connections to the workers open.
 	UpstreamKeepAlive bool
-	// Handler and Stderr are for modes whose own program starts the
+	// Work and Stderr are for modes whose own program starts the
 	// workers (see Starter).
-	Handler worker.Handler
+	Work worker.Work
 	Stderr  io.Writer
 	// Logf reports what happens while the frontend runs.
 	Logf func(format string, args ...any)

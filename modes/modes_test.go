@@ -102,7 +102,7 @@ func TestDeploy(t *testing.T) {
 	const workers, requests = 4, 400
 	for _, name := range []string{"shared", "reuseport", "roundrobin:free", "roundrobin:rotate"} {
 		t.Run(name, func(t *testing.T) {
-			d := deployForTest(t, name, Config{Workers: workers, Handler: worker.Handler{BodyBytes: 16}})
+			d := deployForTest(t, name, Config{Workers: workers, Work: worker.Work{BodyBytes: 16}})
 			pids := d.PIDs()
 			seen := get(t, d.Addr(), requests)
 			rep, err := d.Stop(5 * time.Second)

@@ -70,7 +70,7 @@ func (n Node) Open(s Setup) (Frontend, error) {
 		return nil, fmt.Errorf("%s: %w", n.Name(), err)
 	}
 	defer sock.Close() // the primary has its own copy: the port is its own
-	c, err := worker.StartNodeCluster(n.policy, s.Handler, sock, s.Stderr)
+	c, err := worker.StartNodeCluster(n.policy, s.Work, sock, s.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", n.Name(), err)
 	}

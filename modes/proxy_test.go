@@ -30,7 +30,7 @@ func TestProxiesSpreadAndLeaveNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			requireProxy(t, spec.Mode)
-			d := deployForTest(t, name, Config{Workers: workers, ProxyProcesses: 1, Handler: worker.Handler{BodyBytes: 16}})
+			d := deployForTest(t, name, Config{Workers: workers, ProxyProcesses: 1, Work: worker.Work{BodyBytes: 16}})
 			f := d.frontend.(*proxyFrontend)
 			proxyPIDs := []int{f.cmd.Process.Pid}
 			for _, pid := range childPIDs(f.cmd.Process.Pid) {

@@ -71,7 +71,7 @@ func (e *Experiment) validate() error {
 		return fmt.Errorf("reps: %w", err)
 	}
 	for _, h := range e.Handlers {
-		if err := CheckHandler(h.Handler); err != nil {
+		if err := CheckHandler(h.Work); err != nil {
 			return err
 		}
 	}
@@ -94,7 +94,7 @@ func (e *Experiment) validate() error {
 }
 
 // CheckHandler checks a handler against the limits, naming the flags.
-func CheckHandler(h worker.Handler) error {
+func CheckHandler(h worker.Work) error {
 	if err := Limits.BodyBytes.Check(h.BodyBytes); err != nil {
 		return fmt.Errorf("body-bytes: %w", err)
 	}

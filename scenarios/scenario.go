@@ -159,7 +159,7 @@ type Proxy struct {
 // Handler is a named per-request work of the worker app.
 type Handler struct {
 	Name           string `yaml:"name"`
-	worker.Handler `yaml:",inline"`
+	worker.Work `yaml:",inline"`
 }
 
 // Load is how the load generator drives one trial.
@@ -178,7 +178,7 @@ type Load struct {
 
 // Defaults for what an experiment leaves out.
 var (
-	DefaultHandler = Handler{Name: "trivial", Handler: worker.Handler{BodyBytes: 64}}
+	DefaultHandler = Handler{Name: "trivial", Work: worker.Work{BodyBytes: 64}}
 	DefaultLoad    = Load{Duration: 5 * time.Second, Warmup: time.Second, Concurrency: 32, Timeout: 10 * time.Second}
 )
 

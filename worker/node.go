@@ -54,7 +54,7 @@ const nodeStartTimeout = 10 * time.Second
 // ("rr" or "none", as NODE_CLUSTER_SCHED_POLICY) on socket, which it
 // inherits as fd 3; the caller may close its copy. The primary dies with
 // us (Pdeathsig), and its workers with it: their IPC channel closes.
-func StartNodeCluster(policy string, h Handler, socket *os.File, stderr io.Writer) (*NodeCluster, error) {
+func StartNodeCluster(policy string, h Work, socket *os.File, stderr io.Writer) (*NodeCluster, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, fmt.Errorf("node cluster: %w", err)

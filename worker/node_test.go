@@ -29,7 +29,7 @@ func TestNodeClusterKeepsTheContract(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := Handler{BodyBytes: 100, CPU: 2 * time.Millisecond, Sleep: time.Millisecond}
+			h := Work{BodyBytes: 100, CPU: 2 * time.Millisecond, Sleep: time.Millisecond}
 			c, err := StartNodeCluster(policy, h, sock, t.Output())
 			sock.Close()
 			if err != nil {

@@ -31,7 +31,7 @@ const (
 // Spec is what the parent tells one worker process.
 type Spec struct {
 	Index   int
-	Handler Handler
+	Work Work
 	// SpinRate is loop iterations per microsecond, from Calibrate in the parent.
 	SpinRate float64
 	// Addr is the HOST:PORT a user's app that listens by itself listens on.
@@ -41,9 +41,9 @@ type Spec struct {
 func (s Spec) args() []string {
 	return []string{
 		"--index", strconv.Itoa(s.Index),
-		"--body-bytes", strconv.Itoa(s.Handler.BodyBytes),
-		"--handler-cpu", s.Handler.CPU.String(),
-		"--handler-sleep", s.Handler.Sleep.String(),
+		"--body-bytes", strconv.Itoa(s.Work.BodyBytes),
+		"--handler-cpu", s.Work.CPU.String(),
+		"--handler-sleep", s.Work.Sleep.String(),
 		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
 	}
 }
@@ -71,14 +71,14 @@ func Main(args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var spec Spec
 	fs.IntVar(&spec.Index, "index", 0, "worker index")
-	fs.IntVar(&spec.Handler.BodyBytes, "body-bytes", 0, "response body size")
-	fs.DurationVar(&spec.Handler.CPU, "handler-cpu", 0, "CPU work per request")
-	fs.DurationVar(&spec.Handler.Sleep, "handler-sleep", 0, "sleep per request")
+	fs.IntVar(&spec.Work.BodyBytes, "body-bytes", 0, "response body size")
+	fs.DurationVar(&spec.Work.CPU, "handler-cpu", 0, "CPU work per request")
+	fs.DurationVar(&spec.Work.Sleep, "handler-sleep", 0, "sleep per request")
 	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if spec.SpinRate == 0 && spec.Handler.CPU > 0 {
+	if spec.SpinRate == 0 && spec.Work.CPU > 0 {
 		spec.SpinRate = Calibrate()
 	}
 
@@ -100,7 +100,7 @@ func Main(args []string) error {
 	enc := json.NewEncoder(out)
 	pid := os.Getpid()
 
-	srv := NewServer(spec.Index, spec.Handler, spec.SpinRate)
+	srv := NewServer(spec.Index, spec.Work, spec.SpinRate)
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()

@@ -35,16 +35,16 @@ const (
 	HeaderWarmup = "X-Clusterbench-Warmup"
 )
 
-// Handler is what a worker does per request. Scenario files and flags
+// Work is what a worker does per request. Scenario files and flags
 // name its fields the same way.
-type Handler struct {
+type Work struct {
 	BodyBytes int           `yaml:"body_bytes"` // size of the response body
 	CPU       time.Duration `yaml:"cpu"`        // busy CPU work per request
 	Sleep     time.Duration `yaml:"sleep"`      // idle wait per request, after the CPU work
 }
 
 // Check reports an impossible handler, naming the command-line flag.
-func (h Handler) Check() error {
+func (h Work) Check() error {
 	switch {
 	case h.BodyBytes < 0:
 		return fmt.Errorf("body-bytes: must be at least 0, got %d", h.BodyBytes)
@@ -97,7 +97,7 @@ type conn struct {
 // NewServer returns the server of worker index. iterationsPerMicro is the
 // calibrated speed of the busy loop (see Calibrate); the parent measures it
 // once so that every worker does the same work per request.
-func NewServer(index int, h Handler, iterationsPerMicro float64) *Server {
+func NewServer(index int, h Work, iterationsPerMicro float64) *Server {
 	body := make([]byte, h.BodyBytes)
 	for i := range body {
 		body[i] = 'x'

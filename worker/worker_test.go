@@ -41,7 +41,7 @@ func get(t *testing.T, c *http.Client, url string, warmup bool) *http.Response {
 }
 
 func TestServerContract(t *testing.T) {
-	s := NewServer(5, Handler{BodyBytes: 100}, 0)
+	s := NewServer(5, Work{BodyBytes: 100}, 0)
 	ts := httptest.NewUnstartedServer(s)
 	ts.Config = s.HTTPServer()
 	ts.Start()
@@ -112,7 +112,7 @@ func TestProcessServesAndReportsFinalCounts(t *testing.T) {
 	}
 	ln.Close()
 	l := Launcher{Command: []string{os.Args[0]}, Env: []string{"CLUSTERBENCH_TEST_WORKER=1"}, Stderr: os.Stderr}
-	p, err := l.Start(Spec{Index: 3, Handler: Handler{BodyBytes: 10}}, sock)
+	p, err := l.Start(Spec{Index: 3, Work: Work{BodyBytes: 10}}, sock)
 	sock.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func TestServerCPUMatchesProc(t *testing.T) {
 			spec, _ := modes.ParseSpec(mode)
 			trial := scenarios.Trial{
 				Experiment: "cpu", Rep: 1, Reps: 1, Mode: spec.String(), Workers: 2,
-				Handler: scenarios.Handler{Name: "cpu-300us", Handler: worker.Handler{CPU: 300 * time.Microsecond, BodyBytes: 64}},
+				Handler: scenarios.Handler{Name: "cpu-300us", Work: worker.Work{CPU: 300 * time.Microsecond, BodyBytes: 64}},
 				Load: scenarios.Load{Name: "800rps", Engine: "vegeta", Rate: 800, Duration: 2 * time.Second, Warmup: 300 * time.Millisecond,
 					Concurrency: 4, Timeout: 10 * time.Second},
 			}

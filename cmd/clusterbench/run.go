@@ -115,7 +115,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // scenarioFrom returns the scenario named on the command line, or the one
 // experiment described by flags; never both.
 func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load scenarios.Load,
-	modeList stringList, workers intList, keepAlive boolList, rates intList, h *worker.Handler) (*scenarios.File, error) {
+	modeList stringList, workers intList, keepAlive boolList, rates intList, h *worker.Work) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name != "o" && f.Name != "profile" && f.Name != "netns" {
@@ -135,7 +135,7 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 	e.Modes = modeList
 	e.Workers = workers
 	e.KeepAlive = keepAlive
-	e.Handlers = []scenarios.Handler{{Handler: *h}}
+	e.Handlers = []scenarios.Handler{{Work: *h}}
 	for _, rate := range rates {
 		l := load
 		l.Rate = rate

@@ -156,7 +156,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d, err := modes.Deploy(ctx, spec, modes.Config{
 		Addr:              *addr,
 		Workers:           *workers,
-		Handler:           *h,
+		Work:           *h,
 		ProxyProcesses:    *proxyProcesses,
 		UpstreamKeepAlive: *upstreamKeepAlive,
 		Launcher:          launcher,
@@ -263,8 +263,8 @@ func printWorkers(w io.Writer, r serveReport) error {
 }
 
 // handlerFlags registers the worker app's flags, shared by serve and run.
-func handlerFlags(fs *flag.FlagSet) *worker.Handler {
-	h := scenarios.DefaultHandler.Handler
+func handlerFlags(fs *flag.FlagSet) *worker.Work {
+	h := scenarios.DefaultHandler.Work
 	fs.IntVar(&h.BodyBytes, "body-bytes", h.BodyBytes, "response body size in bytes")
 	fs.DurationVar(&h.CPU, "handler-cpu", h.CPU, "busy CPU work per request, e.g. 200us")
 	fs.DurationVar(&h.Sleep, "handler-sleep", h.Sleep, "idle wait per request, e.g. 5ms")
