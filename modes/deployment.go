@@ -21,7 +21,7 @@ type Config struct {
 	// ProxyProcesses and UpstreamKeepAlive configure proxy modes (see Setup).
 	ProxyProcesses    int
 	UpstreamKeepAlive bool
-	Work           worker.Work
+	Work              worker.Work
 	Launcher          worker.Launcher
 	// Respawn replaces a worker that exits while the deployment runs, as a
 	// Node app does with cluster.on('exit') and fork(), after RespawnDelay.

@@ -39,8 +39,8 @@ type Setup struct {
 	UpstreamKeepAlive bool
 	// Work and Stderr are for modes whose own program starts the
 	// workers (see Starter).
-	Work worker.Work
-	Stderr  io.Writer
+	Work   worker.Work
+	Stderr io.Writer
 	// Logf reports what happens while the frontend runs.
 	Logf func(format string, args ...any)
 }

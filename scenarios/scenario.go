@@ -158,7 +158,7 @@ type Proxy struct {
 
 // Handler is a named per-request work of the worker app.
 type Handler struct {
-	Name           string `yaml:"name"`
+	Name        string `yaml:"name"`
 	worker.Work `yaml:",inline"`
 }
 

@@ -30,8 +30,8 @@ const (
 
 // Spec is what the parent tells one worker process.
 type Spec struct {
-	Index   int
-	Work Work
+	Index int
+	Work  Work
 	// SpinRate is loop iterations per microsecond, from Calibrate in the parent.
 	SpinRate float64
 	// Addr is the HOST:PORT a user's app that listens by itself listens on.

@@ -156,7 +156,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d, err := modes.Deploy(ctx, spec, modes.Config{
 		Addr:              *addr,
 		Workers:           *workers,
-		Work:           *h,
+		Work:              *h,
 		ProxyProcesses:    *proxyProcesses,
 		UpstreamKeepAlive: *upstreamKeepAlive,
 		Launcher:          launcher,
