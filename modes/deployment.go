@@ -41,6 +41,7 @@ const maxRestarts = 10
 // Deployment is a mode with its workers running.
 type Deployment struct {
 	frontend Frontend
+	programs FrontendAccount // the frontend's programs, as it opened
 	cfg      Config
 	spinRate float64
 	ready    time.Time // when every worker first served
@@ -56,10 +57,9 @@ type Deployment struct {
 	killed   map[int]bool // PIDs killed on purpose
 	gone     int          // indexes with no process left and none to come
 
-	closeOnce  sync.Once
-	closeErr   error
-	closed     time.Time         // when the frontend was closed
-	frontCount map[string]uint64 // the frontend's counts, taken as it closed
+	closeOnce sync.Once
+	closeErr  error
+	closed    time.Time // when the frontend was closed
 }
 
 // slot is one worker index and the processes that held it.
@@ -118,8 +118,8 @@ type Restart struct {
 	Killed bool `json:"killed,omitempty"`
 }
 
-// Report is a deployment's account when it stops.
-type Report struct {
+// Account is a deployment's account when it stops.
+type Account struct {
 	Workers  []WorkerResult    `json:"workers"`
 	Restarts []Restart         `json:"restarts,omitempty"`
 	Frontend map[string]uint64 `json:"frontend,omitempty"` // what the master or proxy counted
@@ -140,10 +140,10 @@ type Report struct {
 func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) {
 	m := s.Mode
 	if cfg.Workers < 1 {
-		return nil, fmt.Errorf("%s: need at least one worker, got %d", m.Name(), cfg.Workers)
+		return nil, fmt.Errorf("%s: need at least one worker, got %d", m.Info().Name, cfg.Workers)
 	}
 	if err := Available(m); err != nil {
-		return nil, fmt.Errorf("%s: not available: %w", m.Name(), err)
+		return nil, fmt.Errorf("%s: not available: %w", m.Info().Name, err)
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -154,7 +154,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 	if err != nil {
 		return nil, err
 	}
-	d = &Deployment{frontend: fe, cfg: cfg}
+	d = &Deployment{frontend: fe, cfg: cfg, programs: frontendAccount(fe)}
 	d.stopping, d.stop = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -265,15 +265,20 @@ func (d *Deployment) lost() {
 	}
 }
 
-// closeFrontend releases the frontend once, keeping what it counted.
+// closeFrontend releases the frontend once.
 func (d *Deployment) closeFrontend() {
 	d.closeOnce.Do(func() {
-		if r, ok := d.frontend.(Reporter); ok {
-			d.frontCount = r.Report()
-		}
 		d.closed = time.Now() // a proxy stops listening at once, then drains
 		d.closeErr = d.frontend.Close()
 	})
+}
+
+// frontendAccount is what fe accounts for apart from the workers, if anything.
+func frontendAccount(fe Frontend) FrontendAccount {
+	if a, ok := fe.(Accounter); ok {
+		return a.Account()
+	}
+	return FrontendAccount{}
 }
 
 // replace starts a new process for index in place of the exited one,
@@ -364,31 +369,23 @@ func (d *Deployment) PIDs() []int {
 
 // ProxyPID is the process the proxy's processes descend from, in proxy
 // modes; 0 in the others.
-func (d *Deployment) ProxyPID() int {
-	if p, ok := d.frontend.(ProxyProcess); ok {
-		return p.ProxyPID()
-	}
-	return 0
-}
+func (d *Deployment) ProxyPID() int { return d.programs.Proxy.PID }
 
 // Stop stops every worker gracefully (killing those that exceed grace),
 // releases the frontend, and returns each worker index's final counts.
-// Workers that ended without final counts, unnoticed, are reported in the
-// error, with their last counts still in the report; a worker whose death
+// Workers that ended without final counts, unnoticed, are named in the
+// error, with their last counts still in the account; a worker whose death
 // was noticed and recorded as a restart is not an error.
-func (d *Deployment) Stop(grace time.Duration) (Report, error) {
+func (d *Deployment) Stop(grace time.Duration) (Account, error) {
 	d.stop()
 	d.supervisors.Wait() // from here on the slots stay as they are
 	// Stop accepting first, so no new connection queues where nobody will serve it.
 	d.closeFrontend()
 	closed := d.portClosed()
 	d.mu.Lock() // a fault's timer may still be firing
-	rep := Report{Frontend: d.frontCount, Restarts: d.restarts, Faults: d.faults, PortClosed: closed}
+	acc := Account{Restarts: d.restarts, Faults: d.faults, PortClosed: closed}
 	d.mu.Unlock()
-	if p, ok := d.frontend.(ProxyProcess); ok {
-		rep.ProxyCPUSeconds = p.ProxyCPUSeconds()
-	}
-	rep.Workers = make([]WorkerResult, len(d.slots))
+	acc.Workers = make([]WorkerResult, len(d.slots))
 	errs := make([]error, len(d.slots))
 	var wg sync.WaitGroup
 	for i, s := range d.slots {
@@ -397,16 +394,17 @@ func (d *Deployment) Stop(grace time.Duration) (Report, error) {
 			if d.recorded(s.current.PID()) {
 				err = nil // its death is in the restarts
 			}
-			rep.Workers[i] = d.account(s)
+			acc.Workers[i] = d.workerResult(s)
 			errs[i] = err
 		})
 	}
 	wg.Wait()
 	errs = append(errs, d.closeErr, d.finish())
-	if m, ok := d.frontend.(MasterProcess); ok {
-		rep.MasterProgramCPUSeconds = m.MasterCPUSeconds()
-	}
-	return rep, errors.Join(errs...)
+	front := frontendAccount(d.frontend)
+	acc.Frontend = front.Counts
+	acc.ProxyCPUSeconds = front.Proxy.CPUSeconds
+	acc.MasterProgramCPUSeconds = front.Master.CPUSeconds
+	return acc, errors.Join(errs...)
 }
 
 // finish ends the program that started the workers, in modes that have
@@ -420,12 +418,7 @@ func (d *Deployment) finish() error {
 
 // MasterPID is the master program's process, in modes whose master is a
 // program of its own; 0 in the others.
-func (d *Deployment) MasterPID() int {
-	if m, ok := d.frontend.(MasterProcess); ok {
-		return m.MasterPID()
-	}
-	return 0
-}
+func (d *Deployment) MasterPID() int { return d.programs.Master.PID }
 
 // portClosed is when the frontend closed because no worker was left, or
 // zero if it closed only as the deployment stopped.
@@ -450,10 +443,10 @@ func (d *Deployment) recorded(pid int) bool {
 	return false
 }
 
-// account sums the counts of the processes that held an index. Those that
-// died give their last reports, which may miss what they served just
-// before; each process's own account is kept beside the sum.
-func (d *Deployment) account(s *slot) WorkerResult {
+// workerResult sums the counts of the processes that held an index. Those
+// that died give the last counts they sent, which may miss what they served
+// just before; each process's own account is kept beside the sum.
+func (d *Deployment) workerResult(s *slot) WorkerResult {
 	var r WorkerResult
 	for _, p := range append(slices.Clone(s.past), s.current) {
 		c, final := p.Counters()

@@ -12,23 +12,23 @@ import (
 type HAProxy struct{}
 
 var (
-	_ Mode     = HAProxy{}
-	_ Policied = HAProxy{}
-	_ Checker  = HAProxy{}
+	_ Mode         = HAProxy{}
+	_ Checker      = HAProxy{}
+	_ proxyProgram = HAProxy{}
 )
 
 func init() { register(HAProxy{}) }
 
-func (HAProxy) Name() string { return "haproxy" }
-
-func (HAProxy) AppListens() []string { return []string{ListenFD, ListenPort} }
-
-func (HAProxy) Summary() string {
-	return "HAProxy listens on the public port and proxies to one port per worker (balance roundrobin or leastconn)"
-}
-
 // Policies are HAProxy's own balance algorithms.
-func (HAProxy) Policies() []string { return []string{"roundrobin", "leastconn"} }
+func (HAProxy) Info() Info {
+	return Info{
+		Name:       "haproxy",
+		Summary:    "HAProxy listens on the public port and proxies to one port per worker (balance roundrobin or leastconn)",
+		Policies:   []string{"roundrobin", "leastconn"},
+		AppListens: []string{ListenFD, ListenPort},
+		Proxy:      true,
+	}
+}
 
 func (h HAProxy) Available() error { return proxyAvailable(h) }
 

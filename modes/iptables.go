@@ -27,24 +27,22 @@ import (
 type IPTables struct{}
 
 var (
-	_ Mode     = IPTables{}
-	_ Policied = IPTables{}
-	_ Checker  = IPTables{}
-	_ Confined = IPTables{}
+	_ Mode    = IPTables{}
+	_ Checker = IPTables{}
 )
 
 func init() { register(IPTables{}) }
 
-func (IPTables) Name() string { return "iptables" }
-
-func (IPTables) Summary() string {
-	return "one port per worker; iptables DNAT rules (statistic nth or random) spread connections, in a private network namespace"
-}
-
 // Policies: nth is a strict rotation, random an independent draw per connection.
-func (IPTables) Policies() []string { return []string{"nth", "random"} }
-
-func (IPTables) NeedsPrivateNetwork() {}
+func (IPTables) Info() Info {
+	return Info{
+		Name:           "iptables",
+		Summary:        "one port per worker; iptables DNAT rules (statistic nth or random) spread connections, in a private network namespace",
+		Policies:       []string{"nth", "random"},
+		AppListens:     []string{ListenFD, ListenPort},
+		PrivateNetwork: true,
+	}
+}
 
 func (IPTables) Available() error { return iptablesUsable() }
 
@@ -83,7 +81,7 @@ func (IPTables) Open(s Setup) (Frontend, error) {
 	}
 	f := &iptablesFrontend{policy: s.Policy}
 	if f.policy == "" {
-		f.policy = IPTables{}.Policies()[0]
+		f.policy = IPTables{}.Info().Policies[0]
 	}
 	// The public port only needs reserving: the rules redirect its
 	// connections before any socket could see them.
@@ -109,9 +107,13 @@ type iptablesFrontend struct {
 	public    *os.File // holds the public port
 	ports     *workerPorts
 	installed bool
+	counts    map[string]uint64 // the rules' own, taken as they were removed
 }
 
-var _ Reporter = (*iptablesFrontend)(nil)
+var (
+	_ PortFrontend = (*iptablesFrontend)(nil)
+	_ Accounter    = (*iptablesFrontend)(nil)
+)
 
 func (f *iptablesFrontend) Addr() string { return f.addr }
 
@@ -165,8 +167,6 @@ func restore(rules string) error {
 	return nil
 }
 
-func (IPTables) AppListens() []string { return []string{ListenFD, ListenPort} }
-
 func (f *iptablesFrontend) WorkerPort(index int) (string, error) { return f.ports.port(index), nil }
 
 func (f *iptablesFrontend) WorkerSocket(index int) (*os.File, error) {
@@ -177,9 +177,11 @@ func (f *iptablesFrontend) WorkerSocket(index int) (*os.File, error) {
 	return sock, nil
 }
 
-// Report counts the connections each rule sent to its worker, from the
+func (f *iptablesFrontend) Account() FrontendAccount { return FrontendAccount{Counts: f.counts} }
+
+// ruleCounts counts the connections each rule sent to its worker, from the
 // rules' own packet counters: only a connection's first packet meets them.
-func (f *iptablesFrontend) Report() map[string]uint64 {
+func (f *iptablesFrontend) ruleCounts() map[string]uint64 {
 	out, err := tool("iptables-save", "-c", "-t", "nat").Output()
 	if err != nil {
 		return nil
@@ -207,11 +209,12 @@ func (f *iptablesFrontend) Report() map[string]uint64 {
 	return counts
 }
 
-// Close removes the rules (the namespace would take them anyway) and
-// releases the ports.
+// Close removes the rules (the namespace would take them anyway), keeping
+// what they counted, and releases the ports.
 func (f *iptablesFrontend) Close() error {
 	var errs []error
 	if f.installed {
+		f.counts = f.ruleCounts()
 		errs = append(errs, restore(fmt.Sprintf("*nat\n-D %s\n-F %s\n-X %s\nCOMMIT\n", f.jump(), f.chain(), f.chain())))
 		f.installed = false
 	}

@@ -19,12 +19,50 @@ import (
 
 // Mode is one way of handing connections to workers.
 type Mode interface {
-	// Name is the mode's name in scenarios and flags.
-	Name() string
-	// Summary says in one line how connections reach workers.
-	Summary() string
+	// Info says what the mode is.
+	Info() Info
 	// Open claims the public address for a number of workers.
 	Open(s Setup) (Frontend, error)
+}
+
+// Info is what a mode is, in one value: a mode's file states it in one
+// literal, and the registry, scenarios and the record read it from there.
+type Info struct {
+	// Name is the mode's name in scenarios and flags.
+	Name string
+	// Summary says in one line how connections reach workers.
+	Summary string
+	// Policies lists the ways the mode can pick a worker, the default
+	// first; nil if it has only one.
+	Policies []string
+	// AppListens lists how the mode can give a user's own worker app its
+	// socket: ListenFD, ListenPort or both; nil if it cannot run one (its
+	// workers get a channel, or it runs an app of its own).
+	AppListens []string
+	// WorkerApp names the app the mode runs in place of the Go worker, and
+	// how it accepts connections; "" for modes that run the Go worker.
+	WorkerApp string
+	// Proxy marks modes that run an external proxy (nginx, HAProxy) in
+	// front of the workers' own ports.
+	Proxy bool
+	// PrivateNetwork marks modes that change the network namespace they
+	// run in, such as firewall rules: they run only in a private namespace
+	// that clusterbench made, never on the host.
+	PrivateNetwork bool
+}
+
+// Checker is implemented by modes that need something the host may lack.
+type Checker interface {
+	// Available returns nil if the mode can run here, or why it cannot.
+	Available() error
+}
+
+// Available reports whether m can run on this host, and if not, why.
+func Available(m Mode) error {
+	if c, ok := m.(Checker); ok {
+		return c.Available()
+	}
+	return nil
 }
 
 // Setup is what a mode is opened with.
@@ -56,28 +94,6 @@ type Frontend interface {
 	Close() error
 }
 
-// Policied is implemented by modes that can pick a worker in more than one way.
-type Policied interface {
-	// Policies lists the choices, the default first.
-	Policies() []string
-}
-
-// Reporter is implemented by frontends that count what they did, such as
-// a master's hand-overs; the counts go into the deployment's report.
-type Reporter interface {
-	Report() map[string]uint64
-}
-
-// ProxyProcess is implemented by frontends that run a proxy program,
-// whose CPU time is reported apart from the master's and the workers'.
-type ProxyProcess interface {
-	// ProxyPID is the process all of the proxy's processes descend from.
-	ProxyPID() int
-	// ProxyCPUSeconds is the CPU time of all of them, known once the
-	// frontend is closed.
-	ProxyCPUSeconds() float64
-}
-
 // Starter is implemented by frontends whose own program starts the
 // workers, as Node's cluster primary forks them: the deployment asks it
 // rather than starting workers on WorkerSocket. The program outlives its
@@ -88,37 +104,6 @@ type Starter interface {
 	Finish() error
 }
 
-// MasterProcess is implemented by frontends whose master is a program of
-// its own, such as Node's cluster primary: its CPU time is the master's.
-type MasterProcess interface {
-	MasterPID() int
-	// MasterCPUSeconds is known once the frontend has finished.
-	MasterCPUSeconds() float64
-}
-
-// How a user's own worker app can be given its socket (see worker.Launcher).
-const (
-	ListenFD   = worker.ListenFD
-	ListenPort = worker.ListenPort
-)
-
-// AppHost is implemented by modes that can run the user's own worker app
-// in place of the Go worker.
-type AppHost interface {
-	// AppListens lists how the mode can give the app its socket: ListenFD,
-	// ListenPort or both.
-	AppListens() []string
-}
-
-// AppListens lists how m can give a user's app its socket; nil if m cannot
-// run one (its workers get a channel, or it runs an app of its own).
-func AppListens(m Mode) []string {
-	if h, ok := m.(AppHost); ok {
-		return h.AppListens()
-	}
-	return nil
-}
-
 // PortFrontend is implemented by frontends that give each worker a port
 // of its own: an app that listens by itself is told the port instead of
 // inheriting a socket on it.
@@ -127,35 +112,45 @@ type PortFrontend interface {
 	WorkerPort(index int) (string, error)
 }
 
-// OwnApp is implemented by modes that run a worker app of their own
-// rather than the Go worker, such as Node's cluster modes.
-type OwnApp interface {
-	// WorkerApp names the app and how it accepts connections.
-	WorkerApp() string
+// Accounter is implemented by frontends that have something of their own
+// to account for, apart from the workers: what a master or firewall rules
+// counted, or a program they run (a proxy, Node's cluster primary).
+type Accounter interface {
+	// Account holds the programs' PIDs once the frontend is open, and the
+	// counts and CPU times once it has closed and, if it is a Starter,
+	// finished.
+	Account() FrontendAccount
 }
 
-// Checker is implemented by modes that need something the host may lack.
-type Checker interface {
-	// Available returns nil if the mode can run here, or why it cannot.
-	Available() error
+// FrontendAccount is what a frontend did and used, apart from the workers.
+type FrontendAccount struct {
+	// Counts is what a master or firewall rules counted, by name.
+	Counts map[string]uint64
+	// Proxy is a proxy mode's proxy program.
+	Proxy Program
+	// Master is a master that is a program of its own, such as Node's
+	// cluster primary; its CPU time is the master's.
+	Master Program
 }
 
-// Confined is implemented by modes that change the network namespace they
-// run in, such as firewall rules: they run only in a private namespace that
-// clusterbench made, never on the host.
-type Confined interface {
-	NeedsPrivateNetwork()
+// Program is a process a frontend runs besides the workers; zero if it
+// runs none.
+type Program struct {
+	// PID is the process all of the program's processes descend from.
+	PID int
+	// CPUSeconds is the CPU time of all of them, known once it has exited.
+	CPUSeconds float64
 }
 
-// NeedsPrivateNetwork reports whether m runs only in a private network namespace.
-func NeedsPrivateNetwork(m Mode) bool {
-	_, ok := m.(Confined)
-	return ok
-}
+// How a user's own worker app can be given its socket (see worker.Launcher).
+const (
+	ListenFD   = worker.ListenFD
+	ListenPort = worker.ListenPort
+)
 
 var registry = map[string]Mode{}
 
-func register(m Mode) { registry[m.Name()] = m }
+func register(m Mode) { registry[m.Info().Name] = m }
 
 // Lookup returns the mode with the given name.
 func Lookup(name string) (Mode, error) {
@@ -175,22 +170,6 @@ func Names() []string {
 	return names
 }
 
-// Available reports whether m can run on this host, and if not, why.
-func Available(m Mode) error {
-	if c, ok := m.(Checker); ok {
-		return c.Available()
-	}
-	return nil
-}
-
-// Policies lists m's policies, the default first; nil if it has none.
-func Policies(m Mode) []string {
-	if p, ok := m.(Policied); ok {
-		return p.Policies()
-	}
-	return nil
-}
-
 // Spec is a mode with one of its policies, written "mode" or "mode:policy"
 // in scenarios and on the command line.
 type Spec struct {
@@ -206,7 +185,7 @@ func ParseSpec(s string) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	policies := Policies(m)
+	policies := m.Info().Policies
 	switch {
 	case len(policies) == 0 && hasPolicy:
 		return Spec{}, fmt.Errorf("mode %q has no policies, got %q", name, s)
@@ -223,7 +202,7 @@ func ParseSpec(s string) (Spec, error) {
 // String is the canonical form, with the policy spelled out.
 func (s Spec) String() string {
 	if s.Policy == "" {
-		return s.Mode.Name()
+		return s.Mode.Info().Name
 	}
-	return s.Mode.Name() + ":" + s.Policy
+	return s.Mode.Info().Name + ":" + s.Policy
 }

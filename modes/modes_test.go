@@ -63,8 +63,8 @@ func TestRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Lookup(%q): %v", name, err)
 		}
-		if m.Name() != name || m.Summary() == "" {
-			t.Errorf("mode %q: name %q, summary %q", name, m.Name(), m.Summary())
+		if info := m.Info(); info.Name != name || info.Summary == "" {
+			t.Errorf("mode %q: name %q, summary %q", name, info.Name, info.Summary)
 		}
 		if err := Available(m); err != nil {
 			t.Errorf("mode %q not available on this Linux host: %v", name, err)

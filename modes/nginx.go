@@ -13,23 +13,23 @@ import (
 type Nginx struct{}
 
 var (
-	_ Mode     = Nginx{}
-	_ Policied = Nginx{}
-	_ Checker  = Nginx{}
+	_ Mode         = Nginx{}
+	_ Checker      = Nginx{}
+	_ proxyProgram = Nginx{}
 )
 
 func init() { register(Nginx{}) }
 
-func (Nginx) Name() string { return "nginx" }
-
-func (Nginx) AppListens() []string { return []string{ListenFD, ListenPort} }
-
-func (Nginx) Summary() string {
-	return "nginx listens on the public port and proxies to one port per worker (upstream round robin or least_conn)"
-}
-
 // Policies: round-robin is nginx's default, least_conn its alternative.
-func (Nginx) Policies() []string { return []string{"round-robin", "least_conn"} }
+func (Nginx) Info() Info {
+	return Info{
+		Name:       "nginx",
+		Summary:    "nginx listens on the public port and proxies to one port per worker (upstream round robin or least_conn)",
+		Policies:   []string{"round-robin", "least_conn"},
+		AppListens: []string{ListenFD, ListenPort},
+		Proxy:      true,
+	}
+}
 
 func (n Nginx) Available() error { return proxyAvailable(n) }
 

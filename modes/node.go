@@ -26,7 +26,6 @@ type Node struct{ policy string }
 var (
 	_ Mode    = Node{}
 	_ Checker = Node{}
-	_ OwnApp  = Node{}
 )
 
 func init() {
@@ -34,15 +33,23 @@ func init() {
 	register(Node{"none"})
 }
 
-func (n Node) Name() string { return "node-" + n.policy }
-
-func (n Node) Summary() string {
-	if n.policy == "rr" {
-		return "Node.js cluster, SCHED_RR: the primary accepts and hands each connection to a free worker"
+// Its workers are Node's, so a user's own app cannot be one.
+func (n Node) Info() Info {
+	return Info{
+		Name:      n.name(),
+		Summary:   nodeSummaries[n.policy],
+		WorkerApp: "Node.js " + nodeVersion() + " cluster app (worker/cluster.js, node:http; libuv accepts greedily in a loop)",
 	}
-	return "Node.js cluster, SCHED_NONE: the primary shares its socket and every worker accepts on it (libuv, greedily)"
 }
 
+func (n Node) name() string { return "node-" + n.policy }
+
+var nodeSummaries = map[string]string{
+	"rr":   "Node.js cluster, SCHED_RR: the primary accepts and hands each connection to a free worker",
+	"none": "Node.js cluster, SCHED_NONE: the primary shares its socket and every worker accepts on it (libuv, greedily)",
+}
+
+// nodeVersion asks node once per process, when a Node mode is first described.
 var nodeVersion = sync.OnceValue(func() string {
 	out, err := exec.Command("node", "--version").Output()
 	if err != nil {
@@ -50,10 +57,6 @@ var nodeVersion = sync.OnceValue(func() string {
 	}
 	return strings.TrimSpace(string(out))
 })
-
-func (Node) WorkerApp() string {
-	return "Node.js " + nodeVersion() + " cluster app (worker/cluster.js, node:http; libuv accepts greedily in a loop)"
-}
 
 func (Node) Available() error {
 	if _, err := exec.LookPath("node"); err != nil {
@@ -67,12 +70,12 @@ func (Node) Available() error {
 func (n Node) Open(s Setup) (Frontend, error) {
 	sock, err := listenSocket(s.Addr, false)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", n.Name(), err)
+		return nil, fmt.Errorf("%s: %w", n.name(), err)
 	}
 	defer sock.Close() // the primary has its own copy: the port is its own
 	c, err := worker.StartNodeCluster(n.policy, s.Work, sock, s.Stderr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", n.Name(), err)
+		return nil, fmt.Errorf("%s: %w", n.name(), err)
 	}
 	return &nodeFrontend{addr: socketAddr(sock), cluster: c}, nil
 }
@@ -83,8 +86,8 @@ type nodeFrontend struct {
 }
 
 var (
-	_ Starter       = (*nodeFrontend)(nil)
-	_ MasterProcess = (*nodeFrontend)(nil)
+	_ Starter   = (*nodeFrontend)(nil)
+	_ Accounter = (*nodeFrontend)(nil)
 )
 
 func (f *nodeFrontend) Addr() string { return f.addr }
@@ -107,5 +110,7 @@ const nodeStopGrace = 5 * time.Second
 
 func (f *nodeFrontend) Finish() error { return f.cluster.Stop(nodeStopGrace) }
 
-func (f *nodeFrontend) MasterPID() int            { return f.cluster.PID() }
-func (f *nodeFrontend) MasterCPUSeconds() float64 { return f.cluster.CPUSeconds() }
+// Account names the primary as the master: a program of its own.
+func (f *nodeFrontend) Account() FrontendAccount {
+	return FrontendAccount{Master: Program{PID: f.cluster.PID(), CPUSeconds: f.cluster.CPUSeconds()}}
+}

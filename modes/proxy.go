@@ -29,12 +29,6 @@ type proxyProgram interface {
 	stopSignal() syscall.Signal
 }
 
-// IsProxy reports whether m runs an external proxy in front of the workers.
-func IsProxy(m Mode) bool {
-	_, ok := m.(proxyProgram)
-	return ok
-}
-
 // proxyConfig is what a proxy is configured with.
 type proxyConfig struct {
 	Listen    string   // HOST:PORT clients connect to
@@ -175,7 +169,10 @@ type proxyFrontend struct {
 	closeErr  error
 }
 
-var _ ProxyProcess = (*proxyFrontend)(nil)
+var (
+	_ PortFrontend = (*proxyFrontend)(nil)
+	_ Accounter    = (*proxyFrontend)(nil)
+)
 
 // waitReady waits until our proxy answers on its address: a connection
 // alone could be accepted by whatever else holds the port.
@@ -236,17 +233,19 @@ func (f *proxyFrontend) Close() error {
 	return f.closeErr
 }
 
-// ProxyPID is the jail's: the proxy runs under it.
-func (f *proxyFrontend) ProxyPID() int { return f.cmd.Process.Pid }
-
-// ProxyCPUSeconds is the CPU time of the proxy's processes, all of them:
-// known once it has exited, because its init reaps them all.
-func (f *proxyFrontend) ProxyCPUSeconds() float64 {
-	st := f.cmd.ProcessState
-	if st == nil {
-		return 0
+// Account names the jail as the proxy's process: the proxy runs under it.
+// The CPU time is that of the proxy's processes, all of them: known once
+// it has exited, because its init reaps them all.
+func (f *proxyFrontend) Account() FrontendAccount {
+	proxy := Program{PID: f.cmd.Process.Pid}
+	select {
+	case <-f.exited:
+		if st := f.cmd.ProcessState; st != nil {
+			proxy.CPUSeconds = (st.UserTime() + st.SystemTime()).Seconds()
+		}
+	default:
 	}
-	return (st.UserTime() + st.SystemTime()).Seconds()
+	return FrontendAccount{Proxy: proxy}
 }
 
 // childPIDs lists a process's children.

@@ -14,7 +14,7 @@ import (
 
 func requireProxy(t *testing.T, m Mode) {
 	t.Helper()
-	nstest.Require(t, "the "+m.Name()+" mode", Available(m))
+	nstest.Require(t, "the "+m.Info().Name+" mode", Available(m))
 }
 
 // TestProxiesSpreadAndLeaveNothing deploys each proxy with real workers

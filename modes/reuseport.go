@@ -17,12 +17,12 @@ var (
 
 func init() { register(ReusePort{}) }
 
-func (ReusePort) Name() string { return "reuseport" }
-
-func (ReusePort) AppListens() []string { return []string{ListenFD} }
-
-func (ReusePort) Summary() string {
-	return "one SO_REUSEPORT socket per worker on the same port; the kernel hashes connections to sockets"
+func (ReusePort) Info() Info {
+	return Info{
+		Name:       "reuseport",
+		Summary:    "one SO_REUSEPORT socket per worker on the same port; the kernel hashes connections to sockets",
+		AppListens: []string{ListenFD},
+	}
 }
 
 func (ReusePort) Available() error {

@@ -13,21 +13,23 @@ import (
 // reported beside the workers'.
 type RoundRobin struct{}
 
-var (
-	_ Mode     = RoundRobin{}
-	_ Policied = RoundRobin{}
-)
+var _ Mode = RoundRobin{}
 
 func init() { register(RoundRobin{}) }
 
-func (RoundRobin) Name() string { return "roundrobin" }
-
-func (RoundRobin) Summary() string {
-	return "a master accepts and hands each connection to a worker over a unix socket (SCM_RIGHTS)"
+// Its workers get a channel to the master, not a socket, so a user's own
+// app cannot be one.
+func (RoundRobin) Info() Info {
+	return Info{
+		Name:     "roundrobin",
+		Summary:  "a master accepts and hands each connection to a worker over a unix socket (SCM_RIGHTS)",
+		Policies: handoffPolicies(),
+	}
 }
 
-// Policies: free is what Node's master does, so it is the default.
-func (RoundRobin) Policies() []string {
+// handoffPolicies are the master's: free is what Node's master does, so it
+// is the default.
+func handoffPolicies() []string {
 	names := make([]string, len(handoff.Policies))
 	for i, p := range handoff.Policies {
 		names[i] = string(p)
@@ -56,9 +58,10 @@ func (RoundRobin) Open(s Setup) (Frontend, error) {
 type roundRobinFrontend struct {
 	addr   string
 	master *handoff.Dispatcher
+	counts map[string]uint64 // the master's, taken as it closed
 }
 
-var _ Reporter = (*roundRobinFrontend)(nil)
+var _ Accounter = (*roundRobinFrontend)(nil)
 
 func (f *roundRobinFrontend) Addr() string { return f.addr }
 
@@ -68,9 +71,15 @@ func (f *roundRobinFrontend) WorkerSocket(index int) (*os.File, error) {
 	return f.master.Attach(index)
 }
 
-func (f *roundRobinFrontend) Close() error { return f.master.Close() }
+// Close stops the master, keeping what it counted.
+func (f *roundRobinFrontend) Close() error {
+	f.counts = f.masterCounts()
+	return f.master.Close()
+}
 
-func (f *roundRobinFrontend) Report() map[string]uint64 {
+func (f *roundRobinFrontend) Account() FrontendAccount { return FrontendAccount{Counts: f.counts} }
+
+func (f *roundRobinFrontend) masterCounts() map[string]uint64 {
 	s := f.master.Stats()
 	return map[string]uint64{
 		"accepted":     s.Accepted,

@@ -14,12 +14,12 @@ var _ Mode = Shared{}
 
 func init() { register(Shared{}) }
 
-func (Shared) Name() string { return "shared" }
-
-func (Shared) AppListens() []string { return []string{ListenFD} }
-
-func (Shared) Summary() string {
-	return "one listening socket inherited by every worker; workers race to accept"
+func (Shared) Info() Info {
+	return Info{
+		Name:       "shared",
+		Summary:    "one listening socket inherited by every worker; workers race to accept",
+		AppListens: []string{ListenFD},
+	}
 }
 
 func (Shared) Open(s Setup) (Frontend, error) {

@@ -62,9 +62,9 @@ func (a *App) Check(modeSpecs []string) error {
 		if err != nil {
 			return err
 		}
-		listens := modes.AppListens(spec.Mode)
+		listens := spec.Mode.Info().AppListens
 		if !slices.Contains(listens, a.Listen) {
-			return fmt.Errorf("worker: mode %s cannot run an app that listens on %s (%s)", spec.Mode.Name(), a.Listen, canRun(listens))
+			return fmt.Errorf("worker: mode %s cannot run an app that listens on %s (%s)", spec.Mode.Info().Name, a.Listen, canRun(listens))
 		}
 	}
 	return nil

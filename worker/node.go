@@ -106,10 +106,14 @@ func StartNodeCluster(policy string, h Work, socket *os.File, stderr io.Writer) 
 // PID is the primary's process id.
 func (c *NodeCluster) PID() int { return c.cmd.Process.Pid }
 
-// CPUSeconds is the primary's CPU time; valid once Stop returned.
+// CPUSeconds is the primary's CPU time once it has exited (see Stop); 0 before.
 func (c *NodeCluster) CPUSeconds() float64 {
-	if st := c.cmd.ProcessState; st != nil {
-		return (st.UserTime() + st.SystemTime()).Seconds()
+	select {
+	case <-c.exited:
+		if st := c.cmd.ProcessState; st != nil {
+			return (st.UserTime() + st.SystemTime()).Seconds()
+		}
+	default:
 	}
 	return 0
 }

@@ -27,10 +27,10 @@ func cmdModes(args []string, stdout, stderr io.Writer) error {
 			available = "no: " + err.Error()
 		}
 		policies := "-"
-		if p := modes.Policies(m); len(p) > 0 {
+		if p := m.Info().Policies; len(p) > 0 {
 			policies = p[0] + " (default), " + strings.Join(p[1:], ", ")
 		}
-		if err := table.Append(name, policies, available, m.Summary()); err != nil {
+		if err := table.Append(name, policies, available, m.Info().Summary); err != nil {
 			return err
 		}
 	}

@@ -265,7 +265,7 @@ func (r *runner) unavailable(mode string) error {
 	}
 	spec, _ := modes.ParseSpec(mode) // checked when the scenario was read
 	var err error
-	if modes.NeedsPrivateNetwork(spec.Mode) && !r.isolate {
+	if spec.Mode.Info().PrivateNetwork && !r.isolate {
 		err = fmt.Errorf("needs a private network namespace, but trials run on the %s", r.isolation)
 	} else if err = modes.Available(spec.Mode); err != nil {
 		err = fmt.Errorf("not available: %w", err)

@@ -33,7 +33,7 @@ type serveReport struct {
 	Mode   string `json:"mode"`
 	Policy string `json:"policy,omitempty"`
 	Addr   string `json:"addr"`
-	modes.Report
+	modes.Account
 	// ServingSeconds is the time from every worker serving to the stop.
 	ServingSeconds float64 `json:"serving_seconds"`
 	// MasterCPUSeconds is this process's CPU time while serving: the
@@ -126,14 +126,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if (*private || modes.NeedsPrivateNetwork(spec.Mode)) && !netns.Private() {
+	if (*private || spec.Mode.Info().PrivateNetwork) && !netns.Private() {
 		switch {
 		case len(client) == 0 && *private:
 			return usagef("serve: --netns needs a command after -- to run against the deployment: nothing else can reach a private network namespace")
 		case len(client) == 0:
 			return usagef("serve: mode %s writes firewall rules, so it serves only in a private network namespace, "+
 				"which only a command started with it can reach; give one after --, e.g. "+
-				"clusterbench serve --mode %s -- wrk -d 10s http://127.0.0.1:8080/", spec.Mode.Name(), spec)
+				"clusterbench serve --mode %s -- wrk -d 10s http://127.0.0.1:8080/", spec.Mode.Info().Name, spec)
 		case *readyFD > 0:
 			return usagef("serve: --ready-fd cannot reach out of a private network namespace")
 		}
@@ -210,12 +210,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
 	stopFaults()
 	report := serveReport{
-		Mode: spec.Mode.Name(), Policy: spec.Policy, Addr: d.Addr(),
+		Mode: spec.Mode.Info().Name, Policy: spec.Policy, Addr: d.Addr(),
 		ServingSeconds:   time.Since(servingSince).Seconds(),
 		MasterCPUSeconds: (cputime.Self() - cpuSince).Seconds(),
 	}
 	var stopErr error
-	report.Report, stopErr = d.Stop(stopGrace)
+	report.Account, stopErr = d.Stop(stopGrace)
 	report.MasterCPUSeconds += report.MasterProgramCPUSeconds
 	if stopErr != nil {
 		report.Errors = []string{stopErr.Error()}

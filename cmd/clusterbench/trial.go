@@ -92,7 +92,7 @@ func loadgenCPUs(t scenarios.Trial) int {
 func newTrialRecord(t scenarios.Trial) results.Trial {
 	spec, _ := modes.ParseSpec(t.Mode) // checked when the scenario was read
 	var proxy *results.Proxy
-	if modes.IsProxy(spec.Mode) {
+	if spec.Mode.Info().Proxy {
 		proxy = &results.Proxy{Processes: t.Proxy.Processes, UpstreamKeepAlive: t.Proxy.UpstreamKeepAlive}
 		if proxy.Processes == 0 {
 			proxy.Processes = runtime.NumCPU()
@@ -102,17 +102,14 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 	if t.CPUs != nil {
 		placement = &results.Placement{LoadgenCPUs: t.CPUs.LoadGen, ServerCPUs: t.CPUs.Server}
 	}
-	var app string
-	if a, ok := spec.Mode.(modes.OwnApp); ok {
-		app = a.WorkerApp()
-	}
+	app := spec.Mode.Info().WorkerApp
 	if t.App != nil {
 		app = fmt.Sprintf("your app: %s (listens on %s)", t.App.Label(), t.App.Listen)
 	}
 	return results.Trial{
 		WorkerApp:  app,
 		Proxy:      proxy,
-		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Name(), Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
+		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Info().Name, Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
 			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
