@@ -84,10 +84,10 @@ type ProcessResult struct {
 	worker.Counters
 	CPUSeconds float64 `json:"cpu_seconds"`
 	// Final is true when the counts are the ones it gave as it stopped;
-	// false when it died and they are its last periodic report, sent at
-	// LastReport, which may miss what it served after that.
-	Final      bool      `json:"final"`
-	LastReport time.Time `json:"last_report,omitzero"`
+	// false when it died and they are the last it sent periodically, at
+	// LastCountsAt, which may miss what it served after that.
+	Final        bool      `json:"final"`
+	LastCountsAt time.Time `json:"last_report,omitzero"`
 	// Killed is true when a fault injection killed it.
 	Killed bool `json:"killed,omitempty"`
 }
@@ -450,7 +450,7 @@ func (d *Deployment) workerResult(s *slot) WorkerResult {
 	var r WorkerResult
 	for _, p := range append(slices.Clone(s.past), s.current) {
 		c, final := p.Counters()
-		pr := ProcessResult{Counters: c, CPUSeconds: p.CPU().Seconds(), Final: final, LastReport: p.LastReport()}
+		pr := ProcessResult{Counters: c, CPUSeconds: p.CPU().Seconds(), Final: final, LastCountsAt: p.LastCountsAt()}
 		d.mu.Lock()
 		pr.Killed = d.killed[c.PID]
 		d.mu.Unlock()

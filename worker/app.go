@@ -33,7 +33,7 @@ func (l Launcher) procAttr(index int) *syscall.SysProcAttr {
 // startApp starts the user's own worker app. It is told its index in
 // WORKER_INDEX, and gets either the listening socket at fd 3 with
 // LISTEN_FDS=1 and LISTEN_PID (systemd's convention), or a port of its own
-// in PORT to listen on. It reports nothing: it is ready once its socket
+// in PORT to listen on. It sends no counts: it is ready once its socket
 // takes connections, and its counts come from the client or the kernel.
 func (l Launcher) startApp(spec Spec, socket *os.File) (*Process, error) {
 	var cmd *exec.Cmd
@@ -60,7 +60,7 @@ func (l Launcher) startApp(spec Spec, socket *os.File) (*Process, error) {
 	p := newProcess(spec.Index, cmd.Process)
 	p.cmd, p.silent = cmd, true
 	p.final = true // it has no counts to give, so none are missing
-	close(p.reported)
+	close(p.countsRead)
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)

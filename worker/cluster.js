@@ -6,7 +6,7 @@
 //
 // The primary reads fork requests ({"fork": INDEX}) on stdin, until it
 // closes, and writes JSON lines on stdout: "forked" with a worker's pid,
-// each worker's counts ("report": ready once, then every 100 ms while they
+// each worker's counts ("counts": ready once, then every 100 ms while they
 // change, final on SIGTERM) and "exit". The public listening socket is
 // inherited at fd 3; NODE_CLUSTER_SCHED_POLICY decides whether the
 // primary accepts and hands out connections (rr) or every worker accepts
@@ -20,7 +20,7 @@ const handler = {
   cpuMicros: Number(env.CLUSTERBENCH_HANDLER_CPU_US || 0),
   sleepMs: Number(env.CLUSTERBENCH_HANDLER_SLEEP_MS || 0),
 };
-const reportEveryMs = 100;
+const countsEveryMs = 100;
 
 // spin is a fixed amount of busy work, counted in loop iterations so that
 // a request costs the same however busy the machine is.
@@ -74,8 +74,8 @@ function primary() {
     const w = cluster.fork({ WORKER_INDEX: index, CLUSTERBENCH_SPIN_RATE: spinRate });
     const pid = w.process.pid;
     write({ event: 'forked', index, pid });
-    w.on('message', (counts) => write({ event: 'report', ...counts }));
-    // Its last report may still be in the channel when it exits: the exit
+    w.on('message', (counts) => write({ event: 'counts', ...counts }));
+    // Its last counts may still be in the channel when it exits: the exit
     // is told once the channel is drained (disconnect), or a little later
     // if a channel broken mid-message never says so.
     let told = false;
@@ -156,7 +156,7 @@ function worker() {
       last = now;
       process.send(snapshot({}));
     }
-  }, reportEveryMs);
+  }, countsEveryMs);
   server.listen({ fd: 3 }, () => process.send(snapshot({ ready: true })));
 }
 

@@ -26,7 +26,7 @@ var clusterScript string
 // NodeCluster is Node.js's own cluster module running the Node worker app
 // (cluster.js): a primary process that forks workers when asked. The
 // workers serve the Go worker's HTTP contract; the primary relays their
-// reports, so each worker is a Process like a Go worker.
+// counts, so each worker is a Process like a Go worker.
 type NodeCluster struct {
 	cmd     *exec.Cmd
 	control io.WriteCloser // the primary's stdin: fork requests
@@ -42,8 +42,8 @@ type NodeCluster struct {
 
 // nodeLine is one line the primary writes on its stdout.
 type nodeLine struct {
-	Event string `json:"event"` // "forked", "report" or "exit"
-	report
+	Event string `json:"event"` // "forked", "counts" or "exit"
+	countsLine
 	Exit string `json:"exit"` // for "exit": how it ended, e.g. "signal: SIGKILL"
 }
 
@@ -72,7 +72,7 @@ func StartNodeCluster(policy string, h Work, socket *os.File, stderr io.Writer) 
 		"CLUSTERBENCH_HANDLER_SLEEP_MS="+strconv.FormatFloat(float64(h.Sleep)/float64(time.Millisecond), 'f', -1, 64),
 	)
 	cmd.ExtraFiles = []*os.File{socket} // fd 3
-	cmd.Stdout = w                      // its reports; workers write nothing there
+	cmd.Stdout = w                      // its events; workers write nothing there
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	control, err := cmd.StdinPipe()
@@ -171,9 +171,9 @@ func (c *NodeCluster) relay(r *os.File) {
 			c.procs[line.PID] = p
 			c.mu.Unlock()
 			c.forked <- p
-		case "report":
+		case "counts":
 			if p := c.process(line.PID, false); p != nil {
-				p.take(line.report)
+				p.take(line.countsLine)
 			}
 		case "exit":
 			if p := c.process(line.PID, true); p != nil {
@@ -205,16 +205,16 @@ func (c *NodeCluster) endAll(err error) {
 	}
 }
 
-// end marks a relayed process as exited, its reports all taken.
+// end marks a relayed process as exited, its counts all taken.
 func (p *Process) end(err error) {
 	p.waitErr = err
-	close(p.reported)
+	close(p.countsRead)
 	close(p.exited)
 	_ = p.proc.Release()
 }
 
 // exitError turns Node's account of an exit into Go's words, so that
-// both kinds of worker read the same in reports: nil for status 0.
+// both kinds of worker read the same in the record: nil for status 0.
 func exitError(how string) error {
 	if sig, ok := strings.CutPrefix(how, "signal: "); ok {
 		if n := unix.SignalNum(sig); n != 0 {

@@ -25,7 +25,7 @@ import (
 // socket can stand in for this worker.
 const (
 	listenFD = 3
-	reportFD = 4
+	countsFD = 4
 )
 
 // Spec is what the parent tells one worker process.
@@ -48,12 +48,12 @@ func (s Spec) args() []string {
 	}
 }
 
-// reportEvery is how often a worker reports counts that changed: often, so
+// countsEvery is how often a worker sends counts that changed: often, so
 // that a worker killed without warning loses little of its account.
-const reportEvery = 100 * time.Millisecond
+const countsEvery = 100 * time.Millisecond
 
-// report is one line of the report pipe.
-type report struct {
+// countsLine is one line of the counts pipe.
+type countsLine struct {
 	Counters
 	Ready bool `json:"ready,omitempty"`
 	Final bool `json:"final,omitempty"`
@@ -65,7 +65,7 @@ type report struct {
 
 // Main runs a worker process: it serves HTTP on the listening socket at fd 3
 // and writes its counters as JSON lines to fd 4: once when ready, then every
-// reportEvery while they change, and a final line after a graceful stop on
+// countsEvery while they change, and a final line after a graceful stop on
 // SIGTERM.
 func Main(args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
@@ -96,7 +96,7 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := os.NewFile(reportFD, "report")
+	out := os.NewFile(countsFD, "counts")
 	enc := json.NewEncoder(out)
 	pid := os.Getpid()
 
@@ -104,11 +104,11 @@ func Main(args []string) error {
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	if err := enc.Encode(report{Counters: srv.Counters(pid), Ready: true}); err != nil {
-		return fmt.Errorf("worker: report: %w", err)
+	if err := enc.Encode(countsLine{Counters: srv.Counters(pid), Ready: true}); err != nil {
+		return fmt.Errorf("worker: counts: %w", err)
 	}
 
-	tick := time.NewTicker(reportEvery)
+	tick := time.NewTicker(countsEvery)
 	defer tick.Stop()
 	last := srv.Counters(pid)
 	for {
@@ -116,7 +116,7 @@ func Main(args []string) error {
 		case <-tick.C:
 			if now := srv.Counters(pid); now != last {
 				last = now
-				_ = enc.Encode(report{Counters: now})
+				_ = enc.Encode(countsLine{Counters: now})
 			}
 		case err := <-serveErr:
 			return fmt.Errorf("worker: serve: %w", err)
@@ -124,8 +124,8 @@ func Main(args []string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := hs.Shutdown(ctx)
 			cancel()
-			if encErr := enc.Encode(report{Counters: srv.Counters(pid), Final: true}); encErr != nil {
-				return fmt.Errorf("worker: final report: %w", encErr)
+			if encErr := enc.Encode(countsLine{Counters: srv.Counters(pid), Final: true}); encErr != nil {
+				return fmt.Errorf("worker: final counts: %w", encErr)
 			}
 			return err
 		}
@@ -157,7 +157,7 @@ type Launcher struct {
 	// Stderr receives the workers' standard error.
 	Stderr io.Writer
 	// App marks Command as the user's own worker app rather than this
-	// one: it gets no flags and no report pipe, and Listen says how it
+	// one: it gets no flags and no counts pipe, and Listen says how it
 	// gets its socket: ListenFD or ListenPort.
 	App    bool
 	Listen string
@@ -167,25 +167,25 @@ type Launcher struct {
 }
 
 // Process is a running worker process seen from its parent, or from the
-// program that relays its reports (see NodeCluster).
+// program that relays its counts (see NodeCluster).
 type Process struct {
 	Index int
 	pid   int
 	proc  *os.Process // signals go through its pidfd
 	cmd   *exec.Cmd   // nil for a process another program started
 
-	mu         sync.Mutex
-	counters   Counters
-	final      bool
-	lastReport time.Time
-	cpuSeconds float64 // reported, for a process that is not our child
-	silent     bool    // the user's own app: it reports no counts
+	mu           sync.Mutex
+	counters     Counters
+	final        bool
+	lastCountsAt time.Time
+	cpuSeconds   float64 // sent with its counts, for a process that is not our child
+	silent       bool    // the user's own app: it sends no counts
 
-	ready    chan struct{}
-	readOnce sync.Once
-	reported chan struct{} // closed when the report pipe reaches EOF
-	exited   chan struct{} // closed after Wait
-	waitErr  error
+	ready      chan struct{}
+	readOnce   sync.Once
+	countsRead chan struct{} // closed when the counts pipe reaches EOF
+	exited     chan struct{} // closed after Wait
+	waitErr    error
 }
 
 // Start starts one worker that serves on socket (inherited as fd 3). The
@@ -217,13 +217,13 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 
 	p := newProcess(spec.Index, cmd.Process)
 	p.cmd = cmd
-	go p.readReports(r)
+	go p.readCounts(r)
 	go func() {
 		p.waitErr = cmd.Wait()
-		// Let the reader take the last report before anyone reads the counts;
+		// Let the reader take the last counts before anyone reads them;
 		// bounded, in case something the worker started holds the pipe open.
 		select {
-		case <-p.reported:
+		case <-p.countsRead:
 		case <-time.After(time.Second):
 		}
 		close(p.exited)
@@ -233,38 +233,38 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 
 func newProcess(index int, proc *os.Process) *Process {
 	return &Process{
-		Index:    index,
-		pid:      proc.Pid,
-		proc:     proc,
-		counters: Counters{Index: index, PID: proc.Pid},
-		ready:    make(chan struct{}),
-		reported: make(chan struct{}),
-		exited:   make(chan struct{}),
+		Index:      index,
+		pid:        proc.Pid,
+		proc:       proc,
+		counters:   Counters{Index: index, PID: proc.Pid},
+		ready:      make(chan struct{}),
+		countsRead: make(chan struct{}),
+		exited:     make(chan struct{}),
 	}
 }
 
-func (p *Process) readReports(r *os.File) {
-	defer close(p.reported)
+func (p *Process) readCounts(r *os.File) {
+	defer close(p.countsRead)
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		var rep report
-		if json.Unmarshal(sc.Bytes(), &rep) != nil {
+		var line countsLine
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
 			continue
 		}
-		p.take(rep)
+		p.take(line)
 	}
 }
 
-// take records one report.
-func (p *Process) take(rep report) {
+// take records one line of counts.
+func (p *Process) take(line countsLine) {
 	p.mu.Lock()
-	p.counters = rep.Counters
-	p.final = p.final || rep.Final
-	p.lastReport = time.Now()
-	p.cpuSeconds = rep.CPUSeconds
+	p.counters = line.Counters
+	p.final = p.final || line.Final
+	p.lastCountsAt = time.Now()
+	p.cpuSeconds = line.CPUSeconds
 	p.mu.Unlock()
-	if rep.Ready {
+	if line.Ready {
 		p.readOnce.Do(func() { close(p.ready) })
 	}
 }
@@ -284,7 +284,7 @@ func (p *Process) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Counters returns the latest counts the worker reported, and whether they
+// Counters returns the latest counts the worker sent, and whether they
 // are its final ones (false if it died without a graceful stop).
 func (p *Process) Counters() (Counters, bool) {
 	p.mu.Lock()
@@ -292,11 +292,11 @@ func (p *Process) Counters() (Counters, bool) {
 	return p.counters, p.final
 }
 
-// LastReport is when the worker's latest counts arrived.
-func (p *Process) LastReport() time.Time {
+// LastCountsAt is when the worker's latest counts arrived.
+func (p *Process) LastCountsAt() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.lastReport
+	return p.lastCountsAt
 }
 
 // Stop asks the worker to finish (SIGTERM) and waits for it; after grace it
@@ -305,7 +305,7 @@ func (p *Process) LastReport() time.Time {
 func (p *Process) Stop(grace time.Duration) (Counters, error) {
 	select {
 	case <-p.exited:
-		<-p.reported
+		<-p.countsRead
 		c, _ := p.Counters()
 		return c, fmt.Errorf("worker %d (pid %d) died before it was stopped: %v", p.Index, p.PID(), p.waitErr)
 	default:
@@ -321,7 +321,7 @@ func (p *Process) Stop(grace time.Duration) (Counters, error) {
 		_ = p.proc.Kill()
 		<-p.exited
 	}
-	<-p.reported
+	<-p.countsRead
 	c, final := p.Counters()
 	switch {
 	case killed:
@@ -356,8 +356,8 @@ func (p *Process) Kill() {
 }
 
 // CPU returns the user+system CPU time the worker used; valid after it
-// exited. For a process that is not our child it is the time in its last
-// report.
+// exited. For a process that is not our child it is the time it sent with
+// its last counts.
 func (p *Process) CPU() time.Duration {
 	if p.cmd == nil {
 		p.mu.Lock()

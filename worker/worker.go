@@ -4,7 +4,7 @@
 // Every response names the worker (X-Worker), the process serving as that
 // worker (X-Worker-Pid: a replacement has a new one) and the connection
 // within that process (X-Worker-Conn), so a client can count requests and
-// connections per worker on its own; the worker keeps the same counts on its side and reports
+// connections per worker on its own; the worker keeps the same counts on its side and sends
 // them to its parent, so the two can be compared. Requests that carry the
 // warm-up header are counted apart, so that both sides can leave the warm-up
 // out of the figures the same way.
@@ -56,7 +56,7 @@ func (h Work) Check() error {
 	return nil
 }
 
-// Counters is what a worker reports about itself.
+// Counters is what a worker counts about itself.
 type Counters struct {
 	Index int `json:"index"`
 	PID   int `json:"pid"`

@@ -101,7 +101,7 @@ func TestSpinWorkScalesWithCalibration(t *testing.T) {
 	}
 }
 
-func TestProcessServesAndReportsFinalCounts(t *testing.T) {
+func TestProcessServesAndSendsFinalCounts(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

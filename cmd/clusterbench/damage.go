@@ -146,10 +146,10 @@ func howItEnded(p modes.ProcessResult) string {
 
 // reportAge says how long before the kill a killed process last reported.
 func reportAge(p modes.ProcessResult, served *serveReport) string {
-	if !p.Killed || p.LastReport.IsZero() || len(served.Faults) == 0 {
+	if !p.Killed || p.LastCountsAt.IsZero() || len(served.Faults) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%.0f ms before the kill)", 1000*served.Faults[0].At.Sub(p.LastReport).Seconds())
+	return fmt.Sprintf(" (%.0f ms before the kill)", 1000*served.Faults[0].At.Sub(p.LastCountsAt).Seconds())
 }
 
 // countsAuthority says whose counts the figures stand on.
