@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"clusterbench/internal/supervise"
 	"clusterbench/worker"
 )
 
@@ -22,7 +23,7 @@ type Config struct {
 	ProxyProcesses    int
 	UpstreamKeepAlive bool
 	Work              worker.Work
-	Launcher          worker.Launcher
+	Launcher          supervise.Launcher
 	// Respawn replaces a worker that exits while the deployment runs, as a
 	// Node app does with cluster.on('exit') and fork(), after RespawnDelay.
 	Respawn      bool
@@ -64,8 +65,8 @@ type Deployment struct {
 
 // slot is one worker index and the processes that held it.
 type slot struct {
-	current *worker.Process
-	past    []*worker.Process // exited and replaced
+	current *supervise.Process
+	past    []*supervise.Process // exited and replaced
 }
 
 // WorkerResult is one worker index's final account, summed over the
@@ -187,7 +188,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 }
 
 // launch starts a worker process for index on the frontend's socket for it.
-func (d *Deployment) launch(index int) (p *worker.Process, err error) {
+func (d *Deployment) launch(index int) (p *supervise.Process, err error) {
 	spec := worker.Spec{Index: index, Work: d.cfg.Work, SpinRate: d.spinRate}
 	if s, ok := d.frontend.(Starter); ok {
 		return s.StartWorker(spec)
@@ -283,7 +284,7 @@ func frontendAccount(fe Frontend) FrontendAccount {
 
 // replace starts a new process for index in place of the exited one,
 // after the respawn delay.
-func (d *Deployment) replace(index int, exited *worker.Process, restarts int) (*worker.Process, error) {
+func (d *Deployment) replace(index int, exited *supervise.Process, restarts int) (*supervise.Process, error) {
 	if !d.cfg.Respawn {
 		return nil, errors.New("respawn is off")
 	}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"clusterbench/internal/supervise"
 	"clusterbench/worker"
 )
 
@@ -100,7 +101,7 @@ type Frontend interface {
 // workers: Close only lets go of the public port, and Finish ends the
 // program once the workers have stopped.
 type Starter interface {
-	StartWorker(worker.Spec) (*worker.Process, error)
+	StartWorker(worker.Spec) (*supervise.Process, error)
 	Finish() error
 }
 
@@ -142,7 +143,7 @@ type Program struct {
 	CPUSeconds float64
 }
 
-// How a user's own worker app can be given its socket (see worker.Launcher).
+// How a user's own worker app can be given its socket (see supervise.Launcher).
 const (
 	ListenFD   = worker.ListenFD
 	ListenPort = worker.ListenPort

@@ -1,7 +1,6 @@
 package modes
 
 import (
-	"clusterbench/internal/nstest"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 
 	"clusterbench/internal/leakcheck"
 	"clusterbench/internal/netns"
+	"clusterbench/internal/nstest"
+	"clusterbench/internal/supervise"
 	"clusterbench/worker"
 )
 
@@ -36,8 +37,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func testLauncher() worker.Launcher {
-	return worker.Launcher{Command: []string{os.Args[0]}, Env: []string{"CLUSTERBENCH_TEST_WORKER=1"}, Stderr: os.Stderr}
+func testLauncher() supervise.Launcher {
+	return supervise.Launcher{Command: []string{os.Args[0]}, Env: []string{"CLUSTERBENCH_TEST_WORKER=1"}, Stderr: os.Stderr}
 }
 
 // deployForTest starts the mode named MODE or MODE:POLICY on a free

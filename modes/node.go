@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"clusterbench/internal/supervise"
 	"clusterbench/worker"
 )
 
@@ -73,7 +74,7 @@ func (n Node) Open(s Setup) (Frontend, error) {
 		return nil, fmt.Errorf("%s: %w", n.name(), err)
 	}
 	defer sock.Close() // the primary has its own copy: the port is its own
-	c, err := worker.StartNodeCluster(n.policy, s.Work, sock, s.Stderr)
+	c, err := supervise.StartNodeCluster(n.policy, s.Work, sock, s.Stderr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", n.name(), err)
 	}
@@ -82,7 +83,7 @@ func (n Node) Open(s Setup) (Frontend, error) {
 
 type nodeFrontend struct {
 	addr    string
-	cluster *worker.NodeCluster
+	cluster *supervise.NodeCluster
 }
 
 var (
@@ -96,7 +97,7 @@ func (f *nodeFrontend) WorkerSocket(int) (*os.File, error) {
 	return nil, errors.New("node: the cluster primary forks its workers")
 }
 
-func (f *nodeFrontend) StartWorker(spec worker.Spec) (*worker.Process, error) {
+func (f *nodeFrontend) StartWorker(spec worker.Spec) (*supervise.Process, error) {
 	return f.cluster.Start(spec)
 }
 

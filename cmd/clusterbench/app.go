@@ -12,6 +12,7 @@ import (
 
 	"clusterbench/internal/kernelcount"
 	"clusterbench/internal/netns"
+	"clusterbench/internal/supervise"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
 	"clusterbench/results"
@@ -53,8 +54,8 @@ func appArgs(app *scenarios.App) []string {
 
 // appLauncher starts the user's app; as root, each worker gets a group id
 // of its own, by which the kernel counts its traffic (see kernelcount).
-func appLauncher(app *scenarios.App, stderr io.Writer) worker.Launcher {
-	l := worker.Launcher{Command: app.Command, App: true, Listen: app.Listen, Stderr: stderr}
+func appLauncher(app *scenarios.App, stderr io.Writer) supervise.Launcher {
+	l := supervise.Launcher{Command: app.Command, App: true, Listen: app.Listen, Stderr: stderr}
 	if os.Geteuid() == 0 {
 		l.Group = kernelcount.GID
 	}

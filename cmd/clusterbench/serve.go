@@ -23,6 +23,7 @@ import (
 	"clusterbench/internal/cpuset"
 	"clusterbench/internal/cputime"
 	"clusterbench/internal/netns"
+	"clusterbench/internal/supervise"
 	"clusterbench/modes"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
@@ -149,7 +150,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	logger := log.New(stderr, "", 0)
-	launcher := worker.Launcher{Command: append(command, workerCommand), Stderr: stderr}
+	launcher := supervise.Launcher{Command: append(command, workerCommand), Stderr: stderr}
 	if app != nil {
 		launcher = appLauncher(app, stderr)
 	}

@@ -1,4 +1,4 @@
-package worker
+package supervise
 
 import (
 	"net"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"clusterbench/internal/nstest"
+	"clusterbench/worker"
 )
 
 // TestNodeClusterKeepsTheContract runs the Node worker app under both of
@@ -29,7 +30,7 @@ func TestNodeClusterKeepsTheContract(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := Work{BodyBytes: 100, CPU: 2 * time.Millisecond, Sleep: time.Millisecond}
+			h := worker.Work{BodyBytes: 100, CPU: 2 * time.Millisecond, Sleep: time.Millisecond}
 			c, err := StartNodeCluster(policy, h, sock, t.Output())
 			sock.Close()
 			if err != nil {
@@ -37,7 +38,7 @@ func TestNodeClusterKeepsTheContract(t *testing.T) {
 			}
 			var procs []*Process
 			for i := range 2 {
-				p, err := c.Start(Spec{Index: i})
+				p, err := c.Start(worker.Spec{Index: i})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -58,7 +59,7 @@ func TestNodeClusterKeepsTheContract(t *testing.T) {
 					hc = keepAlive
 				}
 				resp := get(t, hc, url, warmup)
-				w, pid, conn := resp.Header.Get(HeaderWorker), resp.Header.Get(HeaderPID), resp.Header.Get(HeaderConn)
+				w, pid, conn := resp.Header.Get(worker.HeaderWorker), resp.Header.Get(worker.HeaderPID), resp.Header.Get(worker.HeaderConn)
 				index, err := strconv.Atoi(w)
 				if err != nil || index < 0 || index > 1 || pid != strconv.Itoa(procs[index].PID()) || conn == "" || resp.ContentLength != 100 {
 					t.Fatalf("response %d: worker %q, pid %q, connection %q, %d bytes; want a worker of %v, its pid, a connection id, 100 bytes",

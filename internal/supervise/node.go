@@ -1,30 +1,25 @@
-package worker
+package supervise
 
 import (
 	"bufio"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"clusterbench/worker"
 )
 
-// clusterScript is the Node worker app: the primary and its workers.
-//
-//go:embed cluster.js
-var clusterScript string
-
 // NodeCluster is Node.js's own cluster module running the Node worker app
-// (cluster.js): a primary process that forks workers when asked. The
+// (worker.NodeClusterScript): a primary process that forks workers when asked. The
 // workers serve the Go worker's HTTP contract; the primary relays their
 // counts, so each worker is a Process like a Go worker.
 type NodeCluster struct {
@@ -43,7 +38,7 @@ type NodeCluster struct {
 // nodeLine is one line the primary writes on its stdout.
 type nodeLine struct {
 	Event string `json:"event"` // "forked", "counts" or "exit"
-	countsLine
+	worker.CountsLine
 	Exit string `json:"exit"` // for "exit": how it ended, e.g. "signal: SIGKILL"
 }
 
@@ -54,40 +49,35 @@ const nodeStartTimeout = 10 * time.Second
 // ("rr" or "none", as NODE_CLUSTER_SCHED_POLICY) on socket, which it
 // inherits as fd 3; the caller may close its copy. The primary dies with
 // us (Pdeathsig), and its workers with it: their IPC channel closes.
-func StartNodeCluster(policy string, h Work, socket *os.File, stderr io.Writer) (*NodeCluster, error) {
+func StartNodeCluster(policy string, w worker.Work, socket *os.File, stderr io.Writer) (*NodeCluster, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, fmt.Errorf("node cluster: %w", err)
 	}
-	r, w, err := os.Pipe()
+	events, out, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("node cluster: %w", err)
 	}
-	defer w.Close()
-	cmd := exec.Command(node, "-e", clusterScript)
-	cmd.Env = append(os.Environ(),
-		"NODE_CLUSTER_SCHED_POLICY="+policy,
-		"CLUSTERBENCH_BODY_BYTES="+strconv.Itoa(h.BodyBytes),
-		"CLUSTERBENCH_HANDLER_CPU_US="+strconv.FormatFloat(float64(h.CPU)/float64(time.Microsecond), 'f', -1, 64),
-		"CLUSTERBENCH_HANDLER_SLEEP_MS="+strconv.FormatFloat(float64(h.Sleep)/float64(time.Millisecond), 'f', -1, 64),
-	)
+	defer out.Close()
+	cmd := exec.Command(node, "-e", worker.NodeClusterScript)
+	cmd.Env = append(os.Environ(), worker.NodeClusterEnv(policy, w)...)
 	cmd.ExtraFiles = []*os.File{socket} // fd 3
-	cmd.Stdout = w                      // its events; workers write nothing there
+	cmd.Stdout = out                    // its events; workers write nothing there
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	control, err := cmd.StdinPipe()
 	if err != nil {
-		r.Close()
+		events.Close()
 		return nil, fmt.Errorf("node cluster: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		r.Close()
+		events.Close()
 		return nil, fmt.Errorf("node cluster: %w", err)
 	}
 	c := &NodeCluster{cmd: cmd, control: control, forked: make(chan *Process, 1), procs: map[int]*Process{}, exited: make(chan struct{})}
 	relayed := make(chan struct{})
 	go func() {
-		c.relay(r)
+		c.relay(events)
 		close(relayed)
 	}()
 	go func() {
@@ -120,7 +110,7 @@ func (c *NodeCluster) CPUSeconds() float64 {
 
 // Start asks the primary to fork worker spec.Index, as cluster.fork()
 // does, and returns it once forked; WaitReady tells when it serves.
-func (c *NodeCluster) Start(spec Spec) (*Process, error) {
+func (c *NodeCluster) Start(spec worker.Spec) (*Process, error) {
 	c.forkMu.Lock()
 	defer c.forkMu.Unlock()
 	if _, err := fmt.Fprintf(c.control, "{\"fork\":%d}\n", spec.Index); err != nil {
@@ -173,7 +163,7 @@ func (c *NodeCluster) relay(r *os.File) {
 			c.forked <- p
 		case "counts":
 			if p := c.process(line.PID, false); p != nil {
-				p.take(line.countsLine)
+				p.take(line.CountsLine)
 			}
 		case "exit":
 			if p := c.process(line.PID, true); p != nil {

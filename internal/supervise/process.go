@@ -1,151 +1,28 @@
-package worker
+// Package supervise starts worker processes and watches them: it gives
+// each its socket, reads the counts it sends, tells when it serves, stops
+// it gracefully, and learns how it ended and what CPU time it used.
+//
+// A worker is the Go worker (worker.Main, this executable re-run), a
+// user's own app, or a worker that Node's cluster primary forked and whose
+// counts the primary relays; the deployment sees each as a Process.
+package supervise
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
-	"clusterbench/internal/handoff"
+	"clusterbench/worker"
 )
-
-// The file descriptors a worker process inherits. fd 3 follows the systemd
-// LISTEN_FDS convention, so any program that can serve on an inherited
-// socket can stand in for this worker.
-const (
-	listenFD = 3
-	countsFD = 4
-)
-
-// Spec is what the parent tells one worker process.
-type Spec struct {
-	Index int
-	Work  Work
-	// SpinRate is loop iterations per microsecond, from Calibrate in the parent.
-	SpinRate float64
-	// Addr is the HOST:PORT a user's app that listens by itself listens on.
-	Addr string
-}
-
-func (s Spec) args() []string {
-	return []string{
-		"--index", strconv.Itoa(s.Index),
-		"--body-bytes", strconv.Itoa(s.Work.BodyBytes),
-		"--handler-cpu", s.Work.CPU.String(),
-		"--handler-sleep", s.Work.Sleep.String(),
-		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
-	}
-}
-
-// countsEvery is how often a worker sends counts that changed: often, so
-// that a worker killed without warning loses little of its account.
-const countsEvery = 100 * time.Millisecond
-
-// countsLine is one line of the counts pipe.
-type countsLine struct {
-	Counters
-	Ready bool `json:"ready,omitempty"`
-	Final bool `json:"final,omitempty"`
-	// CPUSeconds is the process's CPU time so far, from workers that
-	// another program started: their parent is not us, so we cannot learn
-	// it when they exit.
-	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
-}
-
-// Main runs a worker process: it serves HTTP on the listening socket at fd 3
-// and writes its counters as JSON lines to fd 4: once when ready, then every
-// countsEvery while they change, and a final line after a graceful stop on
-// SIGTERM.
-func Main(args []string) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	var spec Spec
-	fs.IntVar(&spec.Index, "index", 0, "worker index")
-	fs.IntVar(&spec.Work.BodyBytes, "body-bytes", 0, "response body size")
-	fs.DurationVar(&spec.Work.CPU, "handler-cpu", 0, "CPU work per request")
-	fs.DurationVar(&spec.Work.Sleep, "handler-sleep", 0, "sleep per request")
-	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if spec.SpinRate == 0 && spec.Work.CPU > 0 {
-		spec.SpinRate = Calibrate()
-	}
-
-	// Ctrl-C in a terminal reaches the whole process group; stopping is the
-	// parent's decision, so that it can collect the final counts in order.
-	signal.Ignore(syscall.SIGINT)
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM)
-	// The inherited sockets are ours alone: do not pass them on.
-	os.Unsetenv("LISTEN_FDS")
-	os.Unsetenv("LISTEN_PID")
-	os.Unsetenv("LISTEN_FDNAMES")
-
-	ln, err := inheritedListener()
-	if err != nil {
-		return err
-	}
-	out := os.NewFile(countsFD, "counts")
-	enc := json.NewEncoder(out)
-	pid := os.Getpid()
-
-	srv := NewServer(spec.Index, spec.Work, spec.SpinRate)
-	hs := srv.HTTPServer()
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
-	if err := enc.Encode(countsLine{Counters: srv.Counters(pid), Ready: true}); err != nil {
-		return fmt.Errorf("worker: counts: %w", err)
-	}
-
-	tick := time.NewTicker(countsEvery)
-	defer tick.Stop()
-	last := srv.Counters(pid)
-	for {
-		select {
-		case <-tick.C:
-			if now := srv.Counters(pid); now != last {
-				last = now
-				_ = enc.Encode(countsLine{Counters: now})
-			}
-		case err := <-serveErr:
-			return fmt.Errorf("worker: serve: %w", err)
-		case <-stop:
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := hs.Shutdown(ctx)
-			cancel()
-			if encErr := enc.Encode(countsLine{Counters: srv.Counters(pid), Final: true}); encErr != nil {
-				return fmt.Errorf("worker: final counts: %w", encErr)
-			}
-			return err
-		}
-	}
-}
-
-// inheritedListener serves what the parent put at fd 3: a listening socket,
-// or in round-robin mode a channel on which the master hands over
-// connections it accepted.
-func inheritedListener() (net.Listener, error) {
-	f := os.NewFile(listenFD, "listener")
-	if handoff.IsChannel(listenFD) {
-		return handoff.NewListener(f)
-	}
-	ln, err := net.FileListener(f)
-	if err != nil {
-		return nil, fmt.Errorf("worker: no listening socket on fd %d: %w", listenFD, err)
-	}
-	return ln, nil
-}
 
 // Launcher starts worker processes.
 type Launcher struct {
@@ -158,7 +35,7 @@ type Launcher struct {
 	Stderr io.Writer
 	// App marks Command as the user's own worker app rather than this
 	// one: it gets no flags and no counts pipe, and Listen says how it
-	// gets its socket: ListenFD or ListenPort.
+	// gets its socket: worker.ListenFD or worker.ListenPort.
 	App    bool
 	Listen string
 	// Group, if not nil, runs each worker with a group id of its own, by
@@ -175,7 +52,7 @@ type Process struct {
 	cmd   *exec.Cmd   // nil for a process another program started
 
 	mu           sync.Mutex
-	counters     Counters
+	counters     worker.Counters
 	final        bool
 	lastCountsAt time.Time
 	cpuSeconds   float64 // sent with its counts, for a process that is not our child
@@ -191,7 +68,7 @@ type Process struct {
 // Start starts one worker that serves on socket (inherited as fd 3). The
 // caller may close its own copy of socket once Start returns. The worker dies
 // with its parent (Pdeathsig), even if the parent is killed.
-func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
+func (l Launcher) Start(spec worker.Spec, socket *os.File) (*Process, error) {
 	if len(l.Command) == 0 {
 		return nil, errors.New("worker: no command")
 	}
@@ -204,10 +81,10 @@ func (l Launcher) Start(spec Spec, socket *os.File) (*Process, error) {
 	}
 	defer w.Close()
 
-	cmd := exec.Command(l.Command[0], append(append([]string{}, l.Command[1:]...), spec.args()...)...)
+	cmd := exec.Command(l.Command[0], append(append([]string{}, l.Command[1:]...), spec.Args()...)...)
 	cmd.Env = append(append(os.Environ(), l.Env...),
 		"LISTEN_FDS=1", "LISTEN_FDNAMES=http", "WORKER_INDEX="+strconv.Itoa(spec.Index))
-	cmd.ExtraFiles = []*os.File{socket, w} // fd 3, fd 4
+	cmd.ExtraFiles = []*os.File{socket, w} // fd 3 and fd 4, as worker.Main expects
 	cmd.Stderr = l.Stderr
 	cmd.SysProcAttr = l.procAttr(spec.Index)
 	if err := cmd.Start(); err != nil {
@@ -236,7 +113,7 @@ func newProcess(index int, proc *os.Process) *Process {
 		Index:      index,
 		pid:        proc.Pid,
 		proc:       proc,
-		counters:   Counters{Index: index, PID: proc.Pid},
+		counters:   worker.Counters{Index: index, PID: proc.Pid},
 		ready:      make(chan struct{}),
 		countsRead: make(chan struct{}),
 		exited:     make(chan struct{}),
@@ -248,7 +125,7 @@ func (p *Process) readCounts(r *os.File) {
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		var line countsLine
+		var line worker.CountsLine
 		if json.Unmarshal(sc.Bytes(), &line) != nil {
 			continue
 		}
@@ -257,7 +134,7 @@ func (p *Process) readCounts(r *os.File) {
 }
 
 // take records one line of counts.
-func (p *Process) take(line countsLine) {
+func (p *Process) take(line worker.CountsLine) {
 	p.mu.Lock()
 	p.counters = line.Counters
 	p.final = p.final || line.Final
@@ -286,7 +163,7 @@ func (p *Process) WaitReady(ctx context.Context) error {
 
 // Counters returns the latest counts the worker sent, and whether they
 // are its final ones (false if it died without a graceful stop).
-func (p *Process) Counters() (Counters, bool) {
+func (p *Process) Counters() (worker.Counters, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.counters, p.final
@@ -302,7 +179,7 @@ func (p *Process) LastCountsAt() time.Time {
 // Stop asks the worker to finish (SIGTERM) and waits for it; after grace it
 // is killed. It returns the worker's last counts, and an error saying what
 // went wrong if they are not its final ones.
-func (p *Process) Stop(grace time.Duration) (Counters, error) {
+func (p *Process) Stop(grace time.Duration) (worker.Counters, error) {
 	select {
 	case <-p.exited:
 		<-p.countsRead
