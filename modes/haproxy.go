@@ -19,11 +19,11 @@ var (
 
 func init() { register(HAProxy{}) }
 
-// Policies are HAProxy's own balance algorithms.
 func (HAProxy) Info() Info {
 	return Info{
-		Name:       "haproxy",
-		Summary:    "HAProxy listens on the public port and proxies to one port per worker (balance roundrobin or leastconn)",
+		Name:    "haproxy",
+		Summary: "HAProxy listens on the public port and proxies to one port per worker (balance roundrobin or leastconn)",
+		// HAProxy's own balance algorithms.
 		Policies:   []string{"roundrobin", "leastconn"},
 		AppListens: []string{ListenFD, ListenPort},
 		Proxy:      true,

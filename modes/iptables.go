@@ -33,11 +33,11 @@ var (
 
 func init() { register(IPTables{}) }
 
-// Policies: nth is a strict rotation, random an independent draw per connection.
 func (IPTables) Info() Info {
 	return Info{
-		Name:           "iptables",
-		Summary:        "one port per worker; iptables DNAT rules (statistic nth or random) spread connections, in a private network namespace",
+		Name:    "iptables",
+		Summary: "one port per worker; iptables DNAT rules (statistic nth or random) spread connections, in a private network namespace",
+		// nth is a strict rotation, random an independent draw per connection.
 		Policies:       []string{"nth", "random"},
 		AppListens:     []string{ListenFD, ListenPort},
 		PrivateNetwork: true,

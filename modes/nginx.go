@@ -20,11 +20,11 @@ var (
 
 func init() { register(Nginx{}) }
 
-// Policies: round-robin is nginx's default, least_conn its alternative.
 func (Nginx) Info() Info {
 	return Info{
-		Name:       "nginx",
-		Summary:    "nginx listens on the public port and proxies to one port per worker (upstream round robin or least_conn)",
+		Name:    "nginx",
+		Summary: "nginx listens on the public port and proxies to one port per worker (upstream round robin or least_conn)",
+		// round-robin is nginx's default, least_conn its alternative.
 		Policies:   []string{"round-robin", "least_conn"},
 		AppListens: []string{ListenFD, ListenPort},
 		Proxy:      true,

@@ -34,12 +34,13 @@ func init() {
 	register(Node{"none"})
 }
 
-// Its workers are Node's, so a user's own app cannot be one.
 func (n Node) Info() Info {
 	return Info{
 		Name:      n.name(),
 		Summary:   nodeSummaries[n.policy],
 		WorkerApp: "Node.js " + nodeVersion() + " cluster app (worker/cluster.js, node:http; libuv accepts greedily in a loop)",
+		// No AppListens: its workers are Node's, so a user's own app
+		// cannot be one.
 	}
 }
 

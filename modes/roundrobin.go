@@ -17,13 +17,13 @@ var _ Mode = RoundRobin{}
 
 func init() { register(RoundRobin{}) }
 
-// Its workers get a channel to the master, not a socket, so a user's own
-// app cannot be one.
 func (RoundRobin) Info() Info {
 	return Info{
 		Name:     "roundrobin",
 		Summary:  "a master accepts and hands each connection to a worker over a unix socket (SCM_RIGHTS)",
 		Policies: handoffPolicies(),
+		// No AppListens: its workers get a channel to the master, not a
+		// socket, so a user's own app cannot be one.
 	}
 }
 
