@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"clusterbench/analysis"
 	"clusterbench/modes"
 	"clusterbench/results"
 )
@@ -204,7 +205,7 @@ func Compare(baseName string, base *results.Run, headName string, head *results.
 }
 
 // compare judges one metric at one point.
-func (r *Report) compare(m *Metric, p *results.Point, base, head []float64) Row {
+func (r *Report) compare(m *Metric, p *analysis.Point, base, head []float64) Row {
 	s := r.Settings
 	row := Row{Experiment: p.Experiment, Mode: p.Mode, Condition: condition(p), Metric: m.Name, Gated: s.gated(m.Name),
 		Threshold: s.Thresholds[m.Name], Change: Number(math.NaN()), P: Number(math.NaN()), Verdict: NoData}
@@ -384,7 +385,7 @@ func smallestP(n1, n2 int) float64 {
 
 // setupChanges says how a point's setup differs between the runs beyond
 // its names: a handler or load of the same name doing other work.
-func setupChanges(base, head *results.Point) []string {
+func setupChanges(base, head *analysis.Point) []string {
 	bt, ht := first(base), first(head)
 	if bt == nil || ht == nil {
 		return nil
@@ -402,7 +403,7 @@ func setupChanges(base, head *results.Point) []string {
 	return out
 }
 
-func first(p *results.Point) *results.Trial {
+func first(p *analysis.Point) *results.Trial {
 	if len(p.Trials) > 0 {
 		return p.Trials[0]
 	}
@@ -426,15 +427,15 @@ func describeLoad(l results.Load) string {
 
 // runSide indexes one run's points and its reference mode's trials.
 type runSide struct {
-	points map[string]*results.Point
+	points map[string]*analysis.Point
 	order  []string
 	// reference holds the reference mode's trials by everything but the mode.
 	reference map[string]*results.Trial
 }
 
 func newSide(r *results.Run, reference string) *runSide {
-	s := &runSide{points: map[string]*results.Point{}, reference: map[string]*results.Trial{}}
-	for _, p := range r.Points() {
+	s := &runSide{points: map[string]*analysis.Point{}, reference: map[string]*results.Trial{}}
+	for _, p := range analysis.Points(r) {
 		key := pointKey(p)
 		s.points[key] = p
 		s.order = append(s.order, key)
@@ -448,7 +449,7 @@ func newSide(r *results.Run, reference string) *runSide {
 }
 
 // sample returns metric m's values over p's measured repetitions.
-func (s *runSide) sample(m *Metric, p *results.Point) []float64 {
+func (s *runSide) sample(m *Metric, p *analysis.Point) []float64 {
 	var xs []float64
 	for _, t := range p.Trials {
 		v := m.value(t)
@@ -466,9 +467,9 @@ func (s *runSide) sample(m *Metric, p *results.Point) []float64 {
 	return xs
 }
 
-func pointKey(p *results.Point) string { return p.Experiment + "/" + p.Mode + "/" + condition(p) }
+func pointKey(p *analysis.Point) string { return p.Experiment + "/" + p.Mode + "/" + condition(p) }
 
-func condition(p *results.Point) string {
+func condition(p *analysis.Point) string {
 	ka := "off"
 	if p.KeepAlive {
 		ka = "on"

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"clusterbench/analysis"
 	"clusterbench/results"
 )
 
@@ -26,8 +25,8 @@ func newRun(cpu string, s sample) *results.Run {
 				Requests: 1000, Successes: 1000, ThroughputRPS: thr, ServerCPUPerRequestUs: 50 + float64(rep)/10,
 				Latency: results.Latency{P50: 1 + float64(rep)/100, P99: 5 + float64(rep)/100},
 				Fairness: results.FairnessPair{
-					Requests:    analysis.Fairness{Jain: 0.99 - float64(rep)/1000},
-					Connections: analysis.Fairness{Jain: 0.99 - float64(rep)/1000, Top2Share: 0.25 + float64(rep)/1000},
+					Requests:    results.Fairness{Jain: 0.99 - float64(rep)/1000},
+					Connections: results.Fairness{Jain: 0.99 - float64(rep)/1000, Top2Share: 0.25 + float64(rep)/1000},
 				},
 			})
 		}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"clusterbench/results"
+	"clusterbench/report"
 )
 
 // Number is a float that JSON shows as null when it is not a number,
@@ -188,7 +188,7 @@ func describe(s Side) string {
 var tableHeader = []string{"experiment", "mode", "condition", "BASE", "HEAD", "change", "p (n)", "verdict"}
 
 func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
-	table := results.NewTable(w, markdown)
+	table := report.NewTable(w, markdown)
 	table.Header(tableHeader)
 	for _, row := range rows {
 		if err := table.Append([]string{row.Experiment, row.Mode, row.Condition,
@@ -201,7 +201,7 @@ func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
 
 // writeChanges lists rows of several metrics, with their thresholds.
 func writeChanges(w io.Writer, rows []Row, markdown bool) error {
-	table := results.NewTable(w, markdown)
+	table := report.NewTable(w, markdown)
 	table.Header([]string{"metric", "experiment", "mode", "condition", "BASE", "HEAD", "change", "threshold", "p (n)", "verdict"})
 	for _, row := range rows {
 		m, _ := Lookup(row.Metric)

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"cmp"
@@ -15,47 +15,12 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"clusterbench/analysis"
+	"clusterbench/results"
 )
-
-// fault is the fault of a point's trials, nil for none: it is the
-// experiment's, so the same in every repetition but for when it struck.
-func (p *Point) fault() *Fault {
-	for _, t := range p.Trials {
-		if t.Fault != nil {
-			return t.Fault
-		}
-	}
-	return nil
-}
-
-// faultSummary summarises a fault metric over the repetitions that have
-// it; metric returns NaN where a repetition has no value.
-func (p *Point) faultSummary(metric func(*Fault) float64) (s analysis.Summary, missing int) {
-	xs := make([]float64, 0, len(p.Trials))
-	for _, t := range p.Trials {
-		v := math.NaN()
-		if t.Fault != nil {
-			v = metric(t.Fault)
-		}
-		if math.IsNaN(v) {
-			missing++
-		}
-		xs = append(xs, v)
-	}
-	return analysis.Summarize(xs), missing
-}
-
-// orNaN reads an optional figure.
-func orNaN(v *float64) float64 {
-	if v == nil {
-		return math.NaN()
-	}
-	return *v
-}
 
 // Describe says what the fault did, in words: "kill 1 of 8 workers
 // (SIGKILL at 2s), replaced at once".
-func (f *Fault) Describe(workers int) string {
+func describeFault(f *results.Fault, workers int) string {
 	what := fmt.Sprintf("kill %d of %d workers", f.Kill, workers)
 	if f.Kill == workers {
 		what = fmt.Sprintf("kill all %d workers", workers)
@@ -71,7 +36,7 @@ func (f *Fault) Describe(workers int) string {
 }
 
 // Short is Describe for a table cell: "1 of 8, SIGKILL at 2.0s, respawn".
-func (f *Fault) Short(workers int) string {
+func shortFault(f *results.Fault, workers int) string {
 	respawn := "respawn"
 	switch {
 	case !f.Respawn:
@@ -88,10 +53,10 @@ var resilienceHeader = []string{
 	"port closed after ms", "throughput before → after req/s", "counts",
 }
 
-func (p *Point) resilienceRow() []string {
-	f := p.fault()
-	ms := func(metric func(*Fault) float64) string {
-		s, missing := p.faultSummary(metric)
+func resilienceRow(p *analysis.Point) []string {
+	f := p.Fault()
+	ms := func(metric func(*results.Fault) float64) string {
+		s, missing := p.FaultSummary(metric)
 		switch {
 		case s.N == 0:
 			return "never"
@@ -100,34 +65,34 @@ func (p *Point) resilienceRow() []string {
 		}
 		return fmt.Sprintf("%.0f", 1000*s.Median)
 	}
-	lost, _ := p.faultSummary(func(f *Fault) float64 { return float64(f.LostRequests) })
-	errorsFor, _ := p.faultSummary(func(f *Fault) float64 {
+	lost, _ := p.FaultSummary(func(f *results.Fault) float64 { return float64(f.LostRequests) })
+	errorsFor, _ := p.FaultSummary(func(f *results.Fault) float64 {
 		if f.LostRequests == 0 {
 			return 0
 		}
 		return f.ErrorsForSeconds
 	})
-	before, _ := p.faultSummary(func(f *Fault) float64 { return f.Before.ThroughputRPS })
-	after, _ := p.faultSummary(func(f *Fault) float64 { return f.After.ThroughputRPS })
+	before, _ := p.FaultSummary(func(f *results.Fault) float64 { return f.Before.ThroughputRPS })
+	after, _ := p.FaultSummary(func(f *results.Fault) float64 { return f.After.ThroughputRPS })
 	ready, replacement := "no replacement", "no replacement"
 	if f.Respawn {
-		ready = ms(func(f *Fault) float64 { return orNaN(f.ReplacementReadySeconds) })
-		replacement = ms(func(f *Fault) float64 { return orNaN(f.RecoverySeconds) })
+		ready = ms(func(f *results.Fault) float64 { return analysis.OrNaN(f.ReplacementReadySeconds) })
+		replacement = ms(func(f *results.Fault) float64 { return analysis.OrNaN(f.RecoverySeconds) })
 	}
 	closed := "stayed open"
-	if s, _ := p.faultSummary(func(f *Fault) float64 { return orNaN(f.PortClosedSeconds) }); s.N > 0 {
-		closed = ms(func(f *Fault) float64 { return orNaN(f.PortClosedSeconds) })
+	if s, _ := p.FaultSummary(func(f *results.Fault) float64 { return analysis.OrNaN(f.PortClosedSeconds) }); s.N > 0 {
+		closed = ms(func(f *results.Fault) float64 { return analysis.OrNaN(f.PortClosedSeconds) })
 	}
 	return []string{
-		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load, p.reps(), f.Short(p.Workers),
-		fmt.Sprintf("%.0f", lost.Median), p.errorKindsAfter(), fmt.Sprintf("%.0f", 1000*errorsFor.Median), ready, replacement,
-		closed, fmt.Sprintf("%.0f → %.0f", before.Median, after.Median), p.countsAuthority(),
+		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load, reps(p), shortFault(f, p.Workers),
+		fmt.Sprintf("%.0f", lost.Median), errorKindsAfter(p), fmt.Sprintf("%.0f", 1000*errorsFor.Median), ready, replacement,
+		closed, fmt.Sprintf("%.0f → %.0f", before.Median, after.Median), countsAuthority(p),
 	}
 }
 
 // errorKindsAfter is the median count of each kind of error from the
 // kill on, "none" without errors.
-func (p *Point) errorKindsAfter() string {
+func errorKindsAfter(p *analysis.Point) string {
 	kinds := map[string]bool{}
 	for _, t := range p.Trials {
 		if t.Fault != nil {
@@ -138,7 +103,7 @@ func (p *Point) errorKindsAfter() string {
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
-		s, _ := p.faultSummary(func(f *Fault) float64 { return float64(f.After.ErrorKinds[k]) })
+		s, _ := p.FaultSummary(func(f *results.Fault) float64 { return float64(f.After.ErrorKinds[k]) })
 		part := fmt.Sprintf("%s %.0f", k, s.Median)
 		if s.Max != s.Median {
 			part += fmt.Sprintf(" (up to %.0f)", s.Max)
@@ -152,7 +117,7 @@ func (p *Point) errorKindsAfter() string {
 }
 
 // countsAuthority says in a few words whose counts a point stands on.
-func (p *Point) countsAuthority() string {
+func countsAuthority(p *analysis.Point) string {
 	disagree, unreported := 0, 0
 	for _, t := range p.Trials {
 		if !t.CountsAgree {
@@ -171,10 +136,10 @@ func (p *Point) countsAuthority() string {
 
 // WriteResilience writes the damage table of the points that had a fault;
 // it writes nothing if none had.
-func WriteResilience(w io.Writer, points []*Point, markdown bool) error {
-	var rows []*Point
+func WriteResilience(w io.Writer, points []*analysis.Point, markdown bool) error {
+	var rows []*analysis.Point
 	for _, p := range points {
-		if p.fault() != nil {
+		if p.Fault() != nil {
 			rows = append(rows, p)
 		}
 	}
@@ -184,7 +149,7 @@ func WriteResilience(w io.Writer, points []*Point, markdown bool) error {
 	table := NewTable(w, markdown)
 	table.Header(resilienceHeader)
 	for _, p := range rows {
-		if err := table.Append(p.resilienceRow()); err != nil {
+		if err := table.Append(resilienceRow(p)); err != nil {
 			return err
 		}
 	}
@@ -193,24 +158,24 @@ func WriteResilience(w io.Writer, points []*Point, markdown bool) error {
 
 // faultFindings says, per condition with a fault, which modes lost
 // requests and how long each took to recover.
-func faultFindings(conds []*Condition) []string {
+func faultFindings(conds []*analysis.Condition) []string {
 	var out []string
 	for _, c := range conds {
-		var f *Fault
+		var f *results.Fault
 		type result struct {
 			mode                     string
 			lost, errorsFor, recover float64
 		}
 		var rs []result
 		for _, p := range c.Points {
-			pf := p.fault()
+			pf := p.Fault()
 			if pf == nil {
 				continue
 			}
 			f = pf
-			lost, _ := p.faultSummary(func(f *Fault) float64 { return float64(f.LostRequests) })
-			errorsFor, _ := p.faultSummary(func(f *Fault) float64 { return f.ErrorsForSeconds })
-			recovery, missing := p.faultSummary(func(f *Fault) float64 { return orNaN(f.RecoverySeconds) })
+			lost, _ := p.FaultSummary(func(f *results.Fault) float64 { return float64(f.LostRequests) })
+			errorsFor, _ := p.FaultSummary(func(f *results.Fault) float64 { return f.ErrorsForSeconds })
+			recovery, missing := p.FaultSummary(func(f *results.Fault) float64 { return analysis.OrNaN(f.RecoverySeconds) })
 			r := result{mode: p.Mode, lost: lost.Median, errorsFor: errorsFor.Median, recover: recovery.Median}
 			if missing > 0 {
 				r.recover = math.NaN() // not in every repetition
@@ -222,7 +187,7 @@ func faultFindings(conds []*Condition) []string {
 		}
 		slices.SortStableFunc(rs, func(a, b result) int { return cmp.Compare(a.lost, b.lost) })
 		var b strings.Builder
-		fmt.Fprintf(&b, "**Fault in %s, %s: %s.**", c.Experiment, c.Title(), f.Describe(c.Workers))
+		fmt.Fprintf(&b, "**Fault in %s, %s: %s.**", c.Experiment, conditionTitle(c), describeFault(f, c.Workers))
 		var lostNone, lostSome []string
 		for _, r := range rs {
 			if r.lost == 0 {
@@ -263,7 +228,7 @@ func faultFindings(conds []*Condition) []string {
 
 // refusedAfterAll says, when every worker was killed for good, whether
 // new connections were refused in every mode, as the cluster model says.
-func refusedAfterAll(c *Condition) string {
+func refusedAfterAll(c *analysis.Condition) string {
 	closed, refused, total := 0, 0, 0
 	for _, p := range c.Points {
 		for _, t := range p.Trials {
@@ -302,39 +267,27 @@ func cmpNaNLast(a, b float64) int {
 	return 0
 }
 
-// hasFault reports whether any point of the conditions had a fault.
-func hasFault(conds []*Condition) bool {
-	for _, c := range conds {
-		for _, p := range c.Points {
-			if p.fault() != nil {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 var killDashes = []vg.Length{vg.Points(2), vg.Points(2)}
 
 // faultFigure draws, per condition, successful responses and errors per
 // second over the measured load (median of repetitions, one step per
 // second), with the kill marked.
-func faultFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+func faultFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
 	f := &figure{title: exp + ": successful responses and errors per second (median of repetitions), the kill marked",
 		legend: append(modeLegend(conds, styles, true), legendEntry{label: "the kill", color: color.Black, glyph: noGlyph{}, dashes: killDashes}),
 		cols:   2}
 	for _, c := range conds {
-		if !hasFault([]*Condition{c}) {
+		if !analysis.HasFault([]*analysis.Condition{c}) {
 			continue
 		}
 		f.panels = append(f.panels,
-			seriesPanel("successful responses: "+c.Title(), "responses/s", c, styles, func(s Second) uint64 { return s.Successes }),
-			seriesPanel("errors: "+c.Title(), "errors/s", c, styles, func(s Second) uint64 { return s.Errors }))
+			seriesPanel("successful responses: "+conditionTitle(c), "responses/s", c, styles, func(s results.Second) uint64 { return s.Successes }),
+			seriesPanel("errors: "+conditionTitle(c), "errors/s", c, styles, func(s results.Second) uint64 { return s.Errors }))
 	}
 	return f
 }
 
-func seriesPanel(title, yLabel string, c *Condition, styles map[string]modeStyle, count func(Second) uint64) *plot.Plot {
+func seriesPanel(title, yLabel string, c *analysis.Condition, styles map[string]modeStyle, count func(results.Second) uint64) *plot.Plot {
 	p := newPanel(title, "seconds into the measured load", yLabel, false)
 	var highest float64
 	var killAt []float64

@@ -1,10 +1,13 @@
-package results
+package report
 
 import (
 	"cmp"
 	"fmt"
 	"slices"
 	"strings"
+
+	"clusterbench/analysis"
+	"clusterbench/results"
 )
 
 // TopTwoClaim is the Node.js documentation's figure: with a shared socket,
@@ -27,13 +30,13 @@ const evenJain = 0.99
 // the two busiest workers took more than 70% of connections, what the
 // master or proxy cost, and whether both sides' counts agreed. Each line
 // is a sentence of Markdown.
-func (r *Run) Findings() []string {
-	points := r.Points()
+func Findings(r *results.Run) []string {
+	points := analysis.Points(r)
 	var out []string
 	if line := topTwoFinding(r); line != "" {
 		out = append(out, line)
 	}
-	conds := Conditions(points)
+	conds := analysis.Conditions(points)
 	wins := map[string]int{}
 	ranked := 0
 	for _, c := range conds {
@@ -60,8 +63,8 @@ func (r *Run) Findings() []string {
 }
 
 // measured lists the trials that produced a measurement.
-func measured(r *Run) []*Trial {
-	var out []*Trial
+func measured(r *results.Run) []*results.Trial {
+	var out []*results.Trial
 	for i := range r.Trials {
 		if !r.Trials[i].Failed() {
 			out = append(out, &r.Trials[i])
@@ -70,13 +73,13 @@ func measured(r *Run) []*Trial {
 	return out
 }
 
-func topTwoFinding(r *Run) string {
+func topTwoFinding(r *results.Run) string {
 	var eligible int
-	highest := map[bool]*Trial{} // per keep-alive
-	var hits []*Point
-	hitCount, repsOf := map[*Point]int{}, map[*Point][]*Trial{}
+	highest := map[bool]*results.Trial{} // per keep-alive
+	var hits []*analysis.Point
+	hitCount, repsOf := map[*analysis.Point]int{}, map[*analysis.Point][]*results.Trial{}
 	var fewConnections []string
-	for _, p := range r.Points() {
+	for _, p := range analysis.Points(r) {
 		if p.Workers <= 2 {
 			continue // two of two workers always take everything
 		}
@@ -125,11 +128,11 @@ func topTwoFinding(r *Run) string {
 			}
 			top := strings.Join(ofEach, ", ") + " connections"
 			first := sum(repsOf[p][0].ConnectionCounts())
-			if !slices.ContainsFunc(repsOf[p], func(t *Trial) bool { return sum(t.ConnectionCounts()) != first }) {
+			if !slices.ContainsFunc(repsOf[p], func(t *results.Trial) bool { return sum(t.ConnectionCounts()) != first }) {
 				top = fmt.Sprintf("%s of %d connections each", strings.Join(shares, ", "), first)
 			}
 			parts = append(parts, fmt.Sprintf(" `%s` in experiment %s with %s, in %d of %d repetitions (top two: %s)",
-				p.Mode, p.Experiment, conditionOf(p).Title(), hitCount[p], len(repsOf[p]), top))
+				p.Mode, p.Experiment, conditionTitle(p.Condition()), hitCount[p], len(repsOf[p]), top))
 		}
 		b.WriteString(strings.Join(parts, ";") + ".")
 	}
@@ -154,16 +157,11 @@ func sum(counts []uint64) uint64 {
 	return n
 }
 
-// conditionOf is the condition a point belongs to, for its title.
-func conditionOf(p *Point) *Condition {
-	return &Condition{Experiment: p.Experiment, Workers: p.Workers, KeepAlive: p.KeepAlive, Handler: p.Handler, Load: p.Load}
-}
-
 // conditionFinding ranks the modes of one condition and sorts them into
 // even and uneven. At maximum rate the ranking is by throughput; at a fixed
 // rate every mode serves the same rate, so it is by p99 latency.
-func conditionFinding(c *Condition) (line, winner string) {
-	var pts []*Point
+func conditionFinding(c *analysis.Condition) (line, winner string) {
+	var pts []*analysis.Point
 	for _, p := range c.Points {
 		if len(p.Trials) > 0 {
 			pts = append(pts, p)
@@ -173,14 +171,14 @@ func conditionFinding(c *Condition) (line, winner string) {
 		return "", ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s, %s**: ", c.Experiment, c.Title())
+	fmt.Fprintf(&b, "**%s, %s**: ", c.Experiment, conditionTitle(c))
 	if len(pts) > 1 {
 		openLoop := pts[0].Trials[0].Load.Rate > 0
-		metric, better, unit, what := func(t *Trial) float64 { return t.ThroughputRPS }, 1.0, "req/s", "fastest"
+		metric, better, unit, what := func(t *results.Trial) float64 { return t.ThroughputRPS }, 1.0, "req/s", "fastest"
 		if openLoop {
-			metric, better, unit, what = func(t *Trial) float64 { return t.Latency.P99 }, -1.0, "ms p99", "lowest p99 latency"
+			metric, better, unit, what = func(t *results.Trial) float64 { return t.Latency.P99 }, -1.0, "ms p99", "lowest p99 latency"
 		}
-		slices.SortStableFunc(pts, func(a, b *Point) int {
+		slices.SortStableFunc(pts, func(a, b *analysis.Point) int {
 			ma, mb := a.Summary(metric).Median, b.Summary(metric).Median
 			switch {
 			case better*ma > better*mb:
@@ -214,17 +212,17 @@ func conditionFinding(c *Condition) (line, winner string) {
 
 // efficiency ranks modes by the server's CPU per request, which the load
 // generator does not limit, and says when it limited the throughput.
-func efficiency(pts []*Point) string {
-	cost := func(t *Trial) float64 { return t.ServerCPUPerRequestUs }
+func efficiency(pts []*analysis.Point) string {
+	cost := func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs }
 	byCost := slices.Clone(pts)
-	slices.SortStableFunc(byCost, func(a, b *Point) int { return cmp.Compare(a.Summary(cost).Median, b.Summary(cost).Median) })
+	slices.SortStableFunc(byCost, func(a, b *analysis.Point) int { return cmp.Compare(a.Summary(cost).Median, b.Summary(cost).Median) })
 	best, worst := byCost[0].Summary(cost).Median, byCost[len(byCost)-1].Summary(cost).Median
 	if best <= 0 {
 		return "" // an older record without the figure
 	}
 	var bound []string
 	for _, p := range pts {
-		if p.loadgenBound() > 0 {
+		if p.LoadgenBound() > 0 {
 			bound = append(bound, "`"+p.Mode+"`")
 		}
 	}
@@ -253,14 +251,14 @@ func ratio(a, b float64, latency bool) string {
 
 // evenness sorts the modes of a condition by how evenly they spread
 // requests and connections, judged on every repetition.
-func evenness(c *Condition) string {
+func evenness(c *analysis.Condition) string {
 	var both, requestsOnly, connectionsOnly, uneven []string
 	for _, p := range c.Points {
 		if len(p.Trials) == 0 {
 			continue
 		}
-		req := p.Summary(func(t *Trial) float64 { return t.Fairness.Requests.Jain })
-		conn := p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Jain })
+		req := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Requests.Jain })
+		conn := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain })
 		name := "`" + p.Mode + "`"
 		switch {
 		case req.Min >= evenJain && conn.Min >= evenJain:
@@ -270,7 +268,7 @@ func evenness(c *Condition) string {
 		case conn.Min >= evenJain:
 			connectionsOnly = append(connectionsOnly, fmt.Sprintf("%s (Jain %.2f per request)", name, req.Median))
 		default:
-			top := p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Top2Share })
+			top := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share })
 			uneven = append(uneven, fmt.Sprintf("%s (Jain %.2f per request, %.2f per connection; top two %.0f%% of connections)",
 				name, req.Median, conn.Median, 100*top.Median))
 		}
@@ -315,7 +313,7 @@ func fastestOverall(wins map[string]int, ranked int) string {
 
 // costFinding names the CPU a mode spends beyond its workers: a master
 // that hands over connections, or a proxy.
-func costFinding(points []*Point) string {
+func costFinding(points []*analysis.Point) string {
 	type cost struct {
 		lo, hi float64
 		role   string
@@ -326,8 +324,8 @@ func costFinding(points []*Point) string {
 		if len(p.Trials) == 0 {
 			continue
 		}
-		master := p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median
-		proxy := p.Summary(func(t *Trial) float64 { return t.CPU.ProxyCores() }).Median
+		master := p.Summary(func(t *results.Trial) float64 { return t.CPU.MasterCores() }).Median
+		proxy := p.Summary(func(t *results.Trial) float64 { return t.CPU.ProxyCores() }).Median
 		role, cores := "master", master
 		if proxy > master {
 			role, cores = "proxy", proxy
@@ -358,7 +356,7 @@ func costFinding(points []*Point) string {
 		". On a small machine this CPU is taken from the workers."
 }
 
-func countingFinding(r *Run) []string {
+func countingFinding(r *results.Run) []string {
 	trials := measured(r)
 	if len(r.Trials) == 0 {
 		return nil // interrupted before the first trial ended
