@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"image/color"
 	"io"
@@ -154,117 +153,6 @@ func WriteResilience(w io.Writer, points []*analysis.Point, markdown bool) error
 		}
 	}
 	return table.Render()
-}
-
-// faultFindings says, per condition with a fault, which modes lost
-// requests and how long each took to recover.
-func faultFindings(conds []*analysis.Condition) []string {
-	var out []string
-	for _, c := range conds {
-		var f *results.Fault
-		type result struct {
-			mode                     string
-			lost, errorsFor, recover float64
-		}
-		var rs []result
-		for _, p := range c.Points {
-			pf := p.Fault()
-			if pf == nil {
-				continue
-			}
-			f = pf
-			lost, _ := p.FaultSummary(func(f *results.Fault) float64 { return float64(f.LostRequests) })
-			errorsFor, _ := p.FaultSummary(func(f *results.Fault) float64 { return f.ErrorsForSeconds })
-			recovery, missing := p.FaultSummary(func(f *results.Fault) float64 { return analysis.OrNaN(f.RecoverySeconds) })
-			r := result{mode: p.Mode, lost: lost.Median, errorsFor: errorsFor.Median, recover: recovery.Median}
-			if missing > 0 {
-				r.recover = math.NaN() // not in every repetition
-			}
-			rs = append(rs, r)
-		}
-		if len(rs) == 0 {
-			continue
-		}
-		slices.SortStableFunc(rs, func(a, b result) int { return cmp.Compare(a.lost, b.lost) })
-		var b strings.Builder
-		fmt.Fprintf(&b, "**Fault in %s, %s: %s.**", c.Experiment, conditionTitle(c), describeFault(f, c.Workers))
-		var lostNone, lostSome []string
-		for _, r := range rs {
-			if r.lost == 0 {
-				lostNone = append(lostNone, "`"+r.mode+"`")
-			} else {
-				lostSome = append(lostSome, fmt.Sprintf("`%s` %.0f (errors for %.0f ms after the kill)", r.mode, r.lost, 1000*r.errorsFor))
-			}
-		}
-		if len(lostNone) > 0 {
-			fmt.Fprintf(&b, " Lost no request (median of repetitions): %s.", strings.Join(lostNone, ", "))
-		}
-		if len(lostSome) > 0 {
-			fmt.Fprintf(&b, " Lost requests (median): %s.", strings.Join(lostSome, ", "))
-		}
-		if f.Respawn {
-			var rec, never []string
-			slices.SortStableFunc(rs, func(a, b result) int { return cmpNaNLast(a.recover, b.recover) })
-			for _, r := range rs {
-				if math.IsNaN(r.recover) {
-					never = append(never, "`"+r.mode+"`")
-				} else {
-					rec = append(rec, fmt.Sprintf("`%s` %.0f ms", r.mode, 1000*r.recover))
-				}
-			}
-			if len(rec) > 0 {
-				fmt.Fprintf(&b, " Time from the kill to the first response served by a replacement: %s.", strings.Join(rec, ", "))
-			}
-			if len(never) > 0 {
-				fmt.Fprintf(&b, " No replacement served a response within the trial (in some repetition) in %s.", strings.Join(never, ", "))
-			}
-		} else {
-			b.WriteString(" Nothing replaced the killed workers.")
-		}
-		out = append(out, b.String()+refusedAfterAll(c))
-	}
-	return out
-}
-
-// refusedAfterAll says, when every worker was killed for good, whether
-// new connections were refused in every mode, as the cluster model says.
-func refusedAfterAll(c *analysis.Condition) string {
-	closed, refused, total := 0, 0, 0
-	for _, p := range c.Points {
-		for _, t := range p.Trials {
-			f := t.Fault
-			if f == nil || f.Respawn || f.Kill != t.Workers {
-				return ""
-			}
-			total++
-			if f.PortClosedSeconds != nil {
-				closed++
-			}
-			if f.After.ErrorKinds["refused"] > 0 {
-				refused++
-			}
-		}
-	}
-	if total == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" With no worker left, the deployment closed its port in %d and new connections were refused in %d of %s.", closed, refused, plural(total, "trial"))
-}
-
-func cmpNaNLast(a, b float64) int {
-	switch {
-	case math.IsNaN(a) && math.IsNaN(b):
-		return 0
-	case math.IsNaN(a):
-		return 1
-	case math.IsNaN(b):
-		return -1
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 var killDashes = []vg.Length{vg.Points(2), vg.Points(2)}

@@ -39,7 +39,7 @@ func TestFaultReportFollowsTheData(t *testing.T) {
 		faultTrial("roundrobin:free", 2, 0, "", ptr(0.025)),
 		faultTrial("reuseport", 2, 20, "reset", nil), // no replacement served in time
 	}}
-	got := strings.Join(Findings(r), "\n")
+	got := markdownFindings(r)
 	for _, want := range []string{
 		"**Fault in e, 4 workers, keep-alive on, handler trivial, load max-c32: kill 1 of 4 workers (SIGKILL, 1.0s into the measured load), replaced at once.**",
 		"Lost no request (median of repetitions): `roundrobin:free`.",
@@ -89,7 +89,7 @@ func TestFaultReportFollowsTheData(t *testing.T) {
 func TestAllKilledFinding(t *testing.T) {
 	tr := faultTrial("shared", 1, 5000, "refused", nil)
 	tr.Fault.Kill, tr.Fault.Respawn, tr.Fault.PortClosedSeconds = 4, false, ptr(0.006)
-	got := strings.Join(Findings(&results.Run{Trials: []results.Trial{tr}}), "\n")
+	got := markdownFindings(&results.Run{Trials: []results.Trial{tr}})
 	for _, want := range []string{
 		"kill all 4 workers (SIGKILL, 1.0s into the measured load), not replaced",
 		"Nothing replaced the killed workers.",

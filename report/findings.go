@@ -1,237 +1,180 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"clusterbench/analysis"
-	"clusterbench/results"
 )
 
-// TopTwoClaim is the Node.js documentation's figure: with a shared socket,
-// "over 70% of all connections ended up in just two processes, out of a
-// total of eight". Findings say in which trials the two busiest workers
-// took more than this share of connections.
-const TopTwoClaim = 0.70
+// style marks what findings stress and the names they quote: Markdown in
+// the report, nothing on a terminal.
+type style struct{ markdown bool }
 
-// minConnectionsPerWorker is how many connections per worker a trial
-// needs before its top-two share says anything: with six connections over
-// eight workers, two workers hold a third whatever the mode.
-const minConnectionsPerWorker = 4
+func (s style) strong(x string) string {
+	if s.markdown {
+		return "**" + x + "**"
+	}
+	return x
+}
 
-// evenJain is the Jain index from which a split counts as even: at 0.99
-// no worker of eight is more than about a fifth off its fair share.
-const evenJain = 0.99
+func (s style) code(x string) string {
+	if s.markdown {
+		return "`" + x + "`"
+	}
+	return x
+}
 
-// Findings states, from the measurements alone, what the run shows: which
-// mode was fastest and by how much, which modes spread load evenly, where
-// the two busiest workers took more than 70% of connections, what the
-// master or proxy cost, and whether both sides' counts agreed. Each line
-// is a sentence of Markdown.
-func Findings(r *results.Run) []string {
-	points := analysis.Points(r)
+// codes quotes each name and joins them: "`a`, `b`".
+func (s style) codes(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = s.code(n)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// WriteFindings writes the findings as a list: a "Findings" section of
+// Markdown, or plain text for a terminal. It writes nothing when there are
+// none.
+func WriteFindings(w io.Writer, f analysis.Findings, markdown bool) error {
+	lines := findingLines(f, style{markdown})
+	if len(lines) == 0 {
+		return nil
+	}
+	heading := "\nfindings:\n"
+	if markdown {
+		heading = "## Findings\n\n"
+	}
+	if _, err := io.WriteString(w, heading); err != nil {
+		return err
+	}
+	for _, l := range lines {
+		if _, err := fmt.Fprintf(w, "- %s\n", l); err != nil {
+			return err
+		}
+	}
+	if markdown {
+		_, err := fmt.Fprintln(w)
+		return err
+	}
+	return nil
+}
+
+// findingLines states each finding as a sentence or a few.
+func findingLines(f analysis.Findings, s style) []string {
 	var out []string
-	if line := topTwoFinding(r); line != "" {
-		out = append(out, line)
+	if f.TopTwo != nil {
+		out = append(out, topTwoLine(f.TopTwo, s))
 	}
-	conds := analysis.Conditions(points)
-	wins := map[string]int{}
-	ranked := 0
-	for _, c := range conds {
-		line, winner := conditionFinding(c)
-		if line == "" {
-			continue
-		}
-		if winner != "" {
-			wins[winner]++
-			ranked++
-		}
-		out = append(out, line)
+	for _, c := range f.Conditions {
+		out = append(out, conditionLine(c, s))
 	}
-	if ranked > 1 {
-		out = append(out, fastestOverall(wins, ranked))
+	if f.FirstPlaces != nil {
+		out = append(out, firstPlacesLine(f.FirstPlaces, s))
 	}
-	if line := costFinding(points); line != "" {
-		out = append(out, line)
+	if len(f.FrontendCosts) > 0 {
+		out = append(out, frontendCostLine(f.FrontendCosts, s))
 	}
-	out = append(out, siblingFindings(conds)...)
-	out = append(out, faultFindings(conds)...)
-	out = append(out, countingFinding(r)...)
-	return out
-}
-
-// measured lists the trials that produced a measurement.
-func measured(r *results.Run) []*results.Trial {
-	var out []*results.Trial
-	for i := range r.Trials {
-		if !r.Trials[i].Failed() {
-			out = append(out, &r.Trials[i])
-		}
+	for _, c := range f.Siblings {
+		out = append(out, siblingLine(c, s))
+	}
+	for _, fault := range f.Faults {
+		out = append(out, faultLine(fault, s))
+	}
+	if f.Counting != nil {
+		out = append(out, countingLines(f.Counting, s)...)
 	}
 	return out
 }
 
-func topTwoFinding(r *results.Run) string {
-	var eligible int
-	highest := map[bool]*results.Trial{} // per keep-alive
-	var hits []*analysis.Point
-	hitCount, repsOf := map[*analysis.Point]int{}, map[*analysis.Point][]*results.Trial{}
-	var fewConnections []string
-	for _, p := range analysis.Points(r) {
-		if p.Workers <= 2 {
-			continue // two of two workers always take everything
-		}
-		for _, t := range p.Trials {
-			if conns := sum(t.ConnectionCounts()); conns < minConnectionsPerWorker*uint64(t.Workers) {
-				fewConnections = append(fewConnections, fmt.Sprintf("`%s` %s rep %d: %d", t.Label(), t.Experiment, t.Rep, conns))
-				continue
-			}
-			eligible++
-			repsOf[p] = append(repsOf[p], t)
-			if h := highest[t.KeepAlive]; h == nil || t.Fairness.Connections.Top2Share > h.Fairness.Connections.Top2Share {
-				highest[t.KeepAlive] = t
-			}
-			if t.Fairness.Connections.Top2Share > TopTwoClaim {
-				if hitCount[p] == 0 {
-					hits = append(hits, p)
-				}
-				hitCount[p]++
-			}
-		}
-	}
-	if eligible == 0 && len(fewConnections) == 0 {
-		return ""
-	}
+func topTwoLine(t *analysis.TopTwo, s style) string {
 	var b strings.Builder
-	claim := fmt.Sprintf("%.0f%%", 100*TopTwoClaim)
+	claim := fmt.Sprintf("%.0f%%", 100*analysis.TopTwoClaim)
 	switch {
-	case eligible == 0:
-		fmt.Fprintf(&b, "**No trial had enough connections to tell whether two workers take more than %s of them.**", claim)
-	case len(hits) == 0:
-		fmt.Fprintf(&b, "**The two busiest workers never took more than %s of connections**, in any of the %s with more than two workers and enough connections.", claim, plural(eligible, "trial"))
+	case t.Eligible == 0:
+		b.WriteString(s.strong(fmt.Sprintf("No trial had enough connections to tell whether two workers take more than %s of them.", claim)))
+	case len(t.Above) == 0:
+		fmt.Fprintf(&b, "%s, in any of the %s with more than two workers and enough connections.",
+			s.strong("The two busiest workers never took more than "+claim+" of connections"), plural(t.Eligible, "trial"))
 	default:
-		total := 0
-		for _, p := range hits {
-			total += hitCount[p]
-		}
-		fmt.Fprintf(&b, "**The two busiest workers took more than %s of connections in %d of %s**:", claim, total, plural(eligible, "trial"))
+		fmt.Fprintf(&b, "%s:", s.strong(fmt.Sprintf("The two busiest workers took more than %s of connections in %d of %s", claim, t.AboveTotal(), plural(t.Eligible, "trial"))))
 		var parts []string
-		for _, p := range hits {
+		for _, p := range t.Above {
 			// The number of connections says how much a share means: two of
 			// six connections are a third whatever the mode.
 			var shares, ofEach []string
-			for _, t := range repsOf[p] {
-				shares = append(shares, fmt.Sprintf("%.0f%%", 100*t.Fairness.Connections.Top2Share))
-				ofEach = append(ofEach, fmt.Sprintf("%.0f%% of %d", 100*t.Fairness.Connections.Top2Share, sum(t.ConnectionCounts())))
+			for _, r := range p.Reps {
+				shares = append(shares, fmt.Sprintf("%.0f%%", 100*r.Share))
+				ofEach = append(ofEach, fmt.Sprintf("%.0f%% of %d", 100*r.Share, r.Connections))
 			}
 			top := strings.Join(ofEach, ", ") + " connections"
-			first := sum(repsOf[p][0].ConnectionCounts())
-			if !slices.ContainsFunc(repsOf[p], func(t *results.Trial) bool { return sum(t.ConnectionCounts()) != first }) {
+			first := p.Reps[0].Connections
+			if !slices.ContainsFunc(p.Reps, func(r analysis.TopTwoTrial) bool { return r.Connections != first }) {
 				top = fmt.Sprintf("%s of %d connections each", strings.Join(shares, ", "), first)
 			}
-			parts = append(parts, fmt.Sprintf(" `%s` in experiment %s with %s, in %d of %d repetitions (top two: %s)",
-				p.Mode, p.Experiment, conditionTitle(p.Condition()), hitCount[p], len(repsOf[p]), top))
+			parts = append(parts, fmt.Sprintf(" %s in experiment %s with %s, in %d of %d repetitions (top two: %s)",
+				s.code(p.Point.Mode), p.Point.Experiment, conditionTitle(p.Point.Condition()), p.Above, len(p.Reps), top))
 		}
 		b.WriteString(strings.Join(parts, ";") + ".")
 	}
 	for _, keepAlive := range []bool{false, true} {
-		if t := highest[keepAlive]; t != nil {
-			fmt.Fprintf(&b, " Highest with keep-alive %s: %.0f%% (`%s`, %s, handler %s, load %s; a fair split gives the top two %.0f%%).",
-				onOff(keepAlive), 100*t.Fairness.Connections.Top2Share, t.Label(), plural(t.Workers, "worker"), t.Handler.Name, t.Load.Name, 200/float64(t.Workers))
+		if t := t.Highest[keepAlive]; t != nil {
+			fmt.Fprintf(&b, " Highest with keep-alive %s: %.0f%% (%s, %s, handler %s, load %s; a fair split gives the top two %.0f%%).",
+				onOff(keepAlive), 100*t.Fairness.Connections.Top2Share, s.code(t.Label()), plural(t.Workers, "worker"), t.Handler.Name, t.Load.Name, 200/float64(t.Workers))
 		}
 	}
-	if len(fewConnections) > 0 {
+	if len(t.LeftOut) > 0 {
+		var few []string
+		for _, r := range t.LeftOut {
+			few = append(few, fmt.Sprintf("%s %s rep %d: %d", s.code(r.Trial.Label()), r.Trial.Experiment, r.Trial.Rep, r.Connections))
+		}
 		fmt.Fprintf(&b, " Left out: %s with fewer than %d connections per worker, where two workers hold a large share by chance alone (%s).",
-			plural(len(fewConnections), "trial"), minConnectionsPerWorker, strings.Join(fewConnections, ", "))
+			plural(len(t.LeftOut), "trial"), analysis.MinConnectionsPerWorker, strings.Join(few, ", "))
 	}
 	return b.String()
 }
 
-func sum(counts []uint64) uint64 {
-	var n uint64
-	for _, c := range counts {
-		n += c
-	}
-	return n
-}
-
-// conditionFinding ranks the modes of one condition and sorts them into
-// even and uneven. At maximum rate the ranking is by throughput; at a fixed
-// rate every mode serves the same rate, so it is by p99 latency.
-func conditionFinding(c *analysis.Condition) (line, winner string) {
-	var pts []*analysis.Point
-	for _, p := range c.Points {
-		if len(p.Trials) > 0 {
-			pts = append(pts, p)
-		}
-	}
-	if len(pts) == 0 {
-		return "", ""
-	}
+func conditionLine(f analysis.ConditionFinding, s style) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s, %s**: ", c.Experiment, conditionTitle(c))
-	if len(pts) > 1 {
-		openLoop := pts[0].Trials[0].Load.Rate > 0
-		metric, better, unit, what := func(t *results.Trial) float64 { return t.ThroughputRPS }, 1.0, "req/s", "fastest"
-		if openLoop {
-			metric, better, unit, what = func(t *results.Trial) float64 { return t.Latency.P99 }, -1.0, "ms p99", "lowest p99 latency"
+	c := f.Condition
+	fmt.Fprintf(&b, "%s: ", s.strong(c.Experiment+", "+conditionTitle(c)))
+	if r := f.Ranking; r != nil {
+		unit, what := "req/s", "fastest"
+		if r.ByLatency {
+			unit, what = "ms p99", "lowest p99 latency"
 		}
-		slices.SortStableFunc(pts, func(a, b *analysis.Point) int {
-			ma, mb := a.Summary(metric).Median, b.Summary(metric).Median
-			switch {
-			case better*ma > better*mb:
-				return -1
-			case better*ma < better*mb:
-				return 1
-			}
-			return 0
-		})
-		best, next, worst := pts[0].Summary(metric), pts[1].Summary(metric), pts[len(pts)-1].Summary(metric)
-		fmt.Fprintf(&b, "%s `%s` (%s %s), %s `%s`", what, pts[0].Mode, number(best.Median), unit, ratio(best.Median, next.Median, openLoop), pts[1].Mode)
-		if best.N > 1 && next.N > 1 {
-			if best.Min <= next.Max && next.Min <= best.Max {
+		best, next, last := r.Modes[0], r.Modes[1], r.Modes[len(r.Modes)-1]
+		fmt.Fprintf(&b, "%s %s (%s %s), %s %s", what, s.code(best.Mode), number(best.Value.Median), unit,
+			ratio(best.Value.Median, next.Value.Median, r.ByLatency), s.code(next.Mode))
+		if overlap, ok := r.RangesOverlap(); ok {
+			if overlap {
 				b.WriteString(" (their ranges overlap: within the noise)")
 			} else {
 				b.WriteString(" (their ranges do not overlap)")
 			}
 		}
-		if len(pts) > 2 {
-			fmt.Fprintf(&b, " and %s the last, `%s`", ratio(best.Median, worst.Median, openLoop), pts[len(pts)-1].Mode)
+		if len(r.Modes) > 2 {
+			fmt.Fprintf(&b, " and %s the last, %s", ratio(best.Value.Median, last.Value.Median, r.ByLatency), s.code(last.Mode))
 		}
 		b.WriteString(". ")
-		if !openLoop {
-			b.WriteString(efficiency(pts))
+		if r.Efficiency != nil {
+			b.WriteString(efficiencyText(r.Efficiency, s))
 		}
-		winner = pts[0].Mode
 	}
-	b.WriteString(evenness(c))
-	return b.String(), winner
+	b.WriteString(evennessText(f.Evenness, s))
+	return b.String()
 }
 
-// efficiency ranks modes by the server's CPU per request, which the load
-// generator does not limit, and says when it limited the throughput.
-func efficiency(pts []*analysis.Point) string {
-	cost := func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs }
-	byCost := slices.Clone(pts)
-	slices.SortStableFunc(byCost, func(a, b *analysis.Point) int { return cmp.Compare(a.Summary(cost).Median, b.Summary(cost).Median) })
-	best, worst := byCost[0].Summary(cost).Median, byCost[len(byCost)-1].Summary(cost).Median
-	if best <= 0 {
-		return "" // an older record without the figure
-	}
-	var bound []string
-	for _, p := range pts {
-		if p.LoadgenBound() > 0 {
-			bound = append(bound, "`"+p.Mode+"`")
-		}
-	}
+func efficiencyText(e *analysis.Efficiency, s style) string {
 	line := ""
-	if len(bound) > 0 {
-		line = fmt.Sprintf("The load generator was the limit (†) for %s, so these throughputs understate the server. ", strings.Join(bound, ", "))
+	if len(e.LoadgenBound) > 0 {
+		line = fmt.Sprintf("The load generator was the limit (†) for %s, so these throughputs understate the server. ", s.codes(e.LoadgenBound))
 	}
-	return line + fmt.Sprintf("Least server CPU per request: `%s` (%.1f µs); the most: `%s` (%.1f µs, %.2f× as much). ",
-		byCost[0].Mode, best, byCost[len(byCost)-1].Mode, worst, worst/best)
+	return line + fmt.Sprintf("Least server CPU per request: %s (%.1f µs); the most: %s (%.1f µs, %.2f× as much). ",
+		s.code(e.Least.Mode), e.Least.MicrosPerRequest, s.code(e.Most.Mode), e.Most.MicrosPerRequest, e.Most.MicrosPerRequest/e.Least.MicrosPerRequest)
 }
 
 // ratio says how far ahead a is of b: "1.13× the throughput of", or for
@@ -249,158 +192,141 @@ func ratio(a, b float64, latency bool) string {
 	return fmt.Sprintf("%.2f× the throughput of", a/b)
 }
 
-// evenness sorts the modes of a condition by how evenly they spread
-// requests and connections, judged on every repetition.
-func evenness(c *analysis.Condition) string {
-	var both, requestsOnly, connectionsOnly, uneven []string
-	for _, p := range c.Points {
-		if len(p.Trials) == 0 {
-			continue
+func evennessText(e analysis.Evenness, s style) string {
+	list := func(modes []analysis.ModeSpread, detail func(analysis.ModeSpread) string) string {
+		parts := make([]string, len(modes))
+		for i, m := range modes {
+			parts[i] = s.code(m.Mode) + detail(m)
 		}
-		req := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Requests.Jain })
-		conn := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain })
-		name := "`" + p.Mode + "`"
-		switch {
-		case req.Min >= evenJain && conn.Min >= evenJain:
-			both = append(both, name)
-		case req.Min >= evenJain:
-			requestsOnly = append(requestsOnly, fmt.Sprintf("%s (Jain %.2f per connection)", name, conn.Median))
-		case conn.Min >= evenJain:
-			connectionsOnly = append(connectionsOnly, fmt.Sprintf("%s (Jain %.2f per request)", name, req.Median))
-		default:
-			top := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share })
-			uneven = append(uneven, fmt.Sprintf("%s (Jain %.2f per request, %.2f per connection; top two %.0f%% of connections)",
-				name, req.Median, conn.Median, 100*top.Median))
-		}
+		return strings.Join(parts, ", ")
 	}
 	var parts []string
-	if len(both) > 0 {
-		parts = append(parts, fmt.Sprintf("even per request and per connection (Jain ≥ %.2f in every repetition): %s", evenJain, strings.Join(both, ", ")))
+	if len(e.Even) > 0 {
+		parts = append(parts, fmt.Sprintf("even per request and per connection (Jain ≥ %.2f in every repetition): %s", analysis.EvenJain,
+			list(e.Even, func(analysis.ModeSpread) string { return "" })))
 	}
-	if len(requestsOnly) > 0 {
-		parts = append(parts, "even per request only: "+strings.Join(requestsOnly, ", "))
+	if len(e.RequestsOnly) > 0 {
+		parts = append(parts, "even per request only: "+list(e.RequestsOnly, func(m analysis.ModeSpread) string {
+			return fmt.Sprintf(" (Jain %.2f per connection)", m.ConnectionsJain)
+		}))
 	}
-	if len(connectionsOnly) > 0 {
-		parts = append(parts, "even per connection only: "+strings.Join(connectionsOnly, ", "))
+	if len(e.ConnectionsOnly) > 0 {
+		parts = append(parts, "even per connection only: "+list(e.ConnectionsOnly, func(m analysis.ModeSpread) string {
+			return fmt.Sprintf(" (Jain %.2f per request)", m.RequestsJain)
+		}))
 	}
-	if len(uneven) > 0 {
-		parts = append(parts, "uneven (medians): "+strings.Join(uneven, ", "))
+	if len(e.Uneven) > 0 {
+		parts = append(parts, "uneven (medians): "+list(e.Uneven, func(m analysis.ModeSpread) string {
+			return fmt.Sprintf(" (Jain %.2f per request, %.2f per connection; top two %.0f%% of connections)",
+				m.RequestsJain, m.ConnectionsJain, 100*m.TopTwoConnections)
+		}))
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	s := strings.Join(parts, "; ") + "."
-	return strings.ToUpper(s[:1]) + s[1:]
+	text := strings.Join(parts, "; ") + "."
+	return strings.ToUpper(text[:1]) + text[1:]
 }
 
-func fastestOverall(wins map[string]int, ranked int) string {
-	modes := make([]string, 0, len(wins))
-	for m := range wins {
-		modes = append(modes, m)
-	}
-	slices.SortFunc(modes, func(a, b string) int {
-		if wins[a] != wins[b] {
-			return wins[b] - wins[a]
-		}
-		return strings.Compare(a, b)
-	})
+func firstPlacesLine(f *analysis.FirstPlaces, s style) string {
 	var parts []string
-	for _, m := range modes {
-		parts = append(parts, fmt.Sprintf("`%s` in %d", m, wins[m]))
+	for _, m := range f.Modes {
+		parts = append(parts, fmt.Sprintf("%s in %d", s.code(m.Mode), m.Count))
 	}
-	return fmt.Sprintf("**Ranked first** (throughput at maximum rate, p99 latency at a fixed rate), out of %d conditions: %s.", ranked, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s (throughput at maximum rate, p99 latency at a fixed rate), out of %d conditions: %s.",
+		s.strong("Ranked first"), f.Conditions, strings.Join(parts, ", "))
 }
 
-// costFinding names the CPU a mode spends beyond its workers: a master
-// that hands over connections, or a proxy.
-func costFinding(points []*analysis.Point) string {
-	type cost struct {
-		lo, hi float64
-		role   string
-	}
-	costs := map[string]*cost{}
-	var order []string
-	for _, p := range points {
-		if len(p.Trials) == 0 {
-			continue
-		}
-		master := p.Summary(func(t *results.Trial) float64 { return t.CPU.MasterCores() }).Median
-		proxy := p.Summary(func(t *results.Trial) float64 { return t.CPU.ProxyCores() }).Median
-		role, cores := "master", master
-		if proxy > master {
-			role, cores = "proxy", proxy
-		}
-		c, ok := costs[p.Mode]
-		if !ok {
-			c = &cost{lo: cores, hi: cores, role: role}
-			costs[p.Mode] = c
-			order = append(order, p.Mode)
-		}
-		c.lo, c.hi = min(c.lo, cores), max(c.hi, cores)
-		if role == "proxy" {
-			c.role = role
-		}
-	}
+func frontendCostLine(costs []analysis.FrontendCost, s style) string {
 	var parts []string
-	for _, m := range order {
-		c := costs[m]
-		if c.hi < 0.05 {
-			continue // below what a serving process idles at
-		}
-		parts = append(parts, fmt.Sprintf("`%s` %s %.2f–%.2f", m, c.role, c.lo, c.hi))
+	for _, c := range costs {
+		parts = append(parts, fmt.Sprintf("%s %s %.2f–%.2f", s.code(c.Mode), c.Role, c.Low, c.High))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "**CPU beyond the workers** (cores, median per condition, lowest to highest condition): " + strings.Join(parts, ", ") +
+	return s.strong("CPU beyond the workers") + " (cores, median per condition, lowest to highest condition): " + strings.Join(parts, ", ") +
 		". On a small machine this CPU is taken from the workers."
 }
 
-func countingFinding(r *results.Run) []string {
-	trials := measured(r)
-	if len(r.Trials) == 0 {
-		return nil // interrupted before the first trial ended
+func siblingLine(c analysis.SiblingComparison, s style) string {
+	node, goSide := c.Node, c.Go
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s; %s, %s): %s vs %s req/s", s.strong(s.code(node.Mode)+" beside Go's "+s.code(goSide.Mode)),
+		c.Sibling.Design, c.Condition.Experiment, conditionTitle(c.Condition), number(node.ThroughputRPS), number(goSide.ThroughputRPS))
+	if node.ThroughputRPS > 0 {
+		fmt.Fprintf(&b, " (Go %.1f×)", goSide.ThroughputRPS/node.ThroughputRPS)
 	}
-	if len(trials) == 0 {
-		return []string{fmt.Sprintf("**No trial produced a measurement** (%s failed; see the warnings).", plural(len(r.Trials), "trial"))}
+	fmt.Fprintf(&b, ", p99 %.2f vs %.2f ms", node.P99Ms, goSide.P99Ms)
+	if c.Sibling.Master {
+		fmt.Fprintf(&b, ", master %.2f vs %.2f cores", node.MasterCores, goSide.MasterCores)
 	}
-	var disagree int
-	var failedRequests uint64
-	var withErrors []string
-	seen := map[string]bool{}
-	for _, t := range trials {
-		if !t.CountsAgree {
-			disagree++
+	fmt.Fprintf(&b, "; top two workers %.0f%% vs %.0f%% of connections (Jain %.2f vs %.2f; a fair split gives the top two %.0f%%).",
+		100*node.TopTwo, 100*goSide.TopTwo, node.Jain, goSide.Jain, 200/float64(c.Condition.Workers))
+	return b.String()
+}
+
+func faultLine(f analysis.FaultFinding, s style) string {
+	c := f.Condition
+	var b strings.Builder
+	b.WriteString(s.strong(fmt.Sprintf("Fault in %s, %s: %s.", c.Experiment, conditionTitle(c), describeFault(f.Fault, c.Workers))))
+	var lostNone, lostSome []string
+	for _, m := range f.Modes {
+		if m.LostRequests == 0 {
+			lostNone = append(lostNone, s.code(m.Mode))
+		} else {
+			lostSome = append(lostSome, fmt.Sprintf("%s %.0f (errors for %.0f ms after the kill)", s.code(m.Mode), m.LostRequests, 1000*m.ErrorsForSeconds))
 		}
-		if t.Errors > 0 {
-			failedRequests += t.Errors
-			if !seen[t.Label()] {
-				seen[t.Label()] = true
-				withErrors = append(withErrors, "`"+t.Label()+"`")
+	}
+	if len(lostNone) > 0 {
+		fmt.Fprintf(&b, " Lost no request (median of repetitions): %s.", strings.Join(lostNone, ", "))
+	}
+	if len(lostSome) > 0 {
+		fmt.Fprintf(&b, " Lost requests (median): %s.", strings.Join(lostSome, ", "))
+	}
+	if f.Fault.Respawn {
+		var recovered, never []string
+		for _, m := range f.ByRecovery() {
+			if m.Recovered {
+				recovered = append(recovered, fmt.Sprintf("%s %.0f ms", s.code(m.Mode), 1000*m.RecoverySeconds))
+			} else {
+				never = append(never, s.code(m.Mode))
 			}
 		}
+		if len(recovered) > 0 {
+			fmt.Fprintf(&b, " Time from the kill to the first response served by a replacement: %s.", strings.Join(recovered, ", "))
+		}
+		if len(never) > 0 {
+			fmt.Fprintf(&b, " No replacement served a response within the trial (in some repetition) in %s.", strings.Join(never, ", "))
+		}
+	} else {
+		b.WriteString(" Nothing replaced the killed workers.")
+	}
+	if a := f.AllKilled; a != nil {
+		fmt.Fprintf(&b, " With no worker left, the deployment closed its port in %d and new connections were refused in %d of %s.",
+			a.PortClosed, a.Refused, plural(a.Trials, "trial"))
+	}
+	return b.String()
+}
+
+func countingLines(c *analysis.Counting, s style) []string {
+	if c.Measured == 0 {
+		return []string{s.strong("No trial produced a measurement") + fmt.Sprintf(" (%s failed; see the warnings).", plural(c.Trials, "trial"))}
 	}
 	var out []string
-	unreported := 0
-	for _, t := range trials {
-		unreported += len(t.Unreported)
-	}
 	leftToClient := ""
-	if unreported > 0 {
-		leftToClient = fmt.Sprintf(", for every process that gave its final counts; for the %s that died without them the client's count stands", plural(unreported, "process"))
+	if c.Unreported > 0 {
+		leftToClient = fmt.Sprintf(", for every process that gave its final counts; for the %s that died without them the client's count stands", plural(c.Unreported, "process"))
 	}
-	if disagree == 0 {
-		out = append(out, fmt.Sprintf("**Client and worker counts agreed** in all %s%s.", plural(len(trials), "measured trial"), leftToClient))
+	if c.Disagree == 0 {
+		out = append(out, fmt.Sprintf("%s in all %s%s.", s.strong("Client and worker counts agreed"), plural(c.Measured, "measured trial"), leftToClient))
 	} else {
-		out = append(out, fmt.Sprintf("**Client and worker counts disagreed** in %d of %s (see the warnings).", disagree, plural(len(trials), "measured trial")))
+		out = append(out, fmt.Sprintf("%s in %d of %s (see the warnings).", s.strong("Client and worker counts disagreed"), c.Disagree, plural(c.Measured, "measured trial")))
 	}
-	if failedRequests == 0 {
-		out = append(out, "**No request failed.**")
+	if c.FailedRequests == 0 {
+		out = append(out, s.strong("No request failed."))
 	} else {
-		out = append(out, fmt.Sprintf("**%d requests failed**, in %s.", failedRequests, strings.Join(withErrors, ", ")))
+		out = append(out, fmt.Sprintf("%s, in %s.", s.strong(fmt.Sprintf("%d requests failed", c.FailedRequests)), s.codes(c.ModesWithErrors)))
 	}
-	if failed := len(r.Trials) - len(trials); failed > 0 {
-		out = append(out, fmt.Sprintf("**%s could not be measured** (see the warnings).", plural(failed, "trial")))
+	if failed := c.Trials - c.Measured; failed > 0 {
+		out = append(out, s.strong(plural(failed, "trial")+" could not be measured")+" (see the warnings).")
 	}
 	return out
 }

@@ -154,12 +154,8 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode; with Node's cluster primary in the node modes), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
 		schemaNote(r))
 
-	if findings := Findings(r); len(findings) > 0 {
-		fmt.Fprintf(w, "## Findings\n\n")
-		for _, f := range findings {
-			fmt.Fprintf(w, "- %s\n", f)
-		}
-		fmt.Fprintln(w)
+	if err := WriteFindings(w, analysis.FindingsOf(r), true); err != nil {
+		return err
 	}
 
 	points := analysis.Points(r)
@@ -203,7 +199,7 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		}
 	}
 
-	if warnings := Warnings(r); len(warnings) > 0 {
+	if warnings := warnings(r); len(warnings) > 0 {
 		fmt.Fprintf(w, "## Warnings\n\n")
 		for _, warn := range warnings {
 			fmt.Fprintf(w, "- %s\n", warn)
@@ -224,14 +220,10 @@ func WriteTerminal(w io.Writer, r *results.Run) error {
 	if err := WriteResilience(w, points, false); err != nil {
 		return err
 	}
-	if findings := Findings(r); len(findings) > 0 {
-		fmt.Fprintln(w, "\nfindings:")
-		plain := strings.NewReplacer("**", "", "`", "")
-		for _, f := range findings {
-			fmt.Fprintf(w, "- %s\n", plain.Replace(f))
-		}
+	if err := WriteFindings(w, analysis.FindingsOf(r), false); err != nil {
+		return err
 	}
-	for _, warn := range Warnings(r) {
+	for _, warn := range warnings(r) {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	return nil
@@ -244,9 +236,10 @@ const resilienceNote = "Medians of repetitions. Lost requests are those that fai
 	"Counts: a killed process cannot give final counts, so its last periodic report (every 100 ms) may miss what it served last; " +
 	"for it the client's count stands (\"client for 1 killed\"), and every other process must agree with the client exactly (\"rest agree\")."
 
-// Warnings lists everything in the run a reader must not miss: failed
-// trials, client/worker count mismatches and the trials' own warnings.
-func Warnings(r *results.Run) []string {
+// warnings lists everything in the run a reader must not miss: skipped
+// modes, where the load generator was the limit, failed trials,
+// client/worker count mismatches and the trials' own warnings.
+func warnings(r *results.Run) []string {
 	var out []string
 	for _, s := range r.Skipped {
 		required := ""
@@ -255,7 +248,12 @@ func Warnings(r *results.Run) []string {
 		}
 		out = append(out, fmt.Sprintf("%s/%s: skipped %s%s: %s", s.Experiment, s.Mode, plural(s.Trials, "trial"), required, s.Reason))
 	}
-	out = append(out, loadgenBoundWarnings(r)...)
+	for _, l := range analysis.LoadgenLimits(r) {
+		out = append(out, fmt.Sprintf("%s/%s: the load generator (%s), not the server, was the limit in %d of %d trials (%s; e.g. %s, rep %d: %s): "+
+			"their throughput measures the load generator, so compare those modes by server CPU µs/req, "+
+			"or measure again with `loadgen: wrk` or with `cpus:` to give the load generator CPUs of its own",
+			l.Experiment, l.Load, l.Engine, l.Bound, l.Trials, strings.Join(l.Modes, ", "), l.Example.Label(), l.Example.Rep, l.Example.LoadgenBoundReason))
+	}
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
 			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
@@ -336,51 +334,6 @@ func plural(n int, noun string) string {
 		return fmt.Sprintf("%d %ses", n, noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// loadgenBoundWarnings says, per experiment and load, in how many trials
-// the load generator was the limit, with the first trial's reason.
-func loadgenBoundWarnings(r *results.Run) []string {
-	type tally struct {
-		bound, trials int
-		modes         []string
-		reason        string
-		engine        string
-	}
-	tallies := map[string]*tally{}
-	var order []string
-	for _, t := range measured(r) {
-		key := t.Experiment + "/" + t.Load.Name
-		c, ok := tallies[key]
-		if !ok {
-			c = &tally{engine: t.Load.Engine}
-			tallies[key] = c
-			order = append(order, key)
-		}
-		c.trials++
-		if !t.LoadgenBound {
-			continue
-		}
-		c.bound++
-		if !slices.Contains(c.modes, t.Label()) {
-			c.modes = append(c.modes, t.Label())
-		}
-		if c.reason == "" {
-			c.reason = fmt.Sprintf("%s, rep %d: %s", t.Label(), t.Rep, t.LoadgenBoundReason)
-		}
-	}
-	var out []string
-	for _, key := range order {
-		c := tallies[key]
-		if c.bound == 0 {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s: the load generator (%s), not the server, was the limit in %d of %d trials (%s; e.g. %s): "+
-			"their throughput measures the load generator, so compare those modes by server CPU µs/req, "+
-			"or measure again with `loadgen: wrk` or with `cpus:` to give the load generator CPUs of its own",
-			key, c.engine, c.bound, c.trials, strings.Join(c.modes, ", "), c.reason))
-	}
-	return out
 }
 
 // placementOf describes where an experiment's load generator and server ran.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestLoadgenBoundIsNeverSilent(t *testing.T) {
 func TestFindingsFollowTheData(t *testing.T) {
 	// findingsHave checks that r's findings say each of wants.
 	findingsHave := func(r *results.Run, wants ...string) string {
-		got := strings.Join(Findings(r), "\n")
+		got := markdownFindings(r)
 		for _, want := range wants {
 			if !strings.Contains(got, want) {
 				t.Errorf("findings lack %q:\n%s", want, got)
@@ -176,5 +177,38 @@ func TestFailedPointRow(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "2 trials could not be measured") {
 		t.Errorf("findings do not say that trials failed:\n%s", b.String())
+	}
+}
+
+// markdownFindings is the findings of r as the report states them, one
+// per line.
+func markdownFindings(r *results.Run) string {
+	return strings.Join(findingLines(analysis.FindingsOf(r), style{markdown: true}), "\n")
+}
+
+// On a terminal the findings read as in the report, without the Markdown
+// marks: the plain style must drop exactly those, in every committed run.
+func TestPlainFindingsAreTheMarkdownWithoutMarks(t *testing.T) {
+	paths, err := filepath.Glob("../results/reference/*/results.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no reference runs found: %v", err)
+	}
+	paths = append(paths, filepath.Join("testdata", results.FileName))
+	unmark := strings.NewReplacer("**", "", "`", "")
+	for _, path := range paths {
+		r, err := results.Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := analysis.FindingsOf(r)
+		md, plain := findingLines(f, style{markdown: true}), findingLines(f, style{})
+		if len(md) == 0 || len(md) != len(plain) {
+			t.Fatalf("%s: %d Markdown findings, %d plain; want the same, and some", path, len(md), len(plain))
+		}
+		for i := range md {
+			if want := unmark.Replace(md[i]); plain[i] != want {
+				t.Errorf("%s: plain finding\n%s\nwant\n%s", path, plain[i], want)
+			}
+		}
 	}
 }

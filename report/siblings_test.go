@@ -28,7 +28,7 @@ func TestNodeModesBesideTheirGoSiblings(t *testing.T) {
 			tr.CPU.MasterSeconds = 1.8
 		}
 	}
-	got := strings.Join(Findings(r), "\n")
+	got := markdownFindings(r)
 	for _, want := range []string{
 		"**`node-rr` beside Go's `roundrobin:free`** (a master accepts and hands each connection to a free worker; e, 4 workers, keep-alive on, handler trivial, load max-c32): 2000 vs 8000 req/s (Go 4.0×), p99 0.00 vs 0.00 ms, master 0.90 vs 0.50 cores; top two workers 50% vs 50% of connections",
 		"**`node-none` beside Go's `shared`** (every worker accepts on one shared socket; e, 4 workers, keep-alive on, handler trivial, load max-c32): 7200 vs 9000 req/s (Go 1.2×)",
