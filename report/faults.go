@@ -17,7 +17,7 @@ import (
 	"clusterbench/results"
 )
 
-// Describe says what the fault did, in words: "kill 1 of 8 workers
+// describeFault says what the fault did, in words: "kill 1 of 8 workers
 // (SIGKILL at 2s), replaced at once".
 func describeFault(f *results.Fault, workers int) string {
 	what := fmt.Sprintf("kill %d of %d workers", f.Kill, workers)
@@ -34,7 +34,7 @@ func describeFault(f *results.Fault, workers int) string {
 	return what + ", replaced at once"
 }
 
-// Short is Describe for a table cell: "1 of 8, SIGKILL at 2.0s, respawn".
+// shortFault is describeFault for a table cell: "1 of 8, SIGKILL at 2.0s, respawn".
 func shortFault(f *results.Fault, workers int) string {
 	respawn := "respawn"
 	switch {
