@@ -28,7 +28,7 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -p 1 ./...
 	@# Every committed reference run re-renders byte for byte; without -race, which makes it 20x slower.
-	$(GO) test -count=1 -run ReferenceRuns ./results
+	$(GO) test -count=1 -run ReferenceRuns ./report
 
 # deps installs missing Debian packages (apt-get update runs once, only if
 # something is missing) and the Go modules.

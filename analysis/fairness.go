@@ -1,5 +1,7 @@
-// Package analysis turns per-worker counts into shares and fairness figures,
-// and repeated trials into summaries.
+// Package analysis judges a run record: it turns per-worker counts into
+// shares and fairness figures, groups repeated trials into points and
+// conditions with their summaries, and states what the run shows as typed
+// findings and warnings. It renders nothing: package report does.
 //
 // Fairness is judged on counts, never on rates: a worker's share is its count
 // over the total. Jain's index is 1 for a perfectly even split and 1/n when
@@ -9,15 +11,9 @@ package analysis
 
 import (
 	"slices"
-)
 
-// Fairness summarises how evenly counts are spread over workers.
-type Fairness struct {
-	Jain      float64 `json:"jain"`
-	Top2Share float64 `json:"top2_share"`
-	MaxShare  float64 `json:"max_share"`
-	MinShare  float64 `json:"min_share"`
-}
+	"clusterbench/results"
+)
 
 // Shares returns each count's fraction of the total (all zero if the total is zero).
 func Shares(counts []uint64) []float64 {
@@ -61,12 +57,12 @@ func ShareTopK(counts []uint64, k int) float64 {
 }
 
 // FairnessOf computes every fairness figure for counts.
-func FairnessOf(counts []uint64) Fairness {
+func FairnessOf(counts []uint64) results.Fairness {
 	shares := Shares(counts)
 	if len(shares) == 0 {
-		return Fairness{}
+		return results.Fairness{}
 	}
-	return Fairness{
+	return results.Fairness{
 		Jain:      Jain(counts),
 		Top2Share: ShareTopK(counts, 2),
 		MaxShare:  slices.Max(shares),

@@ -3,6 +3,8 @@ package analysis
 import (
 	"math"
 	"testing"
+
+	"clusterbench/results"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -11,17 +13,17 @@ func TestFairnessOf(t *testing.T) {
 	tests := []struct {
 		name   string
 		counts []uint64
-		want   Fairness
+		want   results.Fairness
 	}{
-		{"even", []uint64{10, 10, 10, 10}, Fairness{Jain: 1, Top2Share: 0.5, MaxShare: 0.25, MinShare: 0.25}},
-		{"one takes all", []uint64{0, 0, 40, 0}, Fairness{Jain: 0.25, Top2Share: 1, MaxShare: 1, MinShare: 0}},
+		{"even", []uint64{10, 10, 10, 10}, results.Fairness{Jain: 1, Top2Share: 0.5, MaxShare: 0.25, MinShare: 0.25}},
+		{"one takes all", []uint64{0, 0, 40, 0}, results.Fairness{Jain: 0.25, Top2Share: 1, MaxShare: 1, MinShare: 0}},
 		// Node's claim: two of eight workers take over 70%.
-		{"two of eight take 75%", []uint64{30, 45, 5, 5, 5, 4, 3, 3}, Fairness{
+		{"two of eight take 75%", []uint64{30, 45, 5, 5, 5, 4, 3, 3}, results.Fairness{
 			Jain: 100.0 * 100.0 / (8 * (900 + 2025 + 75 + 16 + 18)), Top2Share: 0.75, MaxShare: 0.45, MinShare: 0.03}},
-		{"uneven pair", []uint64{1, 3}, Fairness{Jain: 16.0 / 20.0, Top2Share: 1, MaxShare: 0.75, MinShare: 0.25}},
-		{"single worker", []uint64{7}, Fairness{Jain: 1, Top2Share: 1, MaxShare: 1, MinShare: 1}},
-		{"nothing served", []uint64{0, 0, 0}, Fairness{}},
-		{"no workers", nil, Fairness{}},
+		{"uneven pair", []uint64{1, 3}, results.Fairness{Jain: 16.0 / 20.0, Top2Share: 1, MaxShare: 0.75, MinShare: 0.25}},
+		{"single worker", []uint64{7}, results.Fairness{Jain: 1, Top2Share: 1, MaxShare: 1, MinShare: 1}},
+		{"nothing served", []uint64{0, 0, 0}, results.Fairness{}},
+		{"no workers", nil, results.Fairness{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package compare judges a run against a baseline, as a CI job does: for
 // every trial point both runs measured and every metric, the change, its
-// significance and a verdict.
+// significance and its outcome, which together make the verdict.
 //
 // A regression needs both a significant difference (Mann-Whitney U, from
 // golang.org/x/perf/benchmath, as benchstat uses) and a change beyond the
@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"clusterbench/analysis"
 	"clusterbench/modes"
 	"clusterbench/results"
 )
@@ -85,21 +86,22 @@ func Resolve(layers ...*results.CompareSettings) (Settings, error) {
 
 func (s Settings) gated(metric string) bool { return slices.Contains(s.Gate, metric) }
 
-// Verdict is what a comparison concludes about one metric at one point.
-type Verdict string
+// Outcome is what a comparison concludes about one metric at one point.
+type Outcome string
 
 const (
-	Regression  Verdict = "regression"
-	Improvement Verdict = "improvement"
+	Regression  Outcome = "regression"
+	Improvement Outcome = "improvement"
 	// Unchanged: the difference is not significant.
-	Unchanged Verdict = "~"
+	Unchanged Outcome = "~"
 	// WithinThreshold: significant, but smaller than the threshold.
-	WithinThreshold Verdict = "within threshold"
-	NoData          Verdict = "no data"
+	WithinThreshold Outcome = "within threshold"
+	NoData          Outcome = "no data"
 )
 
-// Report is the outcome of comparing HEAD with BASE.
-type Report struct {
+// Verdict is the judgement of HEAD against BASE: every metric's outcome at
+// every point, and the regressions that fail the comparison.
+type Verdict struct {
 	Base     Side     `json:"base"`
 	Head     Side     `json:"head"`
 	Settings Settings `json:"settings"`
@@ -140,7 +142,7 @@ type Row struct {
 	Threshold float64 `json:"threshold"`
 	// P is the Mann-Whitney U test's p-value.
 	P       Number  `json:"p"`
-	Verdict Verdict `json:"verdict"`
+	Outcome Outcome `json:"verdict"`
 	// Notes are the statistics' own warnings, e.g. too few samples for an interval.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -159,8 +161,8 @@ type Stats struct {
 // the runs. It fails only when the two runs have nothing in common to
 // compare, or when a gated normalised metric cannot be computed because
 // its reference mode did not run.
-func Compare(baseName string, base *results.Run, headName string, head *results.Run, s Settings) (*Report, error) {
-	r := &Report{Base: side(baseName, base), Head: side(headName, head), Settings: s}
+func Compare(baseName string, base *results.Run, headName string, head *results.Run, s Settings) (*Verdict, error) {
+	r := &Verdict{Base: side(baseName, base), Head: side(headName, head), Settings: s}
 	bs, hs := newSide(base, s.Reference), newSide(head, s.Reference)
 	matched := 0
 	for _, key := range bs.order {
@@ -195,7 +197,7 @@ func Compare(baseName string, base *results.Run, headName string, head *results.
 	}
 	r.warn(base, head)
 	for _, row := range r.Rows {
-		if row.Gated && row.Verdict == Regression {
+		if row.Gated && row.Outcome == Regression {
 			r.Regressions++
 		}
 	}
@@ -204,10 +206,10 @@ func Compare(baseName string, base *results.Run, headName string, head *results.
 }
 
 // compare judges one metric at one point.
-func (r *Report) compare(m *Metric, p *results.Point, base, head []float64) Row {
+func (r *Verdict) compare(m *Metric, p *analysis.Point, base, head []float64) Row {
 	s := r.Settings
 	row := Row{Experiment: p.Experiment, Mode: p.Mode, Condition: condition(p), Metric: m.Name, Gated: s.gated(m.Name),
-		Threshold: s.Thresholds[m.Name], Change: Number(math.NaN()), P: Number(math.NaN()), Verdict: NoData}
+		Threshold: s.Thresholds[m.Name], Change: Number(math.NaN()), P: Number(math.NaN()), Outcome: NoData}
 	thresholds := benchmath.DefaultThresholds
 	thresholds.CompareAlpha = s.Alpha
 	bs, hs := benchmath.NewSample(base, &thresholds), benchmath.NewSample(head, &thresholds)
@@ -230,13 +232,13 @@ func (r *Report) compare(m *Metric, p *results.Point, base, head []float64) Row 
 	}
 	switch {
 	case c.P >= c.Alpha:
-		row.Verdict = Unchanged
+		row.Outcome = Unchanged
 	case !math.IsNaN(change) && math.Abs(change) <= row.Threshold:
-		row.Verdict = WithinThreshold
+		row.Outcome = WithinThreshold
 	case worse:
-		row.Verdict = Regression
+		row.Outcome = Regression
 	default:
-		row.Verdict = Improvement
+		row.Outcome = Improvement
 	}
 	return row
 }
@@ -265,7 +267,7 @@ func stats(s *benchmath.Sample, confidence float64, notes *[]string) Stats {
 // checkGate refuses a gate that cannot be computed because of its
 // settings: a normalised metric whose reference mode did not run. A gated
 // metric that an older record lacks is only a warning.
-func (r *Report) checkGate() error {
+func (r *Verdict) checkGate() error {
 	for _, name := range r.Settings.Gate {
 		m, _ := Lookup(name)
 		has := slices.ContainsFunc(r.Rows, func(row Row) bool { return row.Metric == name && row.Base.N > 0 && row.Head.N > 0 })
@@ -281,7 +283,7 @@ func (r *Report) checkGate() error {
 }
 
 // warn adds what a reader must know to trust the verdicts.
-func (r *Report) warn(base, head *results.Run) {
+func (r *Verdict) warn(base, head *results.Run) {
 	if !base.Complete {
 		r.Warnings = append(r.Warnings, "BASE is a partial run: it was interrupted, so some points may be missing")
 	}
@@ -353,7 +355,7 @@ func hardwareWarnings(base, head results.Host, s Settings) []string {
 // sampleSizeWarnings says where the test can never be significant: with
 // n1 and n2 values the smallest two-sided p-value of Mann-Whitney U is
 // 2 / C(n1+n2, n1), so with 3 and 3 repetitions it is 0.1.
-func (r *Report) sampleSizeWarnings() []string {
+func (r *Verdict) sampleSizeWarnings() []string {
 	type sizes struct{ base, head int }
 	points := map[sizes]int{}
 	for _, row := range r.Rows {
@@ -384,7 +386,7 @@ func smallestP(n1, n2 int) float64 {
 
 // setupChanges says how a point's setup differs between the runs beyond
 // its names: a handler or load of the same name doing other work.
-func setupChanges(base, head *results.Point) []string {
+func setupChanges(base, head *analysis.Point) []string {
 	bt, ht := first(base), first(head)
 	if bt == nil || ht == nil {
 		return nil
@@ -402,7 +404,7 @@ func setupChanges(base, head *results.Point) []string {
 	return out
 }
 
-func first(p *results.Point) *results.Trial {
+func first(p *analysis.Point) *results.Trial {
 	if len(p.Trials) > 0 {
 		return p.Trials[0]
 	}
@@ -426,15 +428,15 @@ func describeLoad(l results.Load) string {
 
 // runSide indexes one run's points and its reference mode's trials.
 type runSide struct {
-	points map[string]*results.Point
+	points map[string]*analysis.Point
 	order  []string
 	// reference holds the reference mode's trials by everything but the mode.
 	reference map[string]*results.Trial
 }
 
 func newSide(r *results.Run, reference string) *runSide {
-	s := &runSide{points: map[string]*results.Point{}, reference: map[string]*results.Trial{}}
-	for _, p := range r.Points() {
+	s := &runSide{points: map[string]*analysis.Point{}, reference: map[string]*results.Trial{}}
+	for _, p := range analysis.Points(r) {
 		key := pointKey(p)
 		s.points[key] = p
 		s.order = append(s.order, key)
@@ -448,7 +450,7 @@ func newSide(r *results.Run, reference string) *runSide {
 }
 
 // sample returns metric m's values over p's measured repetitions.
-func (s *runSide) sample(m *Metric, p *results.Point) []float64 {
+func (s *runSide) sample(m *Metric, p *analysis.Point) []float64 {
 	var xs []float64
 	for _, t := range p.Trials {
 		v := m.value(t)
@@ -466,9 +468,9 @@ func (s *runSide) sample(m *Metric, p *results.Point) []float64 {
 	return xs
 }
 
-func pointKey(p *results.Point) string { return p.Experiment + "/" + p.Mode + "/" + condition(p) }
+func pointKey(p *analysis.Point) string { return p.Experiment + "/" + p.Mode + "/" + condition(p) }
 
-func condition(p *results.Point) string {
+func condition(p *analysis.Point) string {
 	ka := "off"
 	if p.KeepAlive {
 		ka = "on"

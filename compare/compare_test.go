@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"clusterbench/analysis"
 	"clusterbench/results"
 )
 
@@ -26,8 +25,8 @@ func newRun(cpu string, s sample) *results.Run {
 				Requests: 1000, Successes: 1000, ThroughputRPS: thr, ServerCPUPerRequestUs: 50 + float64(rep)/10,
 				Latency: results.Latency{P50: 1 + float64(rep)/100, P99: 5 + float64(rep)/100},
 				Fairness: results.FairnessPair{
-					Requests:    analysis.Fairness{Jain: 0.99 - float64(rep)/1000},
-					Connections: analysis.Fairness{Jain: 0.99 - float64(rep)/1000, Top2Share: 0.25 + float64(rep)/1000},
+					Requests:    results.Fairness{Jain: 0.99 - float64(rep)/1000},
+					Connections: results.Fairness{Jain: 0.99 - float64(rep)/1000, Top2Share: 0.25 + float64(rep)/1000},
 				},
 			})
 		}
@@ -44,7 +43,7 @@ func around(x float64, n int) []float64 {
 	return out
 }
 
-func mustCompare(t *testing.T, base, head *results.Run, s Settings) *Report {
+func mustCompare(t *testing.T, base, head *results.Run, s Settings) *Verdict {
 	t.Helper()
 	r, err := Compare("base", base, "head", head, s)
 	if err != nil {
@@ -62,7 +61,7 @@ func defaults(t *testing.T, layers ...*results.CompareSettings) Settings {
 	return s
 }
 
-func row(t *testing.T, r *Report, mode, metric string) Row {
+func row(t *testing.T, r *Verdict, mode, metric string) Row {
 	t.Helper()
 	for _, row := range r.Rows {
 		if row.Mode == mode && row.Metric == metric {
@@ -79,8 +78,8 @@ func TestSameRunsHaveNoRegression(t *testing.T) {
 	if r.Regressions != 0 {
 		t.Fatalf("identical runs: %d regressions: %s", r.Regressions, r.Headline())
 	}
-	if got := row(t, r, "shared", "throughput"); got.Verdict != Unchanged || got.Change != 0 {
-		t.Errorf("identical samples: verdict %q, change %v; want ~ and 0", got.Verdict, got.Change)
+	if got := row(t, r, "shared", "throughput"); got.Outcome != Unchanged || got.Change != 0 {
+		t.Errorf("identical samples: verdict %q, change %v; want ~ and 0", got.Outcome, got.Change)
 	}
 	if !strings.HasPrefix(r.Headline(), "no regression") {
 		t.Errorf("headline %q", r.Headline())
@@ -92,19 +91,19 @@ func TestSlowerHeadIsARegression(t *testing.T) {
 	head := newRun("cpu", sample{"reuseport": around(20000, 5), "shared": around(18000*0.75, 5)})
 	r := mustCompare(t, base, head, defaults(t))
 	got := row(t, r, "shared", "throughput")
-	if got.Verdict != Regression || r.Regressions != 1 {
-		t.Fatalf("25%% slower: verdict %q, %d regressions; want a regression", got.Verdict, r.Regressions)
+	if got.Outcome != Regression || r.Regressions != 1 {
+		t.Fatalf("25%% slower: verdict %q, %d regressions; want a regression", got.Outcome, r.Regressions)
 	}
 	if math.Abs(float64(got.Change)+0.25) > 0.02 || got.P >= 0.05 {
 		t.Errorf("change %v, p %v; want about -25%% and p < 0.05", got.Change, got.P)
 	}
 	// The normalised metric sees it too, since the reference did not slow down.
-	if v := row(t, r, "shared", "throughput_vs_ref").Verdict; v != Regression {
+	if v := row(t, r, "shared", "throughput_vs_ref").Outcome; v != Regression {
 		t.Errorf("throughput_vs_ref: %q, want regression", v)
 	}
 	// Not gated: reported, but the comparison passes.
 	r = mustCompare(t, base, head, defaults(t, &results.CompareSettings{Gate: []string{"p99"}}))
-	if r.Regressions != 0 || row(t, r, "shared", "throughput").Verdict != Regression {
+	if r.Regressions != 0 || row(t, r, "shared", "throughput").Outcome != Regression {
 		t.Errorf("ungated throughput: %d regressions, want 0 with the row still a regression", r.Regressions)
 	}
 }
@@ -113,16 +112,16 @@ func TestThresholdAndDirection(t *testing.T) {
 	base := newRun("cpu", sample{"reuseport": around(20000, 6), "shared": around(18000, 6)})
 	slightly := newRun("cpu", sample{"reuseport": around(20000, 6), "shared": around(18000*0.95, 6)})
 	r := mustCompare(t, base, slightly, defaults(t))
-	if v := row(t, r, "shared", "throughput").Verdict; v != WithinThreshold {
+	if v := row(t, r, "shared", "throughput").Outcome; v != WithinThreshold {
 		t.Errorf("5%% slower with a 10%% threshold: %q, want %q", v, WithinThreshold)
 	}
 	r = mustCompare(t, base, slightly, defaults(t, &results.CompareSettings{Thresholds: map[string]float64{"throughput": 0.03}}))
-	if v := row(t, r, "shared", "throughput").Verdict; v != Regression {
+	if v := row(t, r, "shared", "throughput").Outcome; v != Regression {
 		t.Errorf("5%% slower with a 3%% threshold: %q, want regression", v)
 	}
 	faster := newRun("cpu", sample{"reuseport": around(20000, 6), "shared": around(18000*1.3, 6)})
 	r = mustCompare(t, base, faster, defaults(t))
-	if v := row(t, r, "shared", "throughput").Verdict; v != Improvement || r.Regressions != 0 {
+	if v := row(t, r, "shared", "throughput").Outcome; v != Improvement || r.Regressions != 0 {
 		t.Errorf("30%% faster: %q with %d regressions, want an improvement", v, r.Regressions)
 	}
 }
@@ -131,7 +130,7 @@ func TestTooFewRepetitionsCannotFailAndSaySo(t *testing.T) {
 	base := newRun("cpu", sample{"reuseport": around(20000, 4), "shared": around(18000, 4)})
 	head := newRun("cpu", sample{"reuseport": around(20000, 4), "shared": around(9000, 4)})
 	r := mustCompare(t, base, head, defaults(t))
-	if v := row(t, r, "shared", "throughput").Verdict; v != Unchanged {
+	if v := row(t, r, "shared", "throughput").Outcome; v != Unchanged {
 		t.Errorf("4+4 values at α=0.01: %q, want ~ (the test cannot be significant)", v)
 	}
 	if !hasWarning(r, "too few repetitions: with 4 in BASE and 4 in HEAD") || !hasWarning(r, "use reps: 5 or more") {
@@ -144,13 +143,13 @@ func TestNormalisedMetricsCancelTheMachine(t *testing.T) {
 	// Twice as fast a machine, where roundrobin alone lost ground.
 	head := newRun("fast cpu", sample{"reuseport": around(20000, 5), "shared": around(18000, 5), "roundrobin": around(12000, 5)})
 	r := mustCompare(t, base, head, defaults(t, &results.CompareSettings{Gate: []string{"throughput_vs_ref"}}))
-	if v := row(t, r, "shared", "throughput_vs_ref").Verdict; v != Unchanged {
+	if v := row(t, r, "shared", "throughput_vs_ref").Outcome; v != Unchanged {
 		t.Errorf("shared kept its ratio to reuseport: %q, want ~", v)
 	}
-	if v := row(t, r, "shared", "throughput").Verdict; v != Improvement {
+	if v := row(t, r, "shared", "throughput").Outcome; v != Improvement {
 		t.Errorf("shared's absolute throughput doubled: %q, want improvement", v)
 	}
-	if v := row(t, r, "roundrobin", "throughput_vs_ref").Verdict; v != Regression || r.Regressions != 1 {
+	if v := row(t, r, "roundrobin", "throughput_vs_ref").Outcome; v != Regression || r.Regressions != 1 {
 		t.Errorf("roundrobin fell from 0.8 to 0.6 of reuseport: %q, %d regressions; want 1 regression", v, r.Regressions)
 	}
 	for _, row := range r.Rows {
@@ -262,7 +261,7 @@ func TestOutputs(t *testing.T) {
 	if err := r.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	var back Report
+	var back Verdict
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 		t.Fatalf("JSON does not read back: %v", err)
 	}
@@ -271,7 +270,7 @@ func TestOutputs(t *testing.T) {
 	}
 }
 
-func hasWarning(r *Report, part string) bool {
+func hasWarning(r *Verdict, part string) bool {
 	for _, w := range r.Warnings {
 		if strings.Contains(w, part) {
 			return true

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"clusterbench/results"
+	"clusterbench/report"
 )
 
 // Number is a float that JSON shows as null when it is not a number,
@@ -34,8 +34,8 @@ func (n *Number) UnmarshalJSON(data []byte) error {
 	return err
 }
 
-// WriteJSON writes the report as JSON, for other tools.
-func (r *Report) WriteJSON(w io.Writer) error {
+// WriteJSON writes the verdict as JSON, for other tools.
+func (r *Verdict) WriteJSON(w io.Writer) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -45,10 +45,10 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 // Headline is the one-line verdict.
-func (r *Report) Headline() string {
+func (r *Verdict) Headline() string {
 	compared := 0
 	for _, row := range r.Rows {
-		if row.Gated && row.Verdict != NoData {
+		if row.Gated && row.Outcome != NoData {
 			compared++
 		}
 	}
@@ -58,9 +58,9 @@ func (r *Report) Headline() string {
 	return fmt.Sprintf("%s in %d gated comparisons (%s)", plural(r.Regressions, "regression"), compared, strings.Join(r.Settings.Gate, ", "))
 }
 
-// WriteText writes the report for a terminal: one table per metric, like
+// WriteText writes the verdict for a terminal: one table per metric, like
 // benchstat, then the warnings and the verdict.
-func (r *Report) WriteText(w io.Writer) error {
+func (r *Verdict) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "BASE %s\nHEAD %s\n", describe(r.Base), describe(r.Head))
 	fmt.Fprintf(w, "%s\n", r.rules())
 	// Gated metrics in full; of the others, only what changed, since a
@@ -73,7 +73,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		if !r.Settings.gated(m.Name) {
 			for _, row := range rows {
-				if row.Verdict == Regression || row.Verdict == Improvement {
+				if row.Outcome == Regression || row.Outcome == Improvement {
 					changed = append(changed, row)
 				}
 			}
@@ -100,9 +100,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	return nil
 }
 
-// WriteMarkdown writes the report for a CI job summary or a pull request
+// WriteMarkdown writes the verdict for a CI job summary or a pull request
 // comment: the verdict and the regressions first, everything else folded.
-func (r *Report) WriteMarkdown(w io.Writer) error {
+func (r *Verdict) WriteMarkdown(w io.Writer) error {
 	mark := "✅"
 	if r.Regressions > 0 {
 		mark = "❌"
@@ -111,7 +111,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(w, "- BASE: %s\n- HEAD: %s\n- %s\n\n", describe(r.Base), describe(r.Head), r.rules())
 	var regressions []Row
 	for _, row := range r.Rows {
-		if row.Gated && row.Verdict == Regression {
+		if row.Gated && row.Outcome == Regression {
 			regressions = append(regressions, row)
 		}
 	}
@@ -150,7 +150,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	return nil
 }
 
-func (r *Report) rowsOf(metric string) []Row {
+func (r *Verdict) rowsOf(metric string) []Row {
 	var out []Row
 	for _, row := range r.Rows {
 		if row.Metric == metric {
@@ -160,7 +160,7 @@ func (r *Report) rowsOf(metric string) []Row {
 	return out
 }
 
-func (r *Report) metricTitle(m *Metric) string {
+func (r *Verdict) metricTitle(m *Metric) string {
 	gated := "reported"
 	if r.Settings.gated(m.Name) {
 		gated = "gated"
@@ -172,7 +172,7 @@ func (r *Report) metricTitle(m *Metric) string {
 	return title
 }
 
-func (r *Report) rules() string {
+func (r *Verdict) rules() string {
 	return fmt.Sprintf("Mann-Whitney U test at α=%g; medians with %g%% confidence intervals; a regression is significant and beyond its metric's threshold",
 		r.Settings.Alpha, 100*r.Settings.Confidence)
 }
@@ -188,11 +188,11 @@ func describe(s Side) string {
 var tableHeader = []string{"experiment", "mode", "condition", "BASE", "HEAD", "change", "p (n)", "verdict"}
 
 func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
-	table := results.NewTable(w, markdown)
+	table := report.NewTable(w, markdown)
 	table.Header(tableHeader)
 	for _, row := range rows {
 		if err := table.Append([]string{row.Experiment, row.Mode, row.Condition,
-			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), formatP(row), string(row.Verdict)}); err != nil {
+			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), formatP(row), string(row.Outcome)}); err != nil {
 			return err
 		}
 	}
@@ -201,12 +201,12 @@ func writeTable(w io.Writer, rows []Row, m *Metric, markdown bool) error {
 
 // writeChanges lists rows of several metrics, with their thresholds.
 func writeChanges(w io.Writer, rows []Row, markdown bool) error {
-	table := results.NewTable(w, markdown)
+	table := report.NewTable(w, markdown)
 	table.Header([]string{"metric", "experiment", "mode", "condition", "BASE", "HEAD", "change", "threshold", "p (n)", "verdict"})
 	for _, row := range rows {
 		m, _ := Lookup(row.Metric)
 		if err := table.Append([]string{row.Metric, row.Experiment, row.Mode, row.Condition,
-			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), m.FormatThreshold(row.Threshold), formatP(row), string(row.Verdict)}); err != nil {
+			formatStats(row.Base, m), formatStats(row.Head, m), formatChange(row, m), m.FormatThreshold(row.Threshold), formatP(row), string(row.Outcome)}); err != nil {
 			return err
 		}
 	}
@@ -234,7 +234,7 @@ func formatStats(s Stats, m *Metric) string {
 func formatChange(row Row, m *Metric) string {
 	c := float64(row.Change)
 	switch {
-	case row.Verdict == NoData:
+	case row.Outcome == NoData:
 		return "–"
 	case math.IsNaN(c):
 		return "from 0"

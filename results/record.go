@@ -1,11 +1,13 @@
-// Package results holds the run record, the source of truth of a run, and
-// renders reports from it.
+// Package results is the run record, the source of truth of a run, and
+// its Read and Save: the on-disk contract results.json.
 //
 // results.json is a contract read by other tools and by the CI job: fields
 // are only ever added, and Schema changes when a field changes meaning.
-// Reports are rendered from the record alone, so they can be re-rendered
-// later, and trials are saved as they finish, so an interrupted run keeps
-// what it measured.
+// The record holds what was measured, never a judgement of it: package
+// analysis judges it and package report renders it, from the record alone,
+// so a report can be rendered again later. Trials are saved as they finish,
+// so an interrupted run keeps what it measured. This package imports no
+// other package of clusterbench.
 package results
 
 import (
@@ -14,9 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"clusterbench/analysis"
-	"clusterbench/modes"
 )
 
 // Schema is the version of the results.json format this clusterbench
@@ -136,7 +135,7 @@ type Trial struct {
 	// Frontend is what the master (or proxy) counted, e.g. hand-overs.
 	Frontend map[string]uint64 `json:"frontend,omitempty"`
 	// Restarts lists workers that exited during the trial, and their replacements.
-	Restarts []modes.Restart `json:"restarts,omitempty"`
+	Restarts []Restart `json:"restarts,omitempty"`
 	// Fault is what was done to the workers while measuring and the damage
 	// the client saw; nil for none.
 	Fault *Fault `json:"fault,omitempty"`
@@ -298,10 +297,38 @@ type Second struct {
 	ErrorKinds map[string]uint64 `json:"error_kinds,omitempty"`
 }
 
+// Restart records a worker that exited while the deployment ran, as the
+// deployment reported it.
+type Restart struct {
+	Worker int    `json:"worker"`
+	PID    int    `json:"pid"`
+	Exit   string `json:"exit"` // how it ended, e.g. "signal: killed"
+	// ExitedAt is seconds since the deployment was ready.
+	ExitedAt       float64 `json:"exited_at_seconds"`
+	ReplacementPID int     `json:"replacement_pid,omitempty"`
+	// ReadyAfter is seconds from the exit until the replacement served,
+	// at ReadyAt.
+	ReadyAfter float64   `json:"ready_after_seconds,omitempty"`
+	ReadyAt    time.Time `json:"ready_at,omitzero"`
+	// Error says why there is no serving replacement.
+	Error string `json:"error,omitempty"`
+	// Killed is true when a fault injection killed it.
+	Killed bool `json:"killed,omitempty"`
+}
+
 // FairnessPair is fairness per request and per connection.
 type FairnessPair struct {
-	Requests    analysis.Fairness `json:"requests"`
-	Connections analysis.Fairness `json:"connections"`
+	Requests    Fairness `json:"requests"`
+	Connections Fairness `json:"connections"`
+}
+
+// Fairness is how evenly counts were spread over workers: Jain's index
+// and shares of the total. Package analysis computes it.
+type Fairness struct {
+	Jain      float64 `json:"jain"`
+	Top2Share float64 `json:"top2_share"`
+	MaxShare  float64 `json:"max_share"`
+	MinShare  float64 `json:"min_share"`
 }
 
 // CPU is CPU time per process role while measuring, in seconds, read
@@ -387,7 +414,7 @@ func Save(dir string, r *Run) error {
 	if err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
-	return writeAtomic(filepath.Join(dir, FileName), append(data, '\n'))
+	return WriteFile(filepath.Join(dir, FileName), append(data, '\n'))
 }
 
 // Read loads a record from a results.json file or a run directory.
@@ -409,7 +436,9 @@ func Read(path string) (*Run, error) {
 	return &r, nil
 }
 
-func writeAtomic(path string, data []byte) error {
+// WriteFile replaces a file of a run directory atomically, so that a
+// reader never sees half a file: the record, and the report rendered from it.
+func WriteFile(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("results: %w", err)

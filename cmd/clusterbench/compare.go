@@ -62,7 +62,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		return usagef("compare: %v", err)
 	}
 	settings.Confidence = *confidence
-	report, err := compare.Compare(paths[0], base, paths[1], head, settings)
+	verdict, err := compare.Compare(paths[0], base, paths[1], head, settings)
 	if err != nil {
 		return usagef("compare: %v", err)
 	}
@@ -70,10 +70,10 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	// Render everything before writing anything, and undo a write if a
 	// later one fails, so a bad output path leaves nothing half-done.
 	var md, js bytes.Buffer
-	if err := report.WriteMarkdown(&md); err != nil {
+	if err := verdict.WriteMarkdown(&md); err != nil {
 		return err
 	}
-	if err := report.WriteJSON(&js); err != nil {
+	if err := verdict.WriteJSON(&js); err != nil {
 		return err
 	}
 	var written []string
@@ -92,10 +92,10 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		written = append(written, out.path)
 	}
-	if err := report.WriteText(stdout); err != nil {
+	if err := verdict.WriteText(stdout); err != nil {
 		return err
 	}
-	if report.Regressions > 0 {
+	if verdict.Regressions > 0 {
 		return exitStatus(exitRegression)
 	}
 	return nil

@@ -61,18 +61,18 @@ func TestCompareCatchesASlowerWorker(t *testing.T) {
 	if !strings.Contains(stdout, "regression") || !strings.Contains(stdout, "handler app differs: cpu 2000µs") {
 		t.Errorf("stdout names neither the regression nor the changed handler:\n%s", stdout)
 	}
-	var report compare.Report
+	var verdict compare.Verdict
 	data, err := os.ReadFile(js)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(data, &report); err != nil {
+	if err := json.Unmarshal(data, &verdict); err != nil {
 		t.Fatalf("--export-json: %v", err)
 	}
-	for _, row := range report.Rows {
-		t.Logf("%s: %v → %v (%+.1f%%), p=%.4f: %s", row.Metric, row.Base.Values, row.Head.Values, 100*float64(row.Change), float64(row.P), row.Verdict)
-		if row.Metric == "cpu_per_request" && (row.Verdict != compare.Regression || row.Change < 0.10 || row.Head.N != 6) {
-			t.Errorf("cpu_per_request: verdict %q, change %v, n %d; want a regression beyond +10%% over 6 repetitions", row.Verdict, row.Change, row.Head.N)
+	for _, row := range verdict.Rows {
+		t.Logf("%s: %v → %v (%+.1f%%), p=%.4f: %s", row.Metric, row.Base.Values, row.Head.Values, 100*float64(row.Change), float64(row.P), row.Outcome)
+		if row.Metric == "cpu_per_request" && (row.Outcome != compare.Regression || row.Change < 0.10 || row.Head.N != 6) {
+			t.Errorf("cpu_per_request: verdict %q, change %v, n %d; want a regression beyond +10%% over 6 repetitions", row.Outcome, row.Change, row.Head.N)
 		}
 	}
 	markdown, err := os.ReadFile(md)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"clusterbench/modes"
+	"clusterbench/report"
 	"clusterbench/results"
 )
 
@@ -94,7 +95,7 @@ func TestFaultInEveryMode(t *testing.T) {
 				tr.Mode, tr.CountsAgree, tr.Mismatches, tr.Unreported, tr.CountsAuthority)
 		}
 	}
-	report, err := os.ReadFile(filepath.Join(dir, results.ReportName))
+	report, err := os.ReadFile(filepath.Join(dir, report.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestAllWorkersKilledIsRefused(t *testing.T) {
 			t.Errorf("%s: %d responses in the last second, with no worker alive", tr.Mode, last.Successes)
 		}
 	}
-	report, _ := os.ReadFile(filepath.Join(dir, results.ReportName))
+	report, _ := os.ReadFile(filepath.Join(dir, report.FileName))
 	if want := fmt.Sprintf("new connections were refused in %d of %d trials", len(r.Trials), len(r.Trials)); !strings.Contains(string(report), want) {
 		t.Errorf("report lacks %q", want)
 	}

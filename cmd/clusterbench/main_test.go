@@ -23,6 +23,7 @@ import (
 	"clusterbench/internal/leakcheck"
 	"clusterbench/internal/netns"
 	"clusterbench/modes"
+	"clusterbench/report"
 	"clusterbench/results"
 )
 
@@ -284,17 +285,17 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 	}
 
-	report, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| shared", "| reuseport", "| roundrobin:free", "Jain conn", "server CPU µs/req", "CPU cores loadgen/master/proxy/workers",
 		"## Conditions", "## Findings", "- CPU placement: none"} {
-		if !bytes.Contains(report, []byte(want)) {
+		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-	plots := run.Plots()
+	plots := report.Plots(run)
 	if len(plots) != 4 {
 		t.Errorf("%d plots; want throughput, share, latency and CPU", len(plots))
 	}
@@ -307,7 +308,7 @@ func TestRunEndToEnd(t *testing.T) {
 		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
 			t.Errorf("%s: %v", p.File, err)
 		}
-		if !bytes.Contains(report, []byte("("+p.File+")")) {
+		if !bytes.Contains(md, []byte("("+p.File+")")) {
 			t.Errorf("report.md does not show %s", p.File)
 		}
 		pngs[p.File] = data
@@ -317,15 +318,15 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("the terminal shows no findings:\n%s", stdout)
 	}
 	// bench.txt: one Go benchmark line per trial, re-rendered below too.
-	bench, err := os.ReadFile(filepath.Join(dir, results.BenchName))
+	bench, err := os.ReadFile(filepath.Join(dir, report.BenchFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if lines := regexp.MustCompile(`(?m)^Benchmarkflags/mode=\S+-\d+ \d+ .* req/s `).FindAll(bench, -1); len(lines) != len(run.Trials) {
-		t.Errorf("%s has %d result lines, want one per trial (%d):\n%s", results.BenchName, len(lines), len(run.Trials), bench)
+		t.Errorf("%s has %d result lines, want one per trial (%d):\n%s", report.BenchFileName, len(lines), len(run.Trials), bench)
 	}
-	pngs[results.BenchName] = bench
-	os.Remove(filepath.Join(dir, results.BenchName))
+	pngs[report.BenchFileName] = bench
+	os.Remove(filepath.Join(dir, report.BenchFileName))
 
 	// report re-renders the same Markdown, plots and bench.txt from results.json alone.
 	os.Remove(filepath.Join(dir, "report.md"))
@@ -333,7 +334,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("report: exit %d: %s", code, stderr)
 	}
 	again, err := os.ReadFile(filepath.Join(dir, "report.md"))
-	if err != nil || !bytes.Equal(again, report) {
+	if err != nil || !bytes.Equal(again, md) {
 		t.Errorf("re-rendered report differs from the original (err %v)", err)
 	}
 	for name, data := range pngs {

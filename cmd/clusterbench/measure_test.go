@@ -15,6 +15,7 @@ import (
 	"clusterbench/internal/nstest"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/report"
 	"clusterbench/results"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
@@ -236,7 +237,7 @@ func TestWrkEngineCountsAgree(t *testing.T) {
 			t.Errorf("%s: the workers served %d requests, the client saw %d", name, served, tr.Successes)
 		}
 	}
-	report, err := os.ReadFile(filepath.Join(dir, results.ReportName))
+	report, err := os.ReadFile(filepath.Join(dir, report.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}

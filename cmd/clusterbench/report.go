@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
+	"clusterbench/report"
 	"clusterbench/results"
 )
 
@@ -25,27 +25,13 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := results.WriteReport(dir, r); err != nil {
+	if err := report.Write(dir, r); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, filepath.Join(dir, results.ReportName))
-	fmt.Fprintln(stdout, filepath.Join(dir, results.BenchName))
-	for _, p := range r.Plots() {
+	fmt.Fprintln(stdout, filepath.Join(dir, report.FileName))
+	fmt.Fprintln(stdout, filepath.Join(dir, report.BenchFileName))
+	for _, p := range report.Plots(r) {
 		fmt.Fprintln(stdout, filepath.Join(dir, p.File))
 	}
 	return nil
-}
-
-// printFindings shows the report's findings on the terminal, without the
-// Markdown emphasis.
-func printFindings(w io.Writer, r *results.Run) {
-	findings := r.Findings()
-	if len(findings) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "\nfindings:")
-	plain := strings.NewReplacer("**", "", "`", "")
-	for _, f := range findings {
-		fmt.Fprintf(w, "- %s\n", plain.Replace(f))
-	}
 }

@@ -20,6 +20,7 @@ import (
 	"clusterbench/internal/tail"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/report"
 	"clusterbench/results"
 	"clusterbench/scenarios"
 	"clusterbench/worker"
@@ -230,29 +231,22 @@ func (r *runner) run(ctx context.Context, file *scenarios.File) error {
 	if err := results.Save(r.dir, rec); err != nil {
 		return err
 	}
-	if err := results.WriteReport(r.dir, rec); err != nil {
+	if err := report.Write(r.dir, rec); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.stdout)
-	if err := results.WriteSummary(r.stdout, rec.Points(), false); err != nil {
+	if err := report.WriteTerminal(r.stdout, rec); err != nil {
 		return err
 	}
-	if err := results.WriteResilience(r.stdout, rec.Points(), false); err != nil {
-		return err
-	}
-	printFindings(r.stdout, rec)
-	for _, w := range rec.Warnings() {
-		fmt.Fprintf(r.stdout, "warning: %s\n", w)
-	}
-	fmt.Fprintf(r.stdout, "\nwrote %s, %s, %s and %d plots\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, results.ReportName),
-		filepath.Join(r.dir, results.BenchName), len(rec.Plots()))
+	fmt.Fprintf(r.stdout, "\nwrote %s, %s, %s and %d plots\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, report.FileName),
+		filepath.Join(r.dir, report.BenchFileName), len(report.Plots(rec)))
 	switch {
 	case !rec.Complete:
 		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), len(trials), r.dir)
 	case requiredSkipped > 0:
-		return fmt.Errorf("required modes could not run here (%d trials skipped); see %s", requiredSkipped, filepath.Join(r.dir, results.ReportName))
+		return fmt.Errorf("required modes could not run here (%d trials skipped); see %s", requiredSkipped, filepath.Join(r.dir, report.FileName))
 	case failed > 0:
-		return fmt.Errorf("%d of %d trials failed; see %s", failed, len(trials), filepath.Join(r.dir, results.ReportName))
+		return fmt.Errorf("%d of %d trials failed; see %s", failed, len(trials), filepath.Join(r.dir, report.FileName))
 	}
 	return nil
 }

@@ -320,8 +320,9 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 		rec.ServerCPUPerRequestUs = 1e6 * rec.CPU.ServerSeconds() / float64(rec.Successes)
 	}
 	rec.Frontend = served.Frontend
-	rec.Restarts = served.Restarts
 	for _, r := range served.Restarts {
+		// The record's own copy: results imports no other package.
+		rec.Restarts = append(rec.Restarts, results.Restart(r))
 		if !r.Killed { // the fault's own victims are in its damage report
 			rec.Warnings = append(rec.Warnings, describeRestart(r))
 		}

@@ -1,4 +1,10 @@
-package results
+// Package report renders a run record for people: report.md with its PNG
+// plots and figures, bench.txt for benchstat, and the tables, findings and
+// warnings a run prints on the terminal.
+//
+// Everything is rendered from the record alone, through package analysis,
+// so `clusterbench report DIR` gives the same files byte for byte later.
+package report
 
 import (
 	"bytes"
@@ -12,10 +18,13 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"clusterbench/analysis"
+	"clusterbench/results"
 )
 
-// ReportName is the Markdown report's name inside a run directory.
-const ReportName = "report.md"
+// FileName is the Markdown report's name inside a run directory.
+const FileName = "report.md"
 
 // Columns of the summary table, shared by the Markdown report and the terminal.
 var summaryHeader = []string{
@@ -29,53 +38,42 @@ var summaryHeader = []string{
 // least one repetition.
 const boundMark = " †"
 
-func (p *Point) summaryRow() []string {
+func summaryRow(p *analysis.Point) []string {
 	if len(p.Trials) == 0 {
 		row := make([]string, len(summaryHeader))
-		copy(row, []string{p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load, p.reps(), "failed"})
+		copy(row, []string{p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load, reps(p), "failed"})
 		return row
 	}
-	thr := p.Summary(func(t *Trial) float64 { return t.ThroughputRPS })
-	errs := p.Summary(func(t *Trial) float64 { return float64(t.Errors) })
-	share := func(f func(t *Trial) float64) string { return fmt.Sprintf("%.0f%%", 100*p.Summary(f).Median) }
+	thr := p.Summary(func(t *results.Trial) float64 { return t.ThroughputRPS })
+	errs := p.Summary(func(t *results.Trial) float64 { return float64(t.Errors) })
+	share := func(f func(t *results.Trial) float64) string { return fmt.Sprintf("%.0f%%", 100*p.Summary(f).Median) }
 	mark := ""
-	if p.loadgenBound() > 0 {
+	if p.LoadgenBound() > 0 {
 		mark = boundMark
 	}
 	return []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
-		p.reps(),
+		reps(p),
 		fmt.Sprintf("%.0f ± %.0f%%%s", thr.Median, 100*thr.Spread(), mark),
-		fmt.Sprintf("%.1f", p.Summary(func(t *Trial) float64 { return t.ServerCPUPerRequestUs }).Median),
-		fmt.Sprintf("%.2f", p.Summary(func(t *Trial) float64 { return t.Latency.P50 }).Median),
-		fmt.Sprintf("%.2f", p.Summary(func(t *Trial) float64 { return t.Latency.P99 }).Median),
+		fmt.Sprintf("%.1f", p.Summary(func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs }).Median),
+		fmt.Sprintf("%.2f", p.Summary(func(t *results.Trial) float64 { return t.Latency.P50 }).Median),
+		fmt.Sprintf("%.2f", p.Summary(func(t *results.Trial) float64 { return t.Latency.P99 }).Median),
 		fmt.Sprintf("%.0f", errs.Median),
-		fmt.Sprintf("%.3f", p.Summary(func(t *Trial) float64 { return t.Fairness.Requests.Jain }).Median),
-		fmt.Sprintf("%.3f", p.Summary(func(t *Trial) float64 { return t.Fairness.Connections.Jain }).Median),
-		share(func(t *Trial) float64 { return t.Fairness.Requests.Top2Share }),
-		share(func(t *Trial) float64 { return t.Fairness.Connections.Top2Share }),
-		share(func(t *Trial) float64 { return t.Fairness.Requests.MaxShare }) + " / " + share(func(t *Trial) float64 { return t.Fairness.Requests.MinShare }),
-		share(func(t *Trial) float64 { return t.Fairness.Connections.MaxShare }) + " / " + share(func(t *Trial) float64 { return t.Fairness.Connections.MinShare }),
-		fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", p.Summary(func(t *Trial) float64 { return t.CPU.LoadgenCores() }).Median,
-			p.Summary(func(t *Trial) float64 { return t.CPU.MasterCores() }).Median,
-			p.Summary(func(t *Trial) float64 { return t.CPU.ProxyCores() }).Median,
-			p.Summary(func(t *Trial) float64 { return t.CPU.WorkersCores() }).Median),
+		fmt.Sprintf("%.3f", p.Summary(func(t *results.Trial) float64 { return t.Fairness.Requests.Jain }).Median),
+		fmt.Sprintf("%.3f", p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain }).Median),
+		share(func(t *results.Trial) float64 { return t.Fairness.Requests.Top2Share }),
+		share(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share }),
+		share(func(t *results.Trial) float64 { return t.Fairness.Requests.MaxShare }) + " / " + share(func(t *results.Trial) float64 { return t.Fairness.Requests.MinShare }),
+		share(func(t *results.Trial) float64 { return t.Fairness.Connections.MaxShare }) + " / " + share(func(t *results.Trial) float64 { return t.Fairness.Connections.MinShare }),
+		fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", p.Summary(func(t *results.Trial) float64 { return t.CPU.LoadgenCores() }).Median,
+			p.Summary(func(t *results.Trial) float64 { return t.CPU.MasterCores() }).Median,
+			p.Summary(func(t *results.Trial) float64 { return t.CPU.ProxyCores() }).Median,
+			p.Summary(func(t *results.Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
-}
-
-// loadgenBound counts the repetitions the load generator limited.
-func (p *Point) loadgenBound() int {
-	n := 0
-	for _, t := range p.Trials {
-		if t.LoadgenBound {
-			n++
-		}
-	}
-	return n
 }
 
 // reps counts the measured repetitions, and the failed ones if any.
-func (p *Point) reps() string {
+func reps(p *analysis.Point) string {
 	if len(p.Failed) > 0 {
 		return fmt.Sprintf("%d (+%d failed)", len(p.Trials), len(p.Failed))
 	}
@@ -91,11 +89,11 @@ func onOff(b bool) string {
 
 // WriteSummary writes the summary table of points to w, as Markdown or as
 // a plain terminal table.
-func WriteSummary(w io.Writer, points []*Point, markdown bool) error {
+func WriteSummary(w io.Writer, points []*analysis.Point, markdown bool) error {
 	table := NewTable(w, markdown)
 	table.Header(summaryHeader)
 	for _, p := range points {
-		if err := table.Append(p.summaryRow()); err != nil {
+		if err := table.Append(summaryRow(p)); err != nil {
 			return err
 		}
 	}
@@ -116,12 +114,12 @@ func NewTable(w io.Writer, markdown bool) *tablewriter.Table {
 	return tablewriter.NewTable(w, opts...)
 }
 
-// WriteReport renders report.md, the plots and bench.txt into dir from
+// Write renders report.md, the plots and bench.txt into dir from
 // the record alone, so the same record always gives the same files.
-func WriteReport(dir string, r *Run) error {
+func Write(dir string, r *results.Run) error {
 	var b bytes.Buffer
-	if err := RenderMarkdown(&b, r); err != nil {
-		return fmt.Errorf("results: report: %w", err)
+	if err := WriteMarkdown(&b, r); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	if err := WritePlots(dir, r); err != nil {
 		return err
@@ -129,11 +127,11 @@ func WriteReport(dir string, r *Run) error {
 	if err := writeBenchFile(dir, r); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, ReportName), b.Bytes())
+	return results.WriteFile(filepath.Join(dir, FileName), b.Bytes())
 }
 
-// RenderMarkdown writes the Markdown report of r to w.
-func RenderMarkdown(w io.Writer, r *Run) error {
+// WriteMarkdown writes the Markdown report of r to w.
+func WriteMarkdown(w io.Writer, r *results.Run) error {
 	fmt.Fprintf(w, "# clusterbench report: %s\n\n", r.Scenario)
 	if !r.Complete {
 		fmt.Fprintf(w, "> **Partial run**: it was interrupted or is still going; only finished trials are shown.\n\n")
@@ -144,7 +142,7 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 	for _, app := range workerApps(r) {
 		fmt.Fprintf(w, "- Worker app: %s\n", app)
 	}
-	for _, c := range byModes(r, func(t *Trial) string { return t.Counting }) {
+	for _, c := range byModes(r, func(t *results.Trial) string { return t.Counting }) {
 		fmt.Fprintf(w, "- Counting: %s\n", c)
 	}
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
@@ -156,16 +154,12 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode; with Node's cluster primary in the node modes), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
 		schemaNote(r))
 
-	if findings := r.Findings(); len(findings) > 0 {
-		fmt.Fprintf(w, "## Findings\n\n")
-		for _, f := range findings {
-			fmt.Fprintf(w, "- %s\n", f)
-		}
-		fmt.Fprintln(w)
+	if err := WriteFindings(w, analysis.FindingsOf(r), true); err != nil {
+		return err
 	}
 
-	points := r.Points()
-	plots := r.Plots()
+	points := analysis.Points(r)
+	plots := Plots(r)
 	for _, exp := range experiments(points) {
 		fmt.Fprintf(w, "## Experiment: %s\n\n", exp)
 		loads, handlers := conditionsOf(r, exp)
@@ -177,21 +171,21 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 			fmt.Fprintf(w, "- handler `%s`: %gµs CPU, %gms sleep, %d-byte body per request\n", h.Name, h.CPUMicros, h.SleepMs, h.BodyBytes)
 		}
 		fmt.Fprintf(w, "- CPU placement: %s\n", placementOf(r, exp))
-		var rows []*Point
+		var rows []*analysis.Point
 		for _, p := range points {
 			if p.Experiment == exp {
 				rows = append(rows, p)
 			}
 		}
-		if f := rows[0].fault(); f != nil {
-			fmt.Fprintf(w, "- fault: %s; the first workers by index are killed\n", f.Describe(rows[0].Workers))
+		if f := rows[0].Fault(); f != nil {
+			fmt.Fprintf(w, "- fault: %s; the first workers by index are killed\n", describeFault(f, rows[0].Workers))
 		}
 		fmt.Fprintln(w)
 		if err := WriteSummary(w, rows, true); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)
-		if hasFault(Conditions(rows)) {
+		if analysis.HasFault(analysis.Conditions(rows)) {
 			fmt.Fprintf(w, "### Resilience\n\n%s\n\n", resilienceNote)
 			if err := WriteResilience(w, rows, true); err != nil {
 				return err
@@ -205,12 +199,32 @@ func RenderMarkdown(w io.Writer, r *Run) error {
 		}
 	}
 
-	if warnings := r.Warnings(); len(warnings) > 0 {
+	if warnings := warnings(r); len(warnings) > 0 {
 		fmt.Fprintf(w, "## Warnings\n\n")
 		for _, warn := range warnings {
 			fmt.Fprintf(w, "- %s\n", warn)
 		}
 		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// WriteTerminal writes what a run prints when it ends: the summary table,
+// the resilience table if a fault was injected, the findings and the
+// warnings, as plain text.
+func WriteTerminal(w io.Writer, r *results.Run) error {
+	points := analysis.Points(r)
+	if err := WriteSummary(w, points, false); err != nil {
+		return err
+	}
+	if err := WriteResilience(w, points, false); err != nil {
+		return err
+	}
+	if err := WriteFindings(w, analysis.FindingsOf(r), false); err != nil {
+		return err
+	}
+	for _, warn := range warnings(r) {
+		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	return nil
 }
@@ -222,9 +236,10 @@ const resilienceNote = "Medians of repetitions. Lost requests are those that fai
 	"Counts: a killed process cannot give final counts, so its last periodic report (every 100 ms) may miss what it served last; " +
 	"for it the client's count stands (\"client for 1 killed\"), and every other process must agree with the client exactly (\"rest agree\")."
 
-// Warnings lists everything in the run a reader must not miss: failed
-// trials, client/worker count mismatches and the trials' own warnings.
-func (r *Run) Warnings() []string {
+// warnings lists everything in the run a reader must not miss: skipped
+// modes, where the load generator was the limit, failed trials,
+// client/worker count mismatches and the trials' own warnings.
+func warnings(r *results.Run) []string {
 	var out []string
 	for _, s := range r.Skipped {
 		required := ""
@@ -233,7 +248,12 @@ func (r *Run) Warnings() []string {
 		}
 		out = append(out, fmt.Sprintf("%s/%s: skipped %s%s: %s", s.Experiment, s.Mode, plural(s.Trials, "trial"), required, s.Reason))
 	}
-	out = append(out, r.loadgenBoundWarnings()...)
+	for _, l := range analysis.LoadgenLimits(r) {
+		out = append(out, fmt.Sprintf("%s/%s: the load generator (%s), not the server, was the limit in %d of %d trials (%s; e.g. %s, rep %d: %s): "+
+			"their throughput measures the load generator, so compare those modes by server CPU µs/req, "+
+			"or measure again with `loadgen: wrk` or with `cpus:` to give the load generator CPUs of its own",
+			l.Experiment, l.Load, l.Engine, l.Bound, l.Trials, strings.Join(l.Modes, ", "), l.Example.Label(), l.Example.Rep, l.Example.LoadgenBoundReason))
+	}
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
 			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
@@ -250,7 +270,7 @@ func (r *Run) Warnings() []string {
 	return out
 }
 
-func experiments(points []*Point) []string {
+func experiments(points []*analysis.Point) []string {
 	var names []string
 	seen := map[string]bool{}
 	for _, p := range points {
@@ -263,9 +283,9 @@ func experiments(points []*Point) []string {
 }
 
 // conditionsOf lists the distinct loads and handlers of an experiment.
-func conditionsOf(r *Run, exp string) ([]Load, []Handler) {
-	var loads []Load
-	var handlers []Handler
+func conditionsOf(r *results.Run, exp string) ([]results.Load, []results.Handler) {
+	var loads []results.Load
+	var handlers []results.Handler
 	seenLoad, seenHandler := map[string]bool{}, map[string]bool{}
 	for _, t := range r.Trials {
 		if t.Experiment != exp {
@@ -283,7 +303,7 @@ func conditionsOf(r *Run, exp string) ([]Load, []Handler) {
 	return loads, handlers
 }
 
-func describeLoad(l Load) string {
+func describeLoad(l results.Load) string {
 	var parts []string
 	if l.Rate == 0 {
 		parts = append(parts, fmt.Sprintf("maximum rate, closed loop with %d concurrent requests", l.Concurrency))
@@ -300,6 +320,11 @@ func describeLoad(l Load) string {
 	return engine + " " + strings.Join(parts, ", ")
 }
 
+// conditionTitle names a condition: "8 workers, keep-alive on, handler trivial, load max-c32".
+func conditionTitle(c *analysis.Condition) string {
+	return fmt.Sprintf("%s, keep-alive %s, handler %s, load %s", plural(c.Workers, "worker"), onOff(c.KeepAlive), c.Handler, c.Load)
+}
+
 // plural is "1 trial", "2 trials", "2 processes".
 func plural(n int, noun string) string {
 	switch {
@@ -311,53 +336,8 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// loadgenBoundWarnings says, per experiment and load, in how many trials
-// the load generator was the limit, with the first trial's reason.
-func (r *Run) loadgenBoundWarnings() []string {
-	type tally struct {
-		bound, trials int
-		modes         []string
-		reason        string
-		engine        string
-	}
-	tallies := map[string]*tally{}
-	var order []string
-	for _, t := range measured(r) {
-		key := t.Experiment + "/" + t.Load.Name
-		c, ok := tallies[key]
-		if !ok {
-			c = &tally{engine: t.Load.Engine}
-			tallies[key] = c
-			order = append(order, key)
-		}
-		c.trials++
-		if !t.LoadgenBound {
-			continue
-		}
-		c.bound++
-		if !slices.Contains(c.modes, t.Label()) {
-			c.modes = append(c.modes, t.Label())
-		}
-		if c.reason == "" {
-			c.reason = fmt.Sprintf("%s, rep %d: %s", t.Label(), t.Rep, t.LoadgenBoundReason)
-		}
-	}
-	var out []string
-	for _, key := range order {
-		c := tallies[key]
-		if c.bound == 0 {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s: the load generator (%s), not the server, was the limit in %d of %d trials (%s; e.g. %s): "+
-			"their throughput measures the load generator, so compare those modes by server CPU µs/req, "+
-			"or measure again with `loadgen: wrk` or with `cpus:` to give the load generator CPUs of its own",
-			key, c.engine, c.bound, c.trials, strings.Join(c.modes, ", "), c.reason))
-	}
-	return out
-}
-
 // placementOf describes where an experiment's load generator and server ran.
-func placementOf(r *Run, exp string) string {
+func placementOf(r *results.Run, exp string) string {
 	for _, t := range r.Trials {
 		if t.Experiment != exp {
 			continue
@@ -372,7 +352,7 @@ func placementOf(r *Run, exp string) string {
 
 // schemaNote warns that an older record's CPU figures span more than the
 // measured phase.
-func schemaNote(r *Run) string {
+func schemaNote(r *results.Run) string {
 	if r.Schema >= 2 {
 		return ""
 	}
@@ -381,8 +361,8 @@ func schemaNote(r *Run) string {
 
 // workerApps says which app each mode ran, when they differ: the Go worker
 // and Node's cluster app accept differently on a shared socket.
-func workerApps(r *Run) []string {
-	apps := byModes(r, func(t *Trial) string { return cmp.Or(t.WorkerApp, r.Host.WorkerApp) })
+func workerApps(r *results.Run) []string {
+	apps := byModes(r, func(t *results.Trial) string { return cmp.Or(t.WorkerApp, r.Host.WorkerApp) })
 	if len(apps) == 0 {
 		return []string{r.Host.WorkerApp}
 	}
@@ -391,7 +371,7 @@ func workerApps(r *Run) []string {
 
 // byModes lists the distinct values of what among the trials, each with
 // the modes it was found in; trials without a value are left out.
-func byModes(r *Run, what func(*Trial) string) []string {
+func byModes(r *results.Run, what func(*results.Trial) string) []string {
 	var values []string
 	modesOf := map[string][]string{}
 	every := true // every trial has a value

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 // and it has its data drawn on it.
 func TestPlotsAreValidPNGs(t *testing.T) {
 	r := fixture(t)
-	plots := r.Plots()
+	plots := Plots(r)
 	// Two experiments, four figures each, named after the experiment.
 	want := []string{
 		"quick-throughput.png", "quick-share.png", "quick-latency.png", "quick-cpu.png",

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"clusterbench/analysis"
+	"clusterbench/results"
 )
 
 // Plot is one PNG of a run directory: what it shows, for the report's
@@ -29,14 +30,14 @@ type Plot struct {
 // Plots lists the PNGs of a run: for each experiment, throughput, load
 // share per worker, latency and CPU per role, each with one panel per
 // condition, and for an experiment with a fault its damage over time. Names depend only on the record, so the report can link them.
-func (r *Run) Plots() []Plot {
-	points := r.Points()
+func Plots(r *results.Run) []Plot {
+	points := analysis.Points(r)
 	styles := modeStyles(points)
 	var out []Plot
 	used := map[string]bool{}
-	all := Conditions(points)
+	all := analysis.Conditions(points)
 	for _, exp := range experiments(points) {
-		var conds []*Condition
+		var conds []*analysis.Condition
 		for _, c := range all {
 			if c.Experiment == exp {
 				conds = append(conds, c)
@@ -56,7 +57,7 @@ func (r *Run) Plots() []Plot {
 			Plot{exp, "latency percentiles", base + "-latency.png", func() *figure { return latencyFigure(exp, conds, styles) }},
 			Plot{exp, "CPU per process role", base + "-cpu.png", func() *figure { return cpuFigure(exp, conds, r.Host.CPUs) }},
 		)
-		if hasFault(conds) {
+		if analysis.HasFault(conds) {
 			out = append(out, Plot{exp, "successful responses and errors per second, the kill marked", base + "-fault.png",
 				func() *figure { return faultFigure(exp, conds, styles) }})
 		}
@@ -68,26 +69,26 @@ func (r *Run) Plots() []Plot {
 func (p Plot) Render() ([]byte, error) {
 	var b bytes.Buffer
 	if err := p.figure().writePNG(&b); err != nil {
-		return nil, fmt.Errorf("results: %s: %w", p.File, err)
+		return nil, fmt.Errorf("report: %s: %w", p.File, err)
 	}
 	return b.Bytes(), nil
 }
 
 // WritePlots renders every plot of r into dir.
-func WritePlots(dir string, r *Run) error {
-	for _, p := range r.Plots() {
+func WritePlots(dir string, r *results.Run) error {
+	for _, p := range Plots(r) {
 		png, err := p.Render()
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(filepath.Join(dir, p.File), png); err != nil {
+		if err := results.WriteFile(filepath.Join(dir, p.File), png); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func hasMeasurement(conds []*Condition) bool {
+func hasMeasurement(conds []*analysis.Condition) bool {
 	for _, c := range conds {
 		for _, p := range c.Points {
 			if len(p.Trials) > 0 {
@@ -114,7 +115,7 @@ func fileSafe(name string) string {
 
 // modeStyles gives every mode label of the run its look, in order of first
 // appearance, so a mode looks the same in every figure.
-func modeStyles(points []*Point) map[string]modeStyle {
+func modeStyles(points []*analysis.Point) map[string]modeStyle {
 	styles := map[string]modeStyle{}
 	for _, p := range points {
 		if _, ok := styles[p.Mode]; !ok {
@@ -124,7 +125,7 @@ func modeStyles(points []*Point) map[string]modeStyle {
 	return styles
 }
 
-func modeLegend(conds []*Condition, styles map[string]modeStyle, lines bool) []legendEntry {
+func modeLegend(conds []*analysis.Condition, styles map[string]modeStyle, lines bool) []legendEntry {
 	var entries []legendEntry
 	seen := map[string]bool{}
 	for _, c := range conds {
@@ -201,7 +202,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // modeAxis labels the x axis with the condition's modes, slanted so that
 // long names do not overlap.
-func modeAxis(p *plot.Plot, c *Condition) {
+func modeAxis(p *plot.Plot, c *analysis.Condition) {
 	names := make([]string, len(c.Points))
 	for i, pt := range c.Points {
 		names[i] = pt.Mode
@@ -254,18 +255,18 @@ func barWidth(n int) vg.Length {
 	return vg.Length(math.Min(28, 300/float64(max(n, 1))))
 }
 
-func throughputFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+func throughputFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
 	f := &figure{title: exp + ": throughput (median of repetitions; bars span the lowest to the highest)",
 		legend: modeLegend(conds, styles, false), cols: panelCols(len(conds))}
 	for _, c := range conds {
-		p := newPanel(c.Title(), "", "throughput (requests/s)", true)
+		p := newPanel(conditionTitle(c), "", "throughput (requests/s)", true)
 		modeAxis(p, c)
 		var highest float64
 		for i, pt := range c.Points {
 			if len(pt.Trials) == 0 {
 				continue
 			}
-			s := pt.Summary(func(t *Trial) float64 { return t.ThroughputRPS })
+			s := pt.Summary(func(t *results.Trial) float64 { return t.ThroughputRPS })
 			bar, err := plotter.NewBarChart(plotter.Values{s.Median}, barWidth(len(c.Points)))
 			if err != nil {
 				continue
@@ -284,14 +285,14 @@ func throughputFigure(exp string, conds []*Condition, styles map[string]modeStyl
 	return f
 }
 
-func shareFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+func shareFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
 	f := &figure{title: exp + ": each worker's share, busiest to idlest (median of repetitions; bars span the lowest to the highest)",
 		legend: append(modeLegend(conds, styles, true), legendEntry{label: "fair share 1/N", color: color.Black, glyph: noGlyph{}, dashes: fairDashes}),
 		cols:   2}
 	for _, c := range conds {
 		f.panels = append(f.panels,
-			sharePanel("per request: "+c.Title(), "share of requests (%)", c, styles, (*Trial).RequestCounts),
-			sharePanel("per connection: "+c.Title(), "share of connections (%)", c, styles, (*Trial).ConnectionCounts))
+			sharePanel("per request: "+conditionTitle(c), "share of requests (%)", c, styles, (*results.Trial).RequestCounts),
+			sharePanel("per connection: "+conditionTitle(c), "share of connections (%)", c, styles, (*results.Trial).ConnectionCounts))
 	}
 	return f
 }
@@ -303,7 +304,7 @@ type noGlyph struct{}
 
 func (noGlyph) DrawGlyph(*draw.Canvas, draw.GlyphStyle, vg.Point) {}
 
-func sharePanel(title, yLabel string, c *Condition, styles map[string]modeStyle, counts func(*Trial) []uint64) *plot.Plot {
+func sharePanel(title, yLabel string, c *analysis.Condition, styles map[string]modeStyle, counts func(*results.Trial) []uint64) *plot.Plot {
 	p := newPanel(title, "worker, busiest to idlest", yLabel, false)
 	var highest float64
 	n := len(c.Points)
@@ -353,16 +354,16 @@ func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
 
 var percentiles = []struct {
 	name  string
-	value func(Latency) float64
+	value func(results.Latency) float64
 }{
-	{"p50", func(l Latency) float64 { return l.P50 }},
-	{"p90", func(l Latency) float64 { return l.P90 }},
-	{"p99", func(l Latency) float64 { return l.P99 }},
-	{"p99.9", func(l Latency) float64 { return l.P999 }},
-	{"max", func(l Latency) float64 { return l.Max }},
+	{"p50", func(l results.Latency) float64 { return l.P50 }},
+	{"p90", func(l results.Latency) float64 { return l.P90 }},
+	{"p99", func(l results.Latency) float64 { return l.P99 }},
+	{"p99.9", func(l results.Latency) float64 { return l.P999 }},
+	{"max", func(l results.Latency) float64 { return l.Max }},
 }
 
-func latencyFigure(exp string, conds []*Condition, styles map[string]modeStyle) *figure {
+func latencyFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
 	f := &figure{title: exp + ": latency of successful requests (median of repetitions; log scale)",
 		legend: modeLegend(conds, styles, true), cols: panelCols(len(conds))}
 	names := make([]string, len(percentiles))
@@ -370,7 +371,7 @@ func latencyFigure(exp string, conds []*Condition, styles map[string]modeStyle) 
 		names[i] = pc.name
 	}
 	for _, c := range conds {
-		p := newPanel(c.Title(), "percentile", "latency (ms)", false)
+		p := newPanel(conditionTitle(c), "percentile", "latency (ms)", false)
 		p.NominalX(names...)
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
@@ -378,7 +379,7 @@ func latencyFigure(exp string, conds []*Condition, styles map[string]modeStyle) 
 		for _, pt := range c.Points {
 			var xys plotter.XYs
 			for i, pc := range percentiles {
-				v := pt.Summary(func(t *Trial) float64 { return pc.value(t.Latency) }).Median
+				v := pt.Summary(func(t *results.Trial) float64 { return pc.value(t.Latency) }).Median
 				if v > 0 { // a log scale has no zero; no successful request means no latency
 					xys = append(xys, plotter.XY{X: float64(i), Y: v})
 					lowest, highest = math.Min(lowest, v), math.Max(highest, v)
@@ -411,15 +412,24 @@ func latencyFigure(exp string, conds []*Condition, styles map[string]modeStyle) 
 var roles = []struct {
 	name  string
 	color color.Color
-	cores func(*Trial) float64
+	cores func(*results.Trial) float64
 }{
-	{"load generator", rgb(0xbab0ac), func(t *Trial) float64 { return perSecond(t.CPU.LoadgenSeconds, t.DurationSeconds) }},
-	{"master", rgb(0xe15759), func(t *Trial) float64 { return t.CPU.MasterCores() }},
-	{"proxy", rgb(0xf28e2b), func(t *Trial) float64 { return t.CPU.ProxyCores() }},
-	{"workers", rgb(0x4e79a7), func(t *Trial) float64 { return t.CPU.WorkersCores() }},
+	{"load generator", rgb(0xbab0ac), loadgenCores},
+	{"master", rgb(0xe15759), func(t *results.Trial) float64 { return t.CPU.MasterCores() }},
+	{"proxy", rgb(0xf28e2b), func(t *results.Trial) float64 { return t.CPU.ProxyCores() }},
+	{"workers", rgb(0x4e79a7), func(t *results.Trial) float64 { return t.CPU.WorkersCores() }},
 }
 
-func cpuFigure(exp string, conds []*Condition, cpus int) *figure {
+// loadgenCores is over the measured load's duration, as the plot has
+// always drawn it.
+func loadgenCores(t *results.Trial) float64 {
+	if t.DurationSeconds <= 0 {
+		return 0
+	}
+	return t.CPU.LoadgenSeconds / t.DurationSeconds
+}
+
+func cpuFigure(exp string, conds []*analysis.Condition, cpus int) *figure {
 	f := &figure{title: fmt.Sprintf("%s: CPU per process role, in cores (median of repetitions; the machine has %d)", exp, cpus),
 		cols: panelCols(len(conds))}
 	for _, r := range roles {
@@ -427,7 +437,7 @@ func cpuFigure(exp string, conds []*Condition, cpus int) *figure {
 	}
 	f.legend = append(f.legend, legendEntry{label: "CPUs of the machine", color: color.Black, glyph: noGlyph{}, dashes: fairDashes})
 	for _, c := range conds {
-		p := newPanel(c.Title(), "", "CPU (cores)", true)
+		p := newPanel(conditionTitle(c), "", "CPU (cores)", true)
 		modeAxis(p, c)
 		var below *plotter.BarChart
 		stacked := make([]float64, len(c.Points))

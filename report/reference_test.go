@@ -1,11 +1,12 @@
-package results
+package report
 
 import (
 	"bytes"
-
 	"os"
 	"path/filepath"
 	"testing"
+
+	"clusterbench/results"
 )
 
 // TestReferenceRunsRenderUnchanged re-renders every committed reference run
@@ -13,7 +14,7 @@ import (
 // plot to be byte-identical to the committed files: a change that is meant
 // to change no output is checked against real runs of every kind, older
 // schemas included. A change that means to change the report runs
-// `go test ./results -run ReferenceRuns -update` and commits the result.
+// `go test ./report -run ReferenceRuns -update` and commits the result.
 func TestReferenceRunsRenderUnchanged(t *testing.T) {
 	if raceDetector {
 		// Rendering is single-threaded arithmetic; under the race detector
@@ -27,7 +28,7 @@ func TestReferenceRunsRenderUnchanged(t *testing.T) {
 	for _, path := range runs {
 		committed := filepath.Dir(path)
 		t.Run(filepath.Base(committed), func(t *testing.T) {
-			r, err := Read(committed)
+			r, err := results.Read(committed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +36,7 @@ func TestReferenceRunsRenderUnchanged(t *testing.T) {
 			if !*update {
 				dir = t.TempDir()
 			}
-			if err := WriteReport(dir, r); err != nil {
+			if err := Write(dir, r); err != nil {
 				t.Fatal(err)
 			}
 			if *update {

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"clusterbench/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata, and re-render the committed reference runs in place")
@@ -13,9 +15,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata, a
 // fixture is a real quick run, repeated with the busiest workers in
 // another order, plus a failed trial, an open-loop experiment and a count
 // mismatch, so that every part of the report has something to show.
-func fixture(t *testing.T) *Run {
+func fixture(t *testing.T) *results.Run {
 	t.Helper()
-	r, err := Read(filepath.Join("testdata", FileName))
+	r, err := results.Read(filepath.Join("testdata", results.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +26,7 @@ func fixture(t *testing.T) *Run {
 
 func TestMarkdownGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := RenderMarkdown(&b, fixture(t)); err != nil {
+	if err := WriteMarkdown(&b, fixture(t)); err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "report.golden.md")
@@ -35,9 +37,9 @@ func TestMarkdownGolden(t *testing.T) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test ./results -update to create it)", err)
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
 	}
 	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("report differs from %s (go test ./results -update rewrites it after a deliberate change):\n%s", golden, b.String())
+		t.Errorf("report differs from %s (go test ./report -update rewrites it after a deliberate change):\n%s", golden, b.String())
 	}
 }

@@ -1,5 +1,5 @@
 //go:build !race
 
-package results
+package report
 
 const raceDetector = false

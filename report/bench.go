@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -9,26 +9,28 @@ import (
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
+
+	"clusterbench/results"
 )
 
-// BenchName is the Go benchmark format file inside a run directory, for
+// BenchFileName is the Go benchmark format file inside a run directory, for
 // benchstat and other tools of golang.org/x/perf.
-const BenchName = "bench.txt"
+const BenchFileName = "bench.txt"
 
 // benchUnits are the figures of every trial line, with the direction of
 // an improvement, which benchstat reads from "Unit" lines.
 var benchUnits = []struct {
 	unit, better string
-	value        func(*Trial) float64
+	value        func(*results.Trial) float64
 }{
-	{"req/s", "higher", func(t *Trial) float64 { return t.ThroughputRPS }},
-	{"p50-sec", "lower", func(t *Trial) float64 { return t.Latency.P50 / 1e3 }},
-	{"p99-sec", "lower", func(t *Trial) float64 { return t.Latency.P99 / 1e3 }},
-	{"server-cpu-sec/op", "lower", func(t *Trial) float64 { return t.ServerCPUPerRequestUs / 1e6 }},
-	{"errors/op", "lower", func(t *Trial) float64 { return float64(t.Errors) / float64(max(t.Requests, 1)) }},
-	{"jain-requests", "higher", func(t *Trial) float64 { return t.Fairness.Requests.Jain }},
-	{"jain-connections", "higher", func(t *Trial) float64 { return t.Fairness.Connections.Jain }},
-	{"top2-connections", "lower", func(t *Trial) float64 { return t.Fairness.Connections.Top2Share }},
+	{"req/s", "higher", func(t *results.Trial) float64 { return t.ThroughputRPS }},
+	{"p50-sec", "lower", func(t *results.Trial) float64 { return t.Latency.P50 / 1e3 }},
+	{"p99-sec", "lower", func(t *results.Trial) float64 { return t.Latency.P99 / 1e3 }},
+	{"server-cpu-sec/op", "lower", func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs / 1e6 }},
+	{"errors/op", "lower", func(t *results.Trial) float64 { return float64(t.Errors) / float64(max(t.Requests, 1)) }},
+	{"jain-requests", "higher", func(t *results.Trial) float64 { return t.Fairness.Requests.Jain }},
+	{"jain-connections", "higher", func(t *results.Trial) float64 { return t.Fairness.Connections.Jain }},
+	{"top2-connections", "lower", func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share }},
 }
 
 // WriteBench writes every measured trial as one result line of the Go
@@ -40,7 +42,7 @@ var benchUnits = []struct {
 //
 // The iterations are the trial's successful requests; the trailing -2 is
 // the machine's CPU count, where `go test` puts GOMAXPROCS.
-func WriteBench(w io.Writer, r *Run) error {
+func WriteBench(w io.Writer, r *results.Run) error {
 	bw := benchfmt.NewWriter(w)
 	for _, u := range benchUnits {
 		// Written before any result, so they lead the file.
@@ -72,7 +74,7 @@ func WriteBench(w io.Writer, r *Run) error {
 }
 
 // benchName is the trial's name without "Benchmark", which the writer adds.
-func benchName(t *Trial, cpus int) string {
+func benchName(t *results.Trial, cpus int) string {
 	return fmt.Sprintf("%s/mode=%s/workers=%d/keepalive=%s/handler=%s/load=%s-%d",
 		clean(t.Experiment), t.Label(), t.Workers, onOff(t.KeepAlive), clean(t.Handler.Name), clean(t.Load.Name), max(cpus, 1))
 }
@@ -86,10 +88,10 @@ func significant(v float64) float64 {
 // clean keeps a name from splitting a benchmark name's keys.
 func clean(s string) string { return strings.NewReplacer("/", "-", " ", "_", "=", "-").Replace(s) }
 
-func writeBenchFile(dir string, r *Run) error {
+func writeBenchFile(dir string, r *results.Run) error {
 	var b bytes.Buffer
 	if err := WriteBench(&b, r); err != nil {
-		return fmt.Errorf("results: %s: %w", BenchName, err)
+		return fmt.Errorf("report: %s: %w", BenchFileName, err)
 	}
-	return writeAtomic(filepath.Join(dir, BenchName), b.Bytes())
+	return results.WriteFile(filepath.Join(dir, BenchFileName), b.Bytes())
 }

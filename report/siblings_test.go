@@ -1,16 +1,18 @@
-package results
+package report
 
 import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"clusterbench/results"
 )
 
 // Node's modes stand beside their Go siblings in the findings, from the
 // medians of the data, and the report says which app each mode ran.
 func TestNodeModesBesideTheirGoSiblings(t *testing.T) {
 	nodeApp := "Node.js v20 cluster app"
-	r := &Run{Schema: Schema, Complete: true, Host: Host{WorkerApp: "Go worker"}, Trials: []Trial{
+	r := &results.Run{Schema: results.Schema, Complete: true, Host: results.Host{WorkerApp: "Go worker"}, Trials: []results.Trial{
 		trial("roundrobin:rotate", 1, 9000, 25, 25, 25, 25),
 		trial("roundrobin:free", 1, 8000, 25, 25, 25, 25),
 		trial("node-rr", 1, 2000, 25, 25, 25, 25),
@@ -20,13 +22,13 @@ func TestNodeModesBesideTheirGoSiblings(t *testing.T) {
 	}}
 	for i := range r.Trials {
 		tr := &r.Trials[i]
-		tr.CPU = CPU{MasterSeconds: 1, ServingSeconds: 2}
+		tr.CPU = results.CPU{MasterSeconds: 1, ServingSeconds: 2}
 		if strings.HasPrefix(tr.Mode, "node") {
 			tr.WorkerApp = nodeApp
 			tr.CPU.MasterSeconds = 1.8
 		}
 	}
-	got := strings.Join(r.Findings(), "\n")
+	got := markdownFindings(r)
 	for _, want := range []string{
 		"**`node-rr` beside Go's `roundrobin:free`** (a master accepts and hands each connection to a free worker; e, 4 workers, keep-alive on, handler trivial, load max-c32): 2000 vs 8000 req/s (Go 4.0×), p99 0.00 vs 0.00 ms, master 0.90 vs 0.50 cores; top two workers 50% vs 50% of connections",
 		"**`node-none` beside Go's `shared`** (every worker accepts on one shared socket; e, 4 workers, keep-alive on, handler trivial, load max-c32): 7200 vs 9000 req/s (Go 1.2×)",
@@ -38,7 +40,7 @@ func TestNodeModesBesideTheirGoSiblings(t *testing.T) {
 	}
 	r.Trials[0].Counting = "kernel only"
 	var md bytes.Buffer
-	if err := RenderMarkdown(&md, r); err != nil {
+	if err := WriteMarkdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{

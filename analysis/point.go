@@ -1,10 +1,11 @@
-package results
+package analysis
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
-	"clusterbench/analysis"
+	"clusterbench/results"
 )
 
 // Point is one cell of an experiment's matrix: the trials that differ only
@@ -16,12 +17,12 @@ type Point struct {
 	KeepAlive  bool
 	Handler    string
 	Load       string
-	Trials     []*Trial // measured repetitions
-	Failed     []*Trial
+	Trials     []*results.Trial // measured repetitions
+	Failed     []*results.Trial
 }
 
-// Points groups trials by matrix cell, in order of first appearance.
-func (r *Run) Points() []*Point {
+// Points groups a run's trials by matrix cell, in order of first appearance.
+func Points(r *results.Run) []*Point {
 	var points []*Point
 	index := map[string]*Point{}
 	for i := range r.Trials {
@@ -43,12 +44,12 @@ func (r *Run) Points() []*Point {
 }
 
 // Summary of one metric of a point over its repetitions.
-func (p *Point) Summary(metric func(*Trial) float64) analysis.Summary {
+func (p *Point) Summary(metric func(*results.Trial) float64) Summary {
 	xs := make([]float64, len(p.Trials))
 	for i, t := range p.Trials {
 		xs[i] = metric(t)
 	}
-	return analysis.Summarize(xs)
+	return Summarize(xs)
 }
 
 // Condition is a cell of an experiment's matrix without the mode axis:
@@ -80,19 +81,19 @@ func Conditions(points []*Point) []*Condition {
 	return conds
 }
 
-// Title names the condition: "8 workers, keep-alive on, handler trivial, load max-c32".
-func (c *Condition) Title() string {
-	return fmt.Sprintf("%s, keep-alive %s, handler %s, load %s", plural(c.Workers, "worker"), onOff(c.KeepAlive), c.Handler, c.Load)
+// Condition is the condition p belongs to, without the other modes.
+func (p *Point) Condition() *Condition {
+	return &Condition{Experiment: p.Experiment, Workers: p.Workers, KeepAlive: p.KeepAlive, Handler: p.Handler, Load: p.Load}
 }
 
 // SortedShares returns, for each rank from the busiest worker to the
 // idlest, the summary over repetitions of that rank's share of the total.
 // Sorting each repetition first keeps a skew visible even when a different
 // worker is the busiest in each one.
-func (p *Point) SortedShares(counts func(*Trial) []uint64) []analysis.Summary {
+func (p *Point) SortedShares(counts func(*results.Trial) []uint64) []Summary {
 	var byRank [][]float64
 	for _, t := range p.Trials {
-		shares := analysis.Shares(counts(t))
+		shares := Shares(counts(t))
 		slices.Sort(shares)
 		slices.Reverse(shares)
 		for rank, s := range shares {
@@ -102,9 +103,80 @@ func (p *Point) SortedShares(counts func(*Trial) []uint64) []analysis.Summary {
 			byRank[rank] = append(byRank[rank], s)
 		}
 	}
-	out := make([]analysis.Summary, len(byRank))
+	out := make([]Summary, len(byRank))
 	for rank, xs := range byRank {
-		out[rank] = analysis.Summarize(xs)
+		out[rank] = Summarize(xs)
+	}
+	return out
+}
+
+// LoadgenBound counts the repetitions the load generator limited.
+func (p *Point) LoadgenBound() int {
+	n := 0
+	for _, t := range p.Trials {
+		if t.LoadgenBound {
+			n++
+		}
+	}
+	return n
+}
+
+// Fault is the fault of a point's trials, nil for none: it is the
+// experiment's, so the same in every repetition but for when it struck.
+func (p *Point) Fault() *results.Fault {
+	for _, t := range p.Trials {
+		if t.Fault != nil {
+			return t.Fault
+		}
+	}
+	return nil
+}
+
+// FaultSummary summarises a fault metric over the repetitions that have
+// it; metric returns NaN where a repetition has no value, and missing
+// counts those.
+func (p *Point) FaultSummary(metric func(*results.Fault) float64) (s Summary, missing int) {
+	xs := make([]float64, 0, len(p.Trials))
+	for _, t := range p.Trials {
+		v := math.NaN()
+		if t.Fault != nil {
+			v = metric(t.Fault)
+		}
+		if math.IsNaN(v) {
+			missing++
+		}
+		xs = append(xs, v)
+	}
+	return Summarize(xs), missing
+}
+
+// OrNaN reads an optional figure of the record, NaN for none.
+func OrNaN(v *float64) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	return *v
+}
+
+// HasFault reports whether any point of the conditions had a fault.
+func HasFault(conds []*Condition) bool {
+	for _, c := range conds {
+		for _, p := range c.Points {
+			if p.Fault() != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// measured lists the trials that produced a measurement.
+func measured(r *results.Run) []*results.Trial {
+	var out []*results.Trial
+	for i := range r.Trials {
+		if !r.Trials[i].Failed() {
+			out = append(out, &r.Trials[i])
+		}
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -8,52 +8,34 @@ import (
 	"time"
 
 	"clusterbench/analysis"
+	"clusterbench/results"
 )
 
-func trial(mode string, rep int, thr float64, perWorker ...uint64) Trial {
-	t := Trial{
+func trial(mode string, rep int, thr float64, perWorker ...uint64) results.Trial {
+	t := results.Trial{
 		Experiment: "e", Rep: rep, Mode: mode, Workers: len(perWorker), KeepAlive: true,
-		Handler: Handler{Name: "trivial", BodyBytes: 64}, Load: Load{Name: "max-c32", Engine: "vegeta", Concurrency: 32, DurationSeconds: 5},
+		Handler: results.Handler{Name: "trivial", BodyBytes: 64}, Load: results.Load{Name: "max-c32", Engine: "vegeta", Concurrency: 32, DurationSeconds: 5},
 		ThroughputRPS: thr, CountsAgree: true,
 	}
 	for i, c := range perWorker {
-		t.PerWorker = append(t.PerWorker, WorkerCounts{Index: i, Requests: c, Connections: c, WorkerRequests: c, WorkerConnections: c})
+		t.PerWorker = append(t.PerWorker, results.WorkerCounts{Index: i, Requests: c, Connections: c, WorkerRequests: c, WorkerConnections: c})
 		t.Successes += c
 	}
 	t.Requests = t.Successes
-	t.Fairness = FairnessPair{Requests: analysis.FairnessOf(t.RequestCounts()), Connections: analysis.FairnessOf(t.ConnectionCounts())}
+	t.Fairness = results.FairnessPair{Requests: analysis.FairnessOf(t.RequestCounts()), Connections: analysis.FairnessOf(t.ConnectionCounts())}
 	return t
 }
 
-func TestPointsGroupRepetitions(t *testing.T) {
-	r := &Run{Trials: []Trial{
-		trial("shared", 1, 100, 8, 1, 1), trial("reuseport", 1, 90, 3, 3, 4),
-		trial("shared", 2, 120, 7, 2, 1), trial("reuseport", 2, 95, 4, 3, 3),
-	}}
-	r.Trials[3].Error = "deployment did not start"
-	points := r.Points()
-	if len(points) != 2 || points[0].Mode != "shared" || points[1].Mode != "reuseport" {
-		t.Fatalf("points %v; want shared then reuseport", points)
-	}
-	if len(points[0].Trials) != 2 || len(points[1].Trials) != 1 || len(points[1].Failed) != 1 {
-		t.Errorf("shared has %d trials, reuseport %d and %d failed; want 2, 1 and 1",
-			len(points[0].Trials), len(points[1].Trials), len(points[1].Failed))
-	}
-	if s := points[0].Summary(func(t *Trial) float64 { return t.ThroughputRPS }); s.Median != 110 || s.Min != 100 || s.Max != 120 {
-		t.Errorf("shared throughput summary %+v; want median 110 over [100, 120]", s)
-	}
-}
-
 func TestMarkdownReport(t *testing.T) {
-	r := &Run{
-		Schema: Schema, Scenario: "scenarios/x.yaml", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Host:   Host{CPUModel: "Test CPU", CPUs: 2, Kernel: "6.1", GoVersion: "go1.26", WorkerApp: "test app", Isolation: "host loopback"},
-		Trials: []Trial{trial("shared", 1, 1234, 6, 2), trial("reuseport", 1, 1000, 4, 4)},
+	r := &results.Run{
+		Schema: results.Schema, Scenario: "scenarios/x.yaml", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Host:   results.Host{CPUModel: "Test CPU", CPUs: 2, Kernel: "6.1", GoVersion: "go1.26", WorkerApp: "test app", Isolation: "host loopback"},
+		Trials: []results.Trial{trial("shared", 1, 1234, 6, 2), trial("reuseport", 1, 1000, 4, 4)},
 	}
 	r.Trials[0].Mismatches = []string{"worker 1: client counted 2 requests, worker 3"}
 	r.Trials[0].CountsAgree = false
 	var b bytes.Buffer
-	if err := RenderMarkdown(&b, r); err != nil {
+	if err := WriteMarkdown(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
@@ -71,29 +53,9 @@ func TestMarkdownReport(t *testing.T) {
 	}
 	r.Complete = true
 	b.Reset()
-	RenderMarkdown(&b, r)
+	WriteMarkdown(&b, r)
 	if strings.Contains(b.String(), "Partial run") {
 		t.Error("a complete run is marked partial")
-	}
-}
-
-func TestSaveAndReadRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	r := &Run{Schema: Schema, Scenario: "s", Complete: true, Trials: []Trial{trial("shared", 1, 5, 1, 2)}}
-	if err := Save(dir, r); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Read(filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Trials) != 1 || got.Trials[0].PerWorker[1].Requests != 2 || !got.Complete {
-		t.Errorf("read back %+v", got)
-	}
-	r.Schema = 99
-	Save(dir, r)
-	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "schema 99, this clusterbench reads schemas 1 to 2") {
-		t.Errorf("Read of a future schema = %v; want a schema error", err)
 	}
 }
 
@@ -102,16 +64,16 @@ func TestSaveAndReadRoundTrip(t *testing.T) {
 func TestOlderSchemaIsReadAndSaysSo(t *testing.T) {
 	dir := t.TempDir()
 	r := fixture(t)
-	r.Schema = OldestSchema
-	if err := Save(dir, r); err != nil {
+	r.Schema = results.OldestSchema
+	if err := results.Save(dir, r); err != nil {
 		t.Fatal(err)
 	}
-	old, err := Read(dir)
+	old, err := results.Read(dir)
 	if err != nil {
-		t.Fatalf("Read of schema %d: %v", OldestSchema, err)
+		t.Fatalf("Read of schema %d: %v", results.OldestSchema, err)
 	}
 	var b bytes.Buffer
-	if err := RenderMarkdown(&b, old); err != nil {
+	if err := WriteMarkdown(&b, old); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "This record is schema 1: its CPU figures span the deployment's life") {
@@ -128,7 +90,7 @@ func TestLoadgenBoundIsNeverSilent(t *testing.T) {
 	}
 	render := func() string {
 		var b bytes.Buffer
-		if err := RenderMarkdown(&b, r); err != nil {
+		if err := WriteMarkdown(&b, r); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()
@@ -155,8 +117,8 @@ func TestLoadgenBoundIsNeverSilent(t *testing.T) {
 // the statement changes with them.
 func TestFindingsFollowTheData(t *testing.T) {
 	// findingsHave checks that r's findings say each of wants.
-	findingsHave := func(r *Run, wants ...string) string {
-		got := strings.Join(r.Findings(), "\n")
+	findingsHave := func(r *results.Run, wants ...string) string {
+		got := markdownFindings(r)
 		for _, want := range wants {
 			if !strings.Contains(got, want) {
 				t.Errorf("findings lack %q:\n%s", want, got)
@@ -165,7 +127,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 		return got
 	}
 
-	skewed := &Run{Trials: []Trial{
+	skewed := &results.Run{Trials: []results.Trial{
 		trial("shared", 1, 900, 40, 38, 3, 3, 3, 3, 3, 3), // top two: 78 of 96
 		trial("reuseport", 1, 1000, 12, 12, 12, 12, 12, 12, 12, 12),
 		trial("shared", 2, 950, 20, 18, 10, 10, 10, 10, 10, 10), // top two: 38 of 98
@@ -179,7 +141,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 		"Client and worker counts agreed** in all 4 measured trials",
 	)
 
-	even := &Run{Trials: []Trial{
+	even := &results.Run{Trials: []results.Trial{
 		trial("shared", 1, 1200, 12, 11, 12, 12, 12, 12, 12, 12),
 		trial("reuseport", 1, 1000, 12, 12, 12, 12, 12, 12, 12, 12),
 	}}
@@ -192,7 +154,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 	}
 
 	// Five of six connections in two workers is chance, not a finding.
-	few := &Run{Trials: []Trial{trial("shared", 1, 100, 3, 2, 1, 0, 0, 0, 0, 0)}}
+	few := &results.Run{Trials: []results.Trial{trial("shared", 1, 100, 3, 2, 1, 0, 0, 0, 0, 0)}}
 	findingsHave(few,
 		"No trial had enough connections to tell whether two workers take more than 70% of them.",
 		"Left out: 1 trial with fewer than 4 connections per worker, where two workers hold a large share by chance alone (`shared` e rep 1: 6)",
@@ -202,18 +164,51 @@ func TestFindingsFollowTheData(t *testing.T) {
 // A mode whose every repetition failed still has its row, marked failed,
 // with as many cells as the header.
 func TestFailedPointRow(t *testing.T) {
-	r := &Run{Trials: []Trial{trial("shared", 1, 100, 5, 5), trial("nginx", 1, 0, 0, 0), trial("nginx", 2, 0, 0, 0)}}
+	r := &results.Run{Trials: []results.Trial{trial("shared", 1, 100, 5, 5), trial("nginx", 1, 0, 0, 0), trial("nginx", 2, 0, 0, 0)}}
 	r.Trials[1].Error, r.Trials[2].Error = "nginx: did not start", "nginx: did not start"
-	points := r.Points()
-	row := points[1].summaryRow()
+	points := analysis.Points(r)
+	row := summaryRow(points[1])
 	if len(row) != len(summaryHeader) || row[5] != "0 (+2 failed)" || row[6] != "failed" {
 		t.Errorf("row %q; want %d cells, reps \"0 (+2 failed)\" and throughput \"failed\"", row, len(summaryHeader))
 	}
 	var b bytes.Buffer
-	if err := RenderMarkdown(&b, r); err != nil {
+	if err := WriteMarkdown(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "2 trials could not be measured") {
 		t.Errorf("findings do not say that trials failed:\n%s", b.String())
+	}
+}
+
+// markdownFindings is the findings of r as the report states them, one
+// per line.
+func markdownFindings(r *results.Run) string {
+	return strings.Join(findingLines(analysis.FindingsOf(r), style{markdown: true}), "\n")
+}
+
+// On a terminal the findings read as in the report, without the Markdown
+// marks: the plain style must drop exactly those, in every committed run.
+func TestPlainFindingsAreTheMarkdownWithoutMarks(t *testing.T) {
+	paths, err := filepath.Glob("../results/reference/*/results.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no reference runs found: %v", err)
+	}
+	paths = append(paths, filepath.Join("testdata", results.FileName))
+	unmark := strings.NewReplacer("**", "", "`", "")
+	for _, path := range paths {
+		r, err := results.Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := analysis.FindingsOf(r)
+		md, plain := findingLines(f, style{markdown: true}), findingLines(f, style{})
+		if len(md) == 0 || len(md) != len(plain) {
+			t.Fatalf("%s: %d Markdown findings, %d plain; want the same, and some", path, len(md), len(plain))
+		}
+		for i := range md {
+			if want := unmark.Replace(md[i]); plain[i] != want {
+				t.Errorf("%s: plain finding\n%s\nwant\n%s", path, plain[i], want)
+			}
+		}
 	}
 }

@@ -1,20 +1,22 @@
-package results
+package report
 
 import (
 	"bytes"
 	"image/png"
 	"strings"
 	"testing"
+
+	"clusterbench/results"
 )
 
 // faultTrial is a trial of 4 workers whose worker 0 was killed at 1s of 3,
 // with what the client saw before and after.
-func faultTrial(mode string, rep int, lost uint64, kind string, recovery *float64) Trial {
+func faultTrial(mode string, rep int, lost uint64, kind string, recovery *float64) results.Trial {
 	t := trial(mode, rep, 1000, 250, 250, 250, 250)
-	t.Fault = &Fault{
+	t.Fault = &results.Fault{
 		Kill: 1, Signal: "SIGKILL", Respawn: true, AtSeconds: 1, Workers: []int{0}, PIDs: []int{100},
-		Before:          Window{Seconds: 1, Successes: 1000, Requests: 1000, ThroughputRPS: 1000},
-		After:           Window{Seconds: 2, Successes: 1800, Requests: 1800 + lost, Errors: lost, ThroughputRPS: 900},
+		Before:          results.Window{Seconds: 1, Successes: 1000, Requests: 1000, ThroughputRPS: 1000},
+		After:           results.Window{Seconds: 2, Successes: 1800, Requests: 1800 + lost, Errors: lost, ThroughputRPS: 900},
 		LostRequests:    lost,
 		RecoverySeconds: recovery,
 	}
@@ -22,7 +24,7 @@ func faultTrial(mode string, rep int, lost uint64, kind string, recovery *float6
 		t.Fault.After.ErrorKinds = map[string]uint64{kind: lost}
 		t.Fault.ErrorsForSeconds = 0.012
 	}
-	t.Series = []Second{{T: 0, Seconds: 1, Successes: 1000}, {T: 1, Seconds: 1, Successes: 800, Errors: lost}, {T: 2, Seconds: 1, Successes: 1000}}
+	t.Series = []results.Second{{T: 0, Seconds: 1, Successes: 1000}, {T: 1, Seconds: 1, Successes: 800, Errors: lost}, {T: 2, Seconds: 1, Successes: 1000}}
 	t.Unreported = []string{"worker 0 pid 100 was killed without final counts"}
 	return t
 }
@@ -31,13 +33,13 @@ func faultTrial(mode string, rep int, lost uint64, kind string, recovery *float6
 // kind, and how long a replacement took, in the findings, the resilience
 // table and a plot.
 func TestFaultReportFollowsTheData(t *testing.T) {
-	r := &Run{Schema: Schema, Complete: true, Trials: []Trial{
+	r := &results.Run{Schema: results.Schema, Complete: true, Trials: []results.Trial{
 		faultTrial("roundrobin:free", 1, 0, "", ptr(0.021)),
 		faultTrial("reuseport", 1, 16, "reset", ptr(0.029)),
 		faultTrial("roundrobin:free", 2, 0, "", ptr(0.025)),
 		faultTrial("reuseport", 2, 20, "reset", nil), // no replacement served in time
 	}}
-	got := strings.Join(r.Findings(), "\n")
+	got := markdownFindings(r)
 	for _, want := range []string{
 		"**Fault in e, 4 workers, keep-alive on, handler trivial, load max-c32: kill 1 of 4 workers (SIGKILL, 1.0s into the measured load), replaced at once.**",
 		"Lost no request (median of repetitions): `roundrobin:free`.",
@@ -52,7 +54,7 @@ func TestFaultReportFollowsTheData(t *testing.T) {
 	}
 
 	var md bytes.Buffer
-	if err := RenderMarkdown(&md, r); err != nil {
+	if err := WriteMarkdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -66,7 +68,7 @@ func TestFaultReportFollowsTheData(t *testing.T) {
 		}
 	}
 
-	plots := r.Plots()
+	plots := Plots(r)
 	last := plots[len(plots)-1]
 	if last.File != "e-fault.png" {
 		t.Fatalf("last plot is %s; want the fault's", last.File)
@@ -87,7 +89,7 @@ func TestFaultReportFollowsTheData(t *testing.T) {
 func TestAllKilledFinding(t *testing.T) {
 	tr := faultTrial("shared", 1, 5000, "refused", nil)
 	tr.Fault.Kill, tr.Fault.Respawn, tr.Fault.PortClosedSeconds = 4, false, ptr(0.006)
-	got := strings.Join((&Run{Trials: []Trial{tr}}).Findings(), "\n")
+	got := markdownFindings(&results.Run{Trials: []results.Trial{tr}})
 	for _, want := range []string{
 		"kill all 4 workers (SIGKILL, 1.0s into the measured load), not replaced",
 		"Nothing replaced the killed workers.",

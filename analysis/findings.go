@@ -1,0 +1,430 @@
+package analysis
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"clusterbench/results"
+)
+
+// TopTwoClaim is the Node.js documentation's figure: with a shared socket,
+// "over 70% of all connections ended up in just two processes, out of a
+// total of eight". Findings say in which trials the two busiest workers
+// took more than this share of connections.
+const TopTwoClaim = 0.70
+
+// MinConnectionsPerWorker is how many connections per worker a trial
+// needs before its top-two share says anything: with six connections over
+// eight workers, two workers hold a third whatever the mode.
+const MinConnectionsPerWorker = 4
+
+// EvenJain is the Jain index from which a split counts as even: at 0.99
+// no worker of eight is more than about a fifth off its fair share.
+const EvenJain = 0.99
+
+// Findings is what a run shows, judged from its measurements alone, in the
+// order a report states it. Every part is nil or empty when the run has
+// nothing to say about it.
+type Findings struct {
+	// TopTwo answers the Node.js documentation's claim.
+	TopTwo *TopTwo
+	// Conditions ranks the modes and judges their evenness, per condition
+	// with a measured mode.
+	Conditions []ConditionFinding
+	// FirstPlaces counts which mode ranked first, when more than one
+	// condition ranked modes.
+	FirstPlaces *FirstPlaces
+	// FrontendCosts is the CPU modes spend beyond their workers.
+	FrontendCosts []FrontendCost
+	// Siblings puts each Node mode beside its Go sibling.
+	Siblings []SiblingComparison
+	// Faults is the damage of each condition with a fault.
+	Faults []FaultFinding
+	// Counting is whether both sides' counts agreed and what failed; nil
+	// before the first trial ended.
+	Counting *Counting
+}
+
+// FindingsOf judges r.
+func FindingsOf(r *results.Run) Findings {
+	points := Points(r)
+	conds := Conditions(points)
+	f := Findings{TopTwo: topTwoOf(points)}
+	wins := map[string]int{}
+	ranked := 0
+	for _, c := range conds {
+		cf, ok := conditionFindingOf(c)
+		if !ok {
+			continue
+		}
+		if cf.Ranking != nil {
+			wins[cf.Ranking.Modes[0].Mode]++
+			ranked++
+		}
+		f.Conditions = append(f.Conditions, cf)
+	}
+	if ranked > 1 {
+		f.FirstPlaces = firstPlacesOf(wins, ranked)
+	}
+	f.FrontendCosts = frontendCostsOf(points)
+	f.Siblings = siblingsOf(conds)
+	f.Faults = faultFindingsOf(conds)
+	f.Counting = countingOf(r)
+	return f
+}
+
+// TopTwo says in which trials the two busiest workers took more than
+// TopTwoClaim of the connections. Only trials with more than two workers
+// count, since two of two workers always take everything, and only those
+// with at least MinConnectionsPerWorker connections per worker.
+type TopTwo struct {
+	// Eligible counts the trials that count.
+	Eligible int
+	// Above lists the points with a repetition above the claim, in order
+	// of first appearance.
+	Above []TopTwoPoint
+	// Highest is the trial with the highest top-two share, per keep-alive.
+	Highest map[bool]*results.Trial
+	// LeftOut lists the trials with too few connections to count.
+	LeftOut []TopTwoTrial
+}
+
+// TopTwoPoint is a point with a repetition above the claim.
+type TopTwoPoint struct {
+	Point *Point
+	// Above counts its repetitions above the claim.
+	Above int
+	// Reps is every repetition of it that counts.
+	Reps []TopTwoTrial
+}
+
+// TopTwoTrial is one trial's top-two share of its connections.
+type TopTwoTrial struct {
+	Trial       *results.Trial
+	Share       float64
+	Connections uint64
+}
+
+// AboveTotal counts the trials above the claim.
+func (t *TopTwo) AboveTotal() int {
+	n := 0
+	for _, p := range t.Above {
+		n += p.Above
+	}
+	return n
+}
+
+func topTwoOf(points []*Point) *TopTwo {
+	out := &TopTwo{Highest: map[bool]*results.Trial{}}
+	index := map[*Point]int{} // into Above
+	var reps = map[*Point][]TopTwoTrial{}
+	for _, p := range points {
+		if p.Workers <= 2 {
+			continue // two of two workers always take everything
+		}
+		for _, t := range p.Trials {
+			tt := TopTwoTrial{Trial: t, Share: t.Fairness.Connections.Top2Share, Connections: sum(t.ConnectionCounts())}
+			if tt.Connections < MinConnectionsPerWorker*uint64(t.Workers) {
+				out.LeftOut = append(out.LeftOut, tt)
+				continue
+			}
+			out.Eligible++
+			reps[p] = append(reps[p], tt)
+			if h := out.Highest[t.KeepAlive]; h == nil || tt.Share > h.Fairness.Connections.Top2Share {
+				out.Highest[t.KeepAlive] = t
+			}
+			if tt.Share > TopTwoClaim {
+				i, ok := index[p]
+				if !ok {
+					i = len(out.Above)
+					index[p] = i
+					out.Above = append(out.Above, TopTwoPoint{Point: p})
+				}
+				out.Above[i].Above++
+			}
+		}
+	}
+	if out.Eligible == 0 && len(out.LeftOut) == 0 {
+		return nil
+	}
+	for i := range out.Above {
+		out.Above[i].Reps = reps[out.Above[i].Point]
+	}
+	return out
+}
+
+func sum(counts []uint64) uint64 {
+	var n uint64
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
+
+// ConditionFinding ranks the modes of one condition and sorts them into
+// even and uneven.
+type ConditionFinding struct {
+	Condition *Condition
+	// Ranking is nil when fewer than two modes were measured.
+	Ranking  *Ranking
+	Evenness Evenness
+}
+
+// Ranking orders the modes of a condition. At maximum rate the ranking is
+// by throughput; at a fixed rate every mode serves the same rate, so it is
+// by p99 latency.
+type Ranking struct {
+	// ByLatency is true at a fixed rate: Modes hold p99 latencies, lowest
+	// first; else throughputs, highest first.
+	ByLatency bool
+	Modes     []RankedMode
+	// Efficiency ranks the modes by server CPU per request, at maximum
+	// rate; nil at a fixed rate or when the record lacks the figure.
+	Efficiency *Efficiency
+}
+
+// RankedMode is a mode's ranking metric over its repetitions.
+type RankedMode struct {
+	Mode  string
+	Value Summary
+}
+
+// RangesOverlap says whether the first two modes' ranges over repetitions
+// overlap (within the noise); ok is false when either has a single
+// repetition and so no range.
+func (r *Ranking) RangesOverlap() (overlap, ok bool) {
+	best, next := r.Modes[0].Value, r.Modes[1].Value
+	if best.N <= 1 || next.N <= 1 {
+		return false, false
+	}
+	return best.Min <= next.Max && next.Min <= best.Max, true
+}
+
+// Efficiency ranks modes by the server's CPU per request, which the load
+// generator does not limit.
+type Efficiency struct {
+	// LoadgenBound lists the modes the load generator limited in some
+	// repetition: their throughput understates the server.
+	LoadgenBound []string
+	// Least and Most are the modes with the least and most server CPU per
+	// request (median, µs).
+	Least, Most ModeCPU
+}
+
+// ModeCPU is a mode's server CPU per request in microseconds.
+type ModeCPU struct {
+	Mode             string
+	MicrosPerRequest float64
+}
+
+func conditionFindingOf(c *Condition) (ConditionFinding, bool) {
+	var pts []*Point
+	for _, p := range c.Points {
+		if len(p.Trials) > 0 {
+			pts = append(pts, p)
+		}
+	}
+	if len(pts) == 0 {
+		return ConditionFinding{}, false
+	}
+	f := ConditionFinding{Condition: c, Evenness: evennessOf(c)}
+	if len(pts) > 1 {
+		f.Ranking = rankingOf(pts)
+	}
+	return f, true
+}
+
+func rankingOf(pts []*Point) *Ranking {
+	r := &Ranking{ByLatency: pts[0].Trials[0].Load.Rate > 0}
+	metric, better := func(t *results.Trial) float64 { return t.ThroughputRPS }, 1.0
+	if r.ByLatency {
+		metric, better = func(t *results.Trial) float64 { return t.Latency.P99 }, -1.0
+	}
+	sorted := slices.Clone(pts)
+	slices.SortStableFunc(sorted, func(a, b *Point) int {
+		return cmp.Compare(better*b.Summary(metric).Median, better*a.Summary(metric).Median)
+	})
+	for _, p := range sorted {
+		r.Modes = append(r.Modes, RankedMode{Mode: p.Mode, Value: p.Summary(metric)})
+	}
+	if !r.ByLatency {
+		r.Efficiency = efficiencyOf(sorted)
+	}
+	return r
+}
+
+func efficiencyOf(pts []*Point) *Efficiency {
+	cost := func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs }
+	byCost := slices.Clone(pts)
+	slices.SortStableFunc(byCost, func(a, b *Point) int { return cmp.Compare(a.Summary(cost).Median, b.Summary(cost).Median) })
+	least, most := byCost[0], byCost[len(byCost)-1]
+	e := &Efficiency{
+		Least: ModeCPU{least.Mode, least.Summary(cost).Median},
+		Most:  ModeCPU{most.Mode, most.Summary(cost).Median},
+	}
+	if e.Least.MicrosPerRequest <= 0 {
+		return nil // an older record without the figure
+	}
+	for _, p := range pts {
+		if p.LoadgenBound() > 0 {
+			e.LoadgenBound = append(e.LoadgenBound, p.Mode)
+		}
+	}
+	return e
+}
+
+// Evenness sorts the modes of a condition by how evenly they spread
+// requests and connections, judged on every repetition: a mode is even
+// when Jain's index is at least EvenJain in every one.
+type Evenness struct {
+	Even            []ModeSpread // per request and per connection
+	RequestsOnly    []ModeSpread
+	ConnectionsOnly []ModeSpread
+	Uneven          []ModeSpread
+}
+
+// ModeSpread is a mode's medians over its repetitions.
+type ModeSpread struct {
+	Mode            string
+	RequestsJain    float64
+	ConnectionsJain float64
+	// TopTwoConnections is the two busiest workers' share of connections.
+	TopTwoConnections float64
+}
+
+func evennessOf(c *Condition) Evenness {
+	var e Evenness
+	for _, p := range c.Points {
+		if len(p.Trials) == 0 {
+			continue
+		}
+		req := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Requests.Jain })
+		conn := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain })
+		top := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share })
+		s := ModeSpread{Mode: p.Mode, RequestsJain: req.Median, ConnectionsJain: conn.Median, TopTwoConnections: top.Median}
+		switch {
+		case req.Min >= EvenJain && conn.Min >= EvenJain:
+			e.Even = append(e.Even, s)
+		case req.Min >= EvenJain:
+			e.RequestsOnly = append(e.RequestsOnly, s)
+		case conn.Min >= EvenJain:
+			e.ConnectionsOnly = append(e.ConnectionsOnly, s)
+		default:
+			e.Uneven = append(e.Uneven, s)
+		}
+	}
+	return e
+}
+
+// FirstPlaces counts, per mode, the conditions it ranked first in:
+// throughput at maximum rate, p99 latency at a fixed rate.
+type FirstPlaces struct {
+	// Conditions counts the conditions that ranked modes.
+	Conditions int
+	// Modes is most first places first, then by name.
+	Modes []ModeCount
+}
+
+// ModeCount is how often a mode did something.
+type ModeCount struct {
+	Mode  string
+	Count int
+}
+
+func firstPlacesOf(wins map[string]int, ranked int) *FirstPlaces {
+	f := &FirstPlaces{Conditions: ranked}
+	for m, n := range wins {
+		f.Modes = append(f.Modes, ModeCount{m, n})
+	}
+	slices.SortFunc(f.Modes, func(a, b ModeCount) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Mode, b.Mode)
+	})
+	return f
+}
+
+// FrontendCost is the CPU a mode spends beyond its workers: a master that
+// hands over connections, or a proxy. Low and High are the lowest and
+// highest median over its conditions, in cores.
+type FrontendCost struct {
+	Mode      string
+	Role      string // "master" or "proxy"
+	Low, High float64
+}
+
+// idleFrontendCores is what a serving process takes when idle: below it a
+// mode has no frontend cost worth stating.
+const idleFrontendCores = 0.05
+
+func frontendCostsOf(points []*Point) []FrontendCost {
+	costs := map[string]*FrontendCost{}
+	var order []string
+	for _, p := range points {
+		if len(p.Trials) == 0 {
+			continue
+		}
+		master := p.Summary(func(t *results.Trial) float64 { return t.CPU.MasterCores() }).Median
+		proxy := p.Summary(func(t *results.Trial) float64 { return t.CPU.ProxyCores() }).Median
+		role, cores := "master", master
+		if proxy > master {
+			role, cores = "proxy", proxy
+		}
+		c, ok := costs[p.Mode]
+		if !ok {
+			c = &FrontendCost{Mode: p.Mode, Role: role, Low: cores, High: cores}
+			costs[p.Mode] = c
+			order = append(order, p.Mode)
+		}
+		c.Low, c.High = min(c.Low, cores), max(c.High, cores)
+		if role == "proxy" {
+			c.Role = role
+		}
+	}
+	var out []FrontendCost
+	for _, m := range order {
+		if c := costs[m]; c.High >= idleFrontendCores {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// Counting is whether the client's and the workers' counts agreed, and
+// what failed.
+type Counting struct {
+	// Trials counts every trial; Measured those that produced a measurement.
+	Trials, Measured int
+	// Disagree counts measured trials whose two sides' counts differ.
+	Disagree int
+	// Unreported counts processes that died without final counts: for
+	// them the client's count stands.
+	Unreported int
+	// FailedRequests is the failed requests of all measured trials, and
+	// ModesWithErrors the modes they failed in.
+	FailedRequests  uint64
+	ModesWithErrors []string
+}
+
+func countingOf(r *results.Run) *Counting {
+	if len(r.Trials) == 0 {
+		return nil // interrupted before the first trial ended
+	}
+	trials := measured(r)
+	c := &Counting{Trials: len(r.Trials), Measured: len(trials)}
+	for _, t := range trials {
+		if !t.CountsAgree {
+			c.Disagree++
+		}
+		c.Unreported += len(t.Unreported)
+		if t.Errors > 0 {
+			c.FailedRequests += t.Errors
+			if !slices.Contains(c.ModesWithErrors, t.Label()) {
+				c.ModesWithErrors = append(c.ModesWithErrors, t.Label())
+			}
+		}
+	}
+	return c
+}
