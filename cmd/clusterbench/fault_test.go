@@ -14,6 +14,7 @@ import (
 
 	"clusterbench/modes"
 	"clusterbench/results"
+	"clusterbench/trial"
 )
 
 // runnableModes is every registered mode, each required to run here
@@ -173,7 +174,7 @@ func TestServeInjectsAFault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: %s", err, stderr)
 	}
-	var rep serveReport
+	var rep trial.ServeAccount
 	if err := json.Unmarshal(stdout, &rep); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
