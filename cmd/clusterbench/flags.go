@@ -59,18 +59,18 @@ func (f *faultFlags) register(fs *flag.FlagSet, whenAt string) {
 }
 
 // fault reads the fault the flags describe, nil for none; an error names
-// the flag at fault.
-func (f *faultFlags) fault() (*plan.Fault, error) {
+// the kill count or the signal as the caller calls them.
+func (f *faultFlags) fault(killName, signalName string) (*plan.Fault, error) {
 	if f.kill == "" {
 		return nil, nil
 	}
 	kill, err := plan.ParseKill(f.kill)
 	if err != nil {
-		return nil, fmt.Errorf("kill-workers: %w", err)
+		return nil, fmt.Errorf("%s: %w", killName, err)
 	}
 	sig, err := plan.ParseSignal(f.signal)
 	if err != nil {
-		return nil, fmt.Errorf("kill-signal: %w", err)
+		return nil, fmt.Errorf("%s: %w", signalName, err)
 	}
 	return &plan.Fault{Kill: kill, At: f.at, Signal: sig}, nil
 }

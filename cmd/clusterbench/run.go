@@ -15,7 +15,6 @@ import (
 	"clusterbench/results"
 	"clusterbench/scenarios"
 	"clusterbench/trial"
-	"clusterbench/worker"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,35 +65,41 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usagef("run: --kill-at, --kill-signal, --respawn and --respawn-delay describe a fault: give --kill-workers too")
 	}
 	e.Required = required
-	// The typed values of the flags; a mistake is the one-experiment
-	// scenario's, named "flags" as Single names the others.
-	bad := func(format string, args ...any) error {
-		return &scenarios.Error{File: "flags", Msg: fmt.Sprintf(format, args...)}
-	}
-	if e.LoadGen, err = plan.ParseEngine(*engine); err != nil {
-		return bad("loadgen: %v", err)
-	}
-	if f, err := fault.fault(); err != nil {
-		return bad("%v", err)
-	} else if f != nil {
-		e.Fault = &scenarios.Fault{Kill: f.Kill, At: f.At, Signal: f.Signal, Respawn: *respawn, RespawnDelay: *respawnDelay}
-	}
-	if *loadgenCPUs != "" || *serverCPUs != "" {
-		e.CPUs = &plan.Placement{}
-		for _, c := range []struct {
-			name string
-			list string
-			cpus *plan.CPUs
-		}{{"loadgen", *loadgenCPUs, &e.CPUs.LoadGen}, {"server", *serverCPUs, &e.CPUs.Server}} {
-			if c.list == "" {
-				continue // Validate says it is required
+	file, err := scenarioFrom(fs, files, len(modeList) > 0, func() (*scenarios.File, error) {
+		// The flags' typed values; a mistake in them is the one-experiment
+		// scenario's, named "flags" as Single names the others.
+		bad := func(format string, args ...any) error {
+			return &scenarios.Error{File: "flags", Msg: fmt.Sprintf(format, args...)}
+		}
+		if e.Modes, err = parseModes(modeList); err != nil {
+			return nil, bad("%v", err)
+		}
+		if e.LoadGen, err = plan.ParseEngine(*engine); err != nil {
+			return nil, bad("loadgen: %v", err)
+		}
+		if f, err := fault.fault("kill", "kill-signal"); err != nil {
+			return nil, bad("%v", err)
+		} else if f != nil {
+			e.Fault = &scenarios.Fault{Kill: f.Kill, At: f.At, Signal: f.Signal, Respawn: *respawn, RespawnDelay: *respawnDelay}
+		}
+		if *loadgenCPUs != "" || *serverCPUs != "" {
+			e.CPUs = &plan.Placement{}
+			if e.CPUs.LoadGen, err = plan.ParseCPUs(*loadgenCPUs); err != nil && *loadgenCPUs != "" {
+				return nil, bad("cpus: loadgen: %v", err)
 			}
-			if *c.cpus, err = plan.ParseCPUs(c.list); err != nil {
-				return bad("cpus: %s: %v", c.name, err)
+			if e.CPUs.Server, err = plan.ParseCPUs(*serverCPUs); err != nil && *serverCPUs != "" {
+				return nil, bad("cpus: server: %v", err)
 			}
 		}
-	}
-	file, err := scenarioFrom(fs, files, e, load, modeList, workers, keepAlive, rates, h)
+		e.Workers, e.KeepAlive = workers, keepAlive
+		e.Handlers = []scenarios.Handler{{Work: *h}}
+		for _, rate := range rates {
+			l := load
+			l.Rate = rate
+			e.Loads = append(e.Loads, l)
+		}
+		return scenarios.Single("flags", e)
+	})
 	if err != nil {
 		return err
 	}
@@ -129,9 +134,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // scenarioFrom returns the scenario named on the command line, or the one
-// experiment described by flags; never both.
-func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load scenarios.Load,
-	modeList stringList, workers intList, keepAlive boolList, rates intList, h *worker.Work) (*scenarios.File, error) {
+// experiment that fromFlags builds; never both.
+func scenarioFrom(fs *flag.FlagSet, files []string, modesGiven bool, fromFlags func() (*scenarios.File, error)) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name != "o" && f.Name != "profile" && f.Name != "netns" {
@@ -145,22 +149,10 @@ func scenarioFrom(fs *flag.FlagSet, files []string, e scenarios.Experiment, load
 		return nil, usagef("run: give a scenario file or experiment flags, not both (got %s with %v)", files[0], experimentFlags)
 	case len(files) == 1:
 		return scenarios.Read(files[0])
-	case len(modeList) == 0:
+	case !modesGiven:
 		return nil, usagef("run: give a scenario file, or --mode for a one-experiment run (try scenarios/quick.yaml)")
 	}
-	var err error
-	if e.Modes, err = parseModes(modeList); err != nil {
-		return nil, &scenarios.Error{File: "flags", Msg: err.Error()}
-	}
-	e.Workers = workers
-	e.KeepAlive = keepAlive
-	e.Handlers = []scenarios.Handler{{Work: *h}}
-	for _, rate := range rates {
-		l := load
-		l.Rate = rate
-		e.Loads = append(e.Loads, l)
-	}
-	return scenarios.Single("flags", e)
+	return fromFlags()
 }
 
 // netnsWanted is whether the run asks for private namespaces: the flag if

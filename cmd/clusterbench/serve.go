@@ -68,8 +68,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if fault.kill == "" && fault.at != 0 {
 			return usagef("serve: --kill-at needs --kill-workers")
 		}
-		if d.Fault, err = fault.fault(); err != nil {
-			return usagef("serve: --%v", err)
+		if d.Fault, err = fault.fault("--kill-workers", "--kill-signal"); err != nil {
+			return usagef("serve: %v", err)
 		}
 		if d.App, err = appFlag.app(fs); err != nil {
 			return err
