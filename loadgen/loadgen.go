@@ -24,16 +24,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"clusterbench/plan"
 )
 
 // Config is one trial's load.
 type Config struct {
-	// Engine is "vegeta" (the default) or "wrk".
-	Engine string
+	// Engine drives the load; "" is vegeta.
+	Engine plan.Engine
 	URL    string
 	// Workers is the number of server workers expected; tallies grow if more appear.
 	Workers int
@@ -69,17 +70,6 @@ type Config struct {
 type Fault struct {
 	At     time.Duration
 	Inject func()
-}
-
-// Engines lists the load generators, the default first.
-var Engines = []string{"vegeta", "wrk"}
-
-// CheckEngine returns nil if name is a known engine.
-func CheckEngine(name string) error {
-	if slices.Contains(Engines, name) {
-		return nil
-	}
-	return fmt.Errorf("unknown load generator %q (known: %s)", name, strings.Join(Engines, ", "))
 }
 
 // Progress is a glimpse of a running trial.
@@ -178,9 +168,9 @@ type Result struct {
 	Interrupted bool
 }
 
-// Run sends the warm-up and then the measured load, and returns the
-// measured part. An error means the load could not be sent at all.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+// Drive sends one trial's warm-up and then its measured load, and returns
+// the measured part. An error means the load could not be sent at all.
+func Drive(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Duration <= 0 {
 		return nil, fmt.Errorf("loadgen: duration must be positive, got %v", cfg.Duration)
 	}
@@ -197,12 +187,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("loadgen: a fault at %v is not within the measured %v", f.At, cfg.Duration)
 	}
 	switch cfg.Engine {
-	case "", "vegeta":
+	case "", plan.Vegeta:
 		return runVegeta(ctx, cfg)
-	case "wrk":
+	case plan.Wrk:
 		return runWrk(ctx, cfg)
 	}
-	return nil, fmt.Errorf("loadgen: %w", CheckEngine(cfg.Engine))
+	_, err := plan.ParseEngine(string(cfg.Engine))
+	return nil, fmt.Errorf("loadgen: %w", err)
 }
 
 // peakRSS is this process's high-water mark of resident memory, from

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"clusterbench/internal/nstest"
+	"clusterbench/plan"
 	"clusterbench/worker"
 )
 
@@ -30,13 +31,13 @@ func serveWorker(t *testing.T, h worker.Work) (*worker.Server, string) {
 // TestRunCountsAgreeWithWorker drives a real worker with each engine and
 // checks that the client's tallies equal the worker's own counts.
 func TestRunCountsAgreeWithWorker(t *testing.T) {
-	for _, engine := range Engines {
+	for _, engine := range plan.Engines {
 		for _, keepAlive := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/keepalive=%v", engine, keepAlive), func(t *testing.T) {
 				requireEngine(t, engine)
 				s, url := serveWorker(t, worker.Work{BodyBytes: 8})
 				var phases []bool
-				res, err := Run(t.Context(), Config{
+				res, err := Drive(t.Context(), Config{
 					Engine: engine, URL: url, Workers: 1, Rate: 0, Concurrency: 4, KeepAlive: keepAlive,
 					Duration: time.Second, Warmup: time.Second, Timeout: 5 * time.Second,
 					Phase: func(measuring bool) { phases = append(phases, measuring) },
@@ -83,9 +84,9 @@ func checkAgainstWorker(t *testing.T, res *Result, c worker.Counters, keepAlive 
 
 // requireEngine stops a test whose engine is not installed: a failure in
 // CI, which installs everything, and a skip with the reason elsewhere.
-func requireEngine(t *testing.T, engine string) {
+func requireEngine(t *testing.T, engine plan.Engine) {
 	t.Helper()
-	if engine == "wrk" {
+	if engine == plan.Wrk {
 		nstest.Require(t, "the wrk engine", WrkAvailable())
 	}
 }
@@ -100,7 +101,7 @@ func TestWrkSaysWhyItCannotStart(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nobody listens there now
-	_, err = Run(t.Context(), Config{Engine: "wrk", URL: "http://" + addr + "/", Workers: 2, Concurrency: 2, Duration: time.Second, Timeout: time.Second})
+	_, err = Drive(t.Context(), Config{Engine: "wrk", URL: "http://" + addr + "/", Workers: 2, Concurrency: 2, Duration: time.Second, Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "unable to connect to "+addr) {
 		t.Errorf("wrk against a closed port: %v; want wrk's own message", err)
 	}
@@ -116,33 +117,15 @@ func TestWrkThreadsDivideConnections(t *testing.T) {
 	}
 }
 
-func TestWrkRefusesWhatItCannotDo(t *testing.T) {
-	for _, tt := range []struct {
-		rate, maxConns   int
-		duration, warmup time.Duration
-		want             string
-	}{
-		{100, 0, time.Second, 0, "closed loop only"},
-		{0, 8, time.Second, 0, "max_connections must be 0"},
-		{0, 0, 1500 * time.Millisecond, 0, "whole seconds, got a duration of 1.5s"},
-		{0, 0, time.Second, 500 * time.Millisecond, "whole seconds, got a warm-up of 500ms"},
-	} {
-		err := CheckWrk(tt.rate, tt.maxConns, tt.duration, tt.warmup)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("CheckWrk(%d, %d, %v, %v) = %v; want %q", tt.rate, tt.maxConns, tt.duration, tt.warmup, err, tt.want)
-		}
-	}
-	if err := CheckWrk(0, 0, 2*time.Second, time.Second); err != nil {
-		t.Errorf("a maximum-rate load of whole seconds: %v", err)
-	}
-	if _, err := Run(t.Context(), Config{Engine: "siege", URL: "http://127.0.0.1:1/", Duration: time.Second}); err == nil || !strings.Contains(err.Error(), `unknown load generator "siege"`) {
+func TestDriveRefusesAnUnknownEngine(t *testing.T) {
+	if _, err := Drive(t.Context(), Config{Engine: "siege", URL: "http://127.0.0.1:1/", Duration: time.Second}); err == nil || !strings.Contains(err.Error(), `unknown load generator "siege"`) {
 		t.Errorf("unknown engine: %v", err)
 	}
 }
 
 func TestRunConstantRateSendsOnSchedule(t *testing.T) {
 	_, url := serveWorker(t, worker.Work{})
-	res, err := Run(t.Context(), Config{URL: url, Workers: 1, Rate: 200, Concurrency: 2, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
+	res, err := Drive(t.Context(), Config{URL: url, Workers: 1, Rate: 200, Concurrency: 2, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +142,7 @@ func TestRunRefusedIsCountedAsErrors(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nobody listens there now
-	res, err := Run(t.Context(), Config{URL: "http://" + addr + "/", Workers: 2, Rate: 100, Concurrency: 1, Duration: 200 * time.Millisecond, Timeout: time.Second})
+	res, err := Drive(t.Context(), Config{URL: "http://" + addr + "/", Workers: 2, Rate: 100, Concurrency: 1, Duration: 200 * time.Millisecond, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +156,7 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := contextWithCancelAfter(t, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, err := Run(ctx, Config{URL: url, Workers: 1, Rate: 100, Concurrency: 1, Duration: time.Minute, Timeout: time.Second})
+	res, err := Drive(ctx, Config{URL: url, Workers: 1, Rate: 100, Concurrency: 1, Duration: time.Minute, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +218,7 @@ func TestWrkReadsHeadersInAnyCase(t *testing.T) {
 		w.Header()["X-WORKER-CONN"] = []string{"7"}
 	}))
 	t.Cleanup(srv.Close)
-	res, err := Run(t.Context(), Config{Engine: "wrk", URL: srv.URL, Workers: 2, Concurrency: 1, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
+	res, err := Drive(t.Context(), Config{Engine: "wrk", URL: srv.URL, Workers: 2, Concurrency: 1, KeepAlive: true, Duration: time.Second, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

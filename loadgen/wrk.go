@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"clusterbench/internal/tail"
+	"clusterbench/plan"
 )
 
 // wrkScript counts responses per worker in every wrk thread.
@@ -39,39 +40,17 @@ func WrkAvailable() error {
 	return nil
 }
 
-// CheckWrk says why a load cannot be driven by wrk, or returns nil: wrk
-// is closed loop only, has no cap on connections apart from their
-// number, and counts time in whole seconds.
-func CheckWrk(rate, maxConnections int, duration, warmup time.Duration) error {
-	switch {
-	case rate != 0:
-		return fmt.Errorf("wrk drives a closed loop only, so rate must be 0 (as fast as possible), got %d; use vegeta for a constant rate", rate)
-	case maxConnections != 0:
-		return fmt.Errorf("wrk opens exactly concurrency connections, so max_connections must be 0, got %d", maxConnections)
-	case duration%time.Second != 0:
-		return fmt.Errorf("wrk runs for whole seconds, got a duration of %v", duration)
-	case warmup%time.Second != 0:
-		return fmt.Errorf("wrk runs for whole seconds, got a warm-up of %v", warmup)
-	}
-	return nil
-}
-
-// ErrWrkFault is why wrk cannot measure a fault: it has no clock to split
-// its counts at the fault or by the second, and it exits when it cannot
-// connect at all.
-var ErrWrkFault = errors.New("wrk cannot measure a fault (no per-second or before/after counts, and it stops when it cannot connect); use vegeta")
-
 // runWrk drives the load with wrk: a warm-up run, then the measured run.
 // Keep-alive connections do not carry over from one to the other.
 func runWrk(ctx context.Context, cfg Config) (*Result, error) {
 	if err := WrkAvailable(); err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
-	if err := CheckWrk(cfg.Rate, cfg.MaxConnections, cfg.Duration, cfg.Warmup); err != nil {
+	if err := plan.CheckWrk(cfg.Rate, cfg.MaxConnections, cfg.Duration, cfg.Warmup); err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
 	if cfg.Fault != nil {
-		return nil, fmt.Errorf("loadgen: %w", ErrWrkFault)
+		return nil, fmt.Errorf("loadgen: %w", plan.ErrWrkFault)
 	}
 	cpus := cfg.CPUs
 	if cpus <= 0 {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 
@@ -169,41 +168,4 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// Spec is a mode with one of its policies, written "mode" or "mode:policy"
-// in scenarios and on the command line.
-type Spec struct {
-	Mode   Mode
-	Policy string // "" for modes without policies
-}
-
-// ParseSpec reads "mode" or "mode:policy"; a mode with policies gets its
-// default one when none is named.
-func ParseSpec(s string) (Spec, error) {
-	name, policy, hasPolicy := strings.Cut(s, ":")
-	m, err := Lookup(name)
-	if err != nil {
-		return Spec{}, err
-	}
-	policies := m.Info().Policies
-	switch {
-	case len(policies) == 0 && hasPolicy:
-		return Spec{}, fmt.Errorf("mode %q has no policies, got %q", name, s)
-	case len(policies) == 0:
-		return Spec{Mode: m}, nil
-	case !hasPolicy:
-		return Spec{Mode: m, Policy: policies[0]}, nil
-	case !slices.Contains(policies, policy):
-		return Spec{}, fmt.Errorf("mode %q has no policy %q (known: %s)", name, policy, strings.Join(policies, ", "))
-	}
-	return Spec{Mode: m, Policy: policy}, nil
-}
-
-// String is the canonical form, with the policy spelled out.
-func (s Spec) String() string {
-	if s.Policy == "" {
-		return s.Mode.Info().Name
-	}
-	return s.Mode.Info().Name + ":" + s.Policy
 }

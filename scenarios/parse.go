@@ -13,10 +13,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"clusterbench/compare"
-	"clusterbench/internal/cpuset"
-	"clusterbench/loadgen"
+	"clusterbench/metric"
 	"clusterbench/modes"
+	"clusterbench/plan"
 )
 
 // Error is a mistake in a scenario file, at a line.
@@ -59,11 +58,11 @@ var schema = map[string]map[string]field{
 	"experiment": {
 		"name":      {check: isString},
 		"modes":     {many: true, check: isMode},
-		"workers":   {many: true, check: intIn(Limits.Workers)},
+		"workers":   {many: true, check: intIn(plan.Limits.Workers)},
 		"keepalive": {many: true, check: isBool},
 		"handler":   {many: true, section: "handler"},
 		"load":      {many: true, section: "load"},
-		"reps":      {check: intIn(Limits.Reps)},
+		"reps":      {check: intIn(plan.Limits.Reps)},
 		"required":  {many: true, check: isModeName},
 		"proxy":     {section: "proxy"},
 		"loadgen":   {check: isEngine},
@@ -78,34 +77,34 @@ var schema = map[string]map[string]field{
 	},
 	"fault": {
 		"kill":          {check: isKill},
-		"at":            {check: durationIn(Limits.Duration)},
+		"at":            {check: durationIn(plan.Limits.Duration)},
 		"signal":        {check: isSignal},
 		"respawn":       {check: isBool},
-		"respawn_delay": {check: durationIn(Limits.RespawnDelay)},
+		"respawn_delay": {check: durationIn(plan.Limits.RespawnDelay)},
 	},
 	"cpus": {
 		"loadgen": {check: isCPUList},
 		"server":  {check: isCPUList},
 	},
 	"proxy": {
-		"processes":          {check: intIn(Limits.ProxyProcesses)},
+		"processes":          {check: intIn(plan.Limits.ProxyProcesses)},
 		"upstream_keepalive": {check: isBool},
 	},
 	"handler": {
 		"name":       {check: isString},
-		"body_bytes": {check: intIn(Limits.BodyBytes)},
-		"cpu":        {check: durationIn(Limits.HandlerCPU)},
-		"sleep":      {check: durationIn(Limits.HandlerSleep)},
+		"body_bytes": {check: intIn(plan.Limits.BodyBytes)},
+		"cpu":        {check: durationIn(plan.Limits.HandlerCPU)},
+		"sleep":      {check: durationIn(plan.Limits.HandlerSleep)},
 	},
 	"load": {
 		"name":            {check: isString},
 		"loadgen":         {check: isEngine},
-		"rate":            {check: intIn(Limits.Rate)},
-		"duration":        {check: durationIn(Limits.Duration)},
-		"warmup":          {check: durationIn(Limits.Warmup)},
-		"concurrency":     {check: intIn(Limits.Concurrency)},
-		"max_connections": {check: intIn(Limits.MaxConnections)},
-		"timeout":         {check: durationIn(Limits.Timeout)},
+		"rate":            {check: intIn(plan.Limits.Rate)},
+		"duration":        {check: durationIn(plan.Limits.Duration)},
+		"warmup":          {check: durationIn(plan.Limits.Warmup)},
+		"concurrency":     {check: intIn(plan.Limits.Concurrency)},
+		"max_connections": {check: intIn(plan.Limits.MaxConnections)},
+		"timeout":         {check: durationIn(plan.Limits.Timeout)},
 	},
 }
 
@@ -151,29 +150,19 @@ func Parse(path string, data []byte) (*File, error) {
 			return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("experiment %d: modes is required (known: %s)", i+1, strings.Join(modes.Names(), ", "))}
 		}
 		e.fillDefaults(i + 1)
+		node := experiments.Content[i]
 		if err := e.checkRequired(); err != nil {
-			return nil, &Error{File: path, Line: lookup(experiments.Content[i], "required").Line, Msg: err.Error()}
+			return nil, &Error{File: path, Line: lookup(node, "required").Line, Msg: err.Error()}
 		}
 		if seen[e.Name] {
 			return nil, &Error{File: path, Line: line, Msg: fmt.Sprintf("experiment name %q used twice", e.Name)}
 		}
-		if li, err := e.checkLoads(); err != nil {
-			if loads := lookup(experiments.Content[i], "load"); loads != nil {
-				line = loads.Content[li].Line // a list, once walked
-			}
-			return nil, &Error{File: path, Line: line, Msg: err.Error()}
+		if li, err := e.checkLoadNames(); err != nil {
+			return nil, &Error{File: path, Line: loadLine(node, li, line), Msg: err.Error()}
 		}
-		if e.CPUs != nil {
-			if err := e.CPUs.check(); err != nil {
-				return nil, &Error{File: path, Line: lookup(experiments.Content[i], "cpus").Line, Msg: err.Error()}
-			}
-		}
-		if err := e.checkFault(); err != nil {
-			return nil, &Error{File: path, Line: lookup(experiments.Content[i], "fault").Line, Msg: err.Error()}
-		}
-		if e.App != nil {
-			if err := e.App.Check(e.Modes); err != nil {
-				return nil, &Error{File: path, Line: lookup(experiments.Content[i], "worker").Line, Msg: err.Error()}
+		for _, t := range e.trials(1) {
+			if err := t.Validate(); err != nil {
+				return nil, &Error{File: path, Line: e.lineOf(err, t, node, line), Msg: err.Error()}
 			}
 		}
 		seen[e.Name] = true
@@ -191,6 +180,30 @@ func Parse(path string, data []byte) (*File, error) {
 	return f, nil
 }
 
+// loadLine is the line of the experiment's load i, or line if it has none.
+func loadLine(experiment *yaml.Node, i, line int) int {
+	if loads := lookup(experiment, "load"); loads != nil {
+		return loads.Content[i].Line // a list, once walked
+	}
+	return line
+}
+
+// lineOf is the line of the part of the experiment that made trial t
+// invalid: its load, CPUs, fault or worker app; else the experiment's.
+func (e *Experiment) lineOf(err error, t plan.Trial, experiment *yaml.Node, line int) int {
+	var inv *plan.Invalid
+	if !errors.As(err, &inv) || inv.Part == "" {
+		return line
+	}
+	if inv.Part == plan.PartLoad {
+		return loadLine(experiment, slices.IndexFunc(e.Loads, func(l Load) bool { return l.Name == t.Load.Name }), line)
+	}
+	if n := lookup(experiment, string(inv.Part)); n != nil {
+		return n.Line
+	}
+	return line
+}
+
 // checkReference refuses a gate on normalised metrics whose reference mode
 // never runs: the comparison could not compute them.
 func (f *File) checkReference() error {
@@ -199,7 +212,7 @@ func (f *File) checkReference() error {
 	}
 	var normalised []string
 	for _, name := range f.Compare.Gate {
-		if m, _ := compare.Lookup(name); m.Normalised {
+		if m, _ := metric.Lookup(name); m.Normalised { // names checked line by line
 			normalised = append(normalised, name)
 		}
 	}
@@ -208,11 +221,14 @@ func (f *File) checkReference() error {
 	}
 	ref := f.Compare.Reference
 	if ref == "" {
-		ref = compare.DefaultReference
+		ref = metric.DefaultReference
 	}
-	spec, _ := modes.ParseSpec(ref) // checked line by line
+	spec, err := modes.ParseSpec(ref)
+	if err != nil {
+		return fmt.Errorf("reference: %w", err)
+	}
 	for _, e := range f.Experiments {
-		if len(e.Modes) > 1 && slices.Contains(e.Modes, spec.String()) {
+		if len(e.Modes) > 1 && slices.ContainsFunc(e.Modes, func(m modes.Spec) bool { return m.String() == spec.String() }) {
 			return nil
 		}
 	}
@@ -312,14 +328,14 @@ func isBool(n *yaml.Node) error {
 }
 
 func isMetric(n *yaml.Node) error {
-	_, err := compare.Lookup(n.Value)
+	_, err := metric.Lookup(n.Value)
 	return err
 }
 
 // thresholdKeys allows one key per metric, each a number or a percentage.
 func thresholdKeys() map[string]field {
 	keys := map[string]field{}
-	for _, m := range compare.Metrics {
+	for _, m := range metric.All {
 		keys[m.Name] = field{check: func(n *yaml.Node) error {
 			if n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float" {
 				return fmt.Errorf("%q is not a number or a percentage", n.Value)
@@ -343,7 +359,8 @@ func isFraction(n *yaml.Node) error {
 }
 
 func isEngine(n *yaml.Node) error {
-	return loadgen.CheckEngine(n.Value)
+	_, err := plan.ParseEngine(n.Value)
+	return err
 }
 
 // isCPUList accepts a CPU list; a bare number is rewritten as a string,
@@ -355,7 +372,7 @@ func isCPUList(n *yaml.Node) error {
 	if n.Tag != "!!str" {
 		return fmt.Errorf("%q is not a CPU list (like 0, 0-3 or 0,2-3)", n.Value)
 	}
-	_, err := cpuset.Parse(n.Value)
+	_, err := plan.ParseCPUs(n.Value)
 	return err
 }
 
@@ -372,7 +389,7 @@ func isMode(n *yaml.Node) error {
 	return err
 }
 
-func intIn(limit IntLimit) func(*yaml.Node) error {
+func intIn(limit plan.IntLimit) func(*yaml.Node) error {
 	return func(n *yaml.Node) error {
 		v, err := strconv.Atoi(n.Value)
 		if n.Tag != "!!int" || err != nil {
@@ -382,7 +399,7 @@ func intIn(limit IntLimit) func(*yaml.Node) error {
 	}
 }
 
-func durationIn(limit DurationLimit) func(*yaml.Node) error {
+func durationIn(limit plan.DurationLimit) func(*yaml.Node) error {
 	return func(n *yaml.Node) error {
 		// A bare 0 needs no unit; it is rewritten as "0s" because the YAML
 		// decoder only turns strings into durations (as walk normalises lists).

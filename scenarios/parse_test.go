@@ -1,15 +1,18 @@
 package scenarios
 
 import (
-	"clusterbench/internal/cpuset"
 	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"clusterbench/internal/cpuset"
+	"clusterbench/modes"
+	"clusterbench/plan"
 	"clusterbench/worker"
 )
 
@@ -51,7 +54,7 @@ experiments:
 	}
 	second := f.Experiments[1]
 	if second.Name != "experiment-2" || len(second.Modes) != 1 || second.Reps != 1 ||
-		len(second.Workers) != 1 || second.Workers[0] != DefaultWorkers() || !second.KeepAlive[0] {
+		len(second.Workers) != 1 || second.Workers[0] != plan.DefaultWorkers() || !second.KeepAlive[0] {
 		t.Errorf("second experiment = %+v; want defaults filled in", second)
 	}
 }
@@ -77,17 +80,17 @@ experiments:
 		t.Fatal(err)
 	}
 	one, all := f.Experiments[0].Fault, f.Experiments[1].Fault
-	if *one != (Fault{Kill: "1", At: 2 * time.Second, Signal: "SIGKILL", Respawn: true}) {
+	if *one != (Fault{Kill: plan.Kill{N: 1}, At: 2 * time.Second, Signal: plan.DefaultSignal, Respawn: true}) {
 		t.Errorf("fault = %+v; want one worker killed at 2s by SIGKILL, replaced at once (the defaults)", *one)
 	}
-	if *all != (Fault{Kill: KillAll, At: 1500 * time.Millisecond, Signal: "SIGTERM", Respawn: false, RespawnDelay: 100 * time.Millisecond}) {
+	if *all != (Fault{Kill: plan.Kill{All: true}, At: 1500 * time.Millisecond, Signal: plan.Signal(syscall.SIGTERM), Respawn: false, RespawnDelay: 100 * time.Millisecond}) {
 		t.Errorf("fault = %+v; want all killed by SIGTERM, spelled canonically, not replaced", *all)
 	}
-	if n := all.Count(4); n != 4 {
+	if n := all.Kill.Count(4); n != 4 {
 		t.Errorf("kill all of 4 counts %d", n)
 	}
 	for _, tr := range f.Trials() {
-		if tr.Fault == nil {
+		if tr.Fault == nil || tr.Fault.Signal.String() == "" {
 			t.Errorf("trial %+v lost its experiment's fault", tr)
 		}
 	}
@@ -100,7 +103,7 @@ func TestTrialsInterleaveModesAndRepetitions(t *testing.T) {
 	}
 	var got []string
 	for _, tr := range f.Trials() {
-		got = append(got, tr.Mode+"/"+string(rune('0'+tr.Rep)))
+		got = append(got, tr.Mode.String()+"/"+string(rune('0'+tr.Rep)))
 	}
 	// A mode with policies is spelled out with its default one.
 	want := "shared/1 roundrobin:free/1 roundrobin:rotate/1 shared/2 roundrobin:free/2 roundrobin:rotate/2"
@@ -299,7 +302,8 @@ func TestReadMissingFile(t *testing.T) {
 }
 
 func TestSingleChecksFlags(t *testing.T) {
-	ok := Experiment{Modes: []string{"shared"}, Loads: []Load{DefaultLoad}}
+	shared, _ := modes.ParseSpec("shared")
+	ok := Experiment{Modes: []modes.Spec{shared}, Loads: []Load{DefaultLoad}}
 	if _, err := Single("flags", ok); err != nil {
 		t.Fatalf("Single(valid) = %v", err)
 	}
@@ -309,7 +313,7 @@ func TestSingleChecksFlags(t *testing.T) {
 		want   string
 	}{
 		{"no mode", func(e *Experiment) { e.Modes = nil }, "no mode given"},
-		{"unknown mode", func(e *Experiment) { e.Modes = []string{"nope"} }, `unknown mode "nope"`},
+		{"required mode not run", func(e *Experiment) { e.Required = []string{"iptables"} }, "required: iptables is not among the experiment's modes"},
 		{"zero workers", func(e *Experiment) { e.Workers = []int{0} }, "workers: must be at least 1, got 0"},
 		{"negative rate", func(e *Experiment) { e.Loads[0].Rate = -1 }, "rate: must be at least 0, got -1"},
 		{"negative duration", func(e *Experiment) { e.Loads[0].Duration = -time.Second }, "duration: must be at least 1ms, got -1s"},
@@ -319,13 +323,20 @@ func TestSingleChecksFlags(t *testing.T) {
 		{"absurd duration", func(e *Experiment) { e.Loads[0].Duration = 48 * time.Hour }, "duration: must be at most 1h0m0s"},
 		{"absurd handler sleep", func(e *Experiment) { e.Handlers = []Handler{{Work: worker.Work{Sleep: time.Hour}}} }, "handler-sleep: must be at most 1m0s"},
 		{"absurd reps", func(e *Experiment) { e.Reps = 10000 }, "reps: must be at most 1000"},
-		{"fault beyond the workers", func(e *Experiment) { e.Workers = []int{2}; e.Fault = &Fault{Kill: "3", Signal: "KILL"} }, "fault: kills 3 workers, but a trial runs only 2"},
-		{"fault with a bad signal", func(e *Experiment) { e.Fault = &Fault{Kill: "1", Signal: "USR1"} }, `kill-signal: "USR1" is not one of`},
-		{"fault at a negative time", func(e *Experiment) { e.Fault = &Fault{Kill: "1", At: -time.Second, Signal: "KILL"} }, "kill-at: must be at least 0"},
+		{"fault beyond the workers", func(e *Experiment) {
+			e.Workers = []int{2}
+			e.Fault = &Fault{Kill: plan.Kill{N: 3}, Signal: plan.DefaultSignal}
+		}, "fault: kills 3 workers, but a trial runs only 2"},
+		{"fault at a negative time", func(e *Experiment) {
+			e.Fault = &Fault{Kill: plan.Kill{N: 1}, At: -time.Second, Signal: plan.DefaultSignal}
+		}, "kill-at: must be at least 0"},
+		{"fault after the load", func(e *Experiment) {
+			e.Fault = &Fault{Kill: plan.Kill{All: true}, At: time.Hour, Signal: plan.DefaultSignal}
+		}, "fault: at 1h0m0s is not within load"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := Experiment{Modes: []string{"shared"}, Loads: []Load{DefaultLoad}}
+			e := Experiment{Modes: []modes.Spec{shared}, Loads: []Load{DefaultLoad}}
 			tt.change(&e)
 			_, err := Single("flags", e)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -348,7 +359,7 @@ experiments:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := f.Compare.Settings()
+	s := f.Compare
 	if s.Reference != "roundrobin" || len(s.Gate) != 2 || s.Alpha != 0.02 {
 		t.Errorf("settings %+v", s)
 	}
@@ -356,7 +367,7 @@ experiments:
 	if s.Thresholds["throughput_vs_ref"] != 0.15 || s.Thresholds["errors"] != 0.002 || s.Thresholds["p99"] != 0.3 {
 		t.Errorf("thresholds %v", s.Thresholds)
 	}
-	if none, _ := Parse("plain.yaml", []byte("experiments:\n  - modes: [shared]\n")); none.Compare.Settings() != nil {
+	if none, _ := Parse("plain.yaml", []byte("experiments:\n  - modes: [shared]\n")); none.Compare != nil {
 		t.Error("a scenario without a compare section has settings")
 	}
 }
@@ -386,13 +397,13 @@ func TestLoadGenerators(t *testing.T) {
 	}
 	var got []string
 	for _, l := range f.Experiments[0].Loads {
-		got = append(got, l.Engine+":"+l.Name)
+		got = append(got, l.Engine.String()+":"+l.Name)
 	}
 	if want := "wrk:wrk-max-c32 vegeta:max-c32 vegeta:100rps"; strings.Join(got, " ") != want {
 		t.Errorf("loads %v; want %s", got, want)
 	}
-	if f.Trials()[0].CPUs != nil {
-		t.Errorf("a trial without cpus has a placement: %+v", f.Trials()[0].CPUs)
+	if f.Trials()[0].Placement != nil {
+		t.Errorf("a trial without cpus has a placement: %+v", f.Trials()[0].Placement)
 	}
 }
 
@@ -408,7 +419,7 @@ func TestPlacementIsSpelledCanonically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := f.Trials()[0].CPUs; p == nil || p.LoadGen != "1" || p.Server != "0" {
-		t.Errorf("placement %+v; want loadgen 1 and server 0", p)
+	if tr := f.Trials()[0]; tr.Placement == nil || tr.Placement.LoadGen.String() != "1" || tr.Placement.Server.String() != "0" || tr.CPUs.String() != "0" {
+		t.Errorf("placement %+v, deployment CPUs %s; want loadgen 1 and server 0", tr.Placement, tr.CPUs)
 	}
 }

@@ -10,19 +10,13 @@ package scenarios
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
-	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
-	"clusterbench/compare"
-	"clusterbench/internal/cpuset"
-	"clusterbench/loadgen"
+	"clusterbench/metric"
 	"clusterbench/modes"
-	"clusterbench/results"
-	"clusterbench/worker"
+	"clusterbench/plan"
 )
 
 // File is a parsed scenario file.
@@ -41,96 +35,68 @@ type File struct {
 
 // Compare is a scenario's rules for `clusterbench compare`.
 type Compare struct {
-	Reference  string            `yaml:"reference"`
-	Gate       []string          `yaml:"gate"`
-	Thresholds map[string]string `yaml:"thresholds"`
-	Alpha      float64           `yaml:"alpha"`
+	Reference  string     `yaml:"reference"`
+	Gate       []string   `yaml:"gate"`
+	Thresholds Thresholds `yaml:"thresholds"`
+	Alpha      float64    `yaml:"alpha"`
 }
 
-// Settings returns the rules as results.json keeps them; nil for none.
-func (c *Compare) Settings() *results.CompareSettings {
-	if c == nil {
-		return nil
+// Thresholds are the smallest changes that count, by metric: a fraction
+// of the baseline or a difference, read from a number or a percentage.
+type Thresholds map[string]float64
+
+// UnmarshalYAML reads each threshold as its metric writes it.
+func (t *Thresholds) UnmarshalYAML(n *yaml.Node) error {
+	var written map[string]string
+	if err := n.Decode(&written); err != nil {
+		return err
 	}
-	s := &results.CompareSettings{Reference: c.Reference, Gate: c.Gate, Alpha: c.Alpha}
-	for name, v := range c.Thresholds {
-		if s.Thresholds == nil {
-			s.Thresholds = map[string]float64{}
+	*t = Thresholds{}
+	for name, v := range written {
+		m, err := metric.Lookup(name)
+		if err != nil {
+			return err
 		}
-		m, _ := compare.Lookup(name)
-		s.Thresholds[name], _ = m.ParseThreshold(v) // checked when the file was read
-	}
-	return s
-}
-
-// Experiment is one matrix of trials.
-type Experiment struct {
-	Name      string    `yaml:"name"`
-	Modes     []string  `yaml:"modes"`
-	Workers   []int     `yaml:"workers"`
-	KeepAlive []bool    `yaml:"keepalive"`
-	Handlers  []Handler `yaml:"handler"`
-	Loads     []Load    `yaml:"load"`
-	Reps      int       `yaml:"reps"`
-	// Proxy sets up the proxy of proxy modes (nginx, haproxy).
-	Proxy Proxy `yaml:"proxy"`
-	// Required names modes that must run: if one cannot run on this host,
-	// the run fails. Other modes that cannot run are skipped and reported.
-	Required []string `yaml:"required"`
-	// LoadGen is the engine of the loads that do not name one.
-	LoadGen string `yaml:"loadgen"`
-	// CPUs keeps the load generator and the server apart; nil shares all CPUs.
-	CPUs *Placement `yaml:"cpus"`
-	// Fault kills workers in every trial; nil for none.
-	Fault *Fault `yaml:"fault"`
-	// App is the user's own worker app; nil runs the Go worker.
-	App *App `yaml:"worker"`
-}
-
-// Placement puts the load generator and the server (master, proxy and
-// workers) on disjoint CPU sets, written as CPU lists ("0", "1-3").
-type Placement struct {
-	LoadGen string `yaml:"loadgen"`
-	Server  string `yaml:"server"`
-}
-
-// check parses both sets and spells them canonically; they must be
-// disjoint and on CPUs this process may use.
-func (p *Placement) check() error {
-	var sets [2]cpuset.Set
-	for i, f := range []struct {
-		name string
-		list *string
-	}{{"loadgen", &p.LoadGen}, {"server", &p.Server}} {
-		if *f.list == "" {
-			return fmt.Errorf("cpus: %s is required: give both loadgen and server", f.name)
+		if (*t)[name], err = m.ParseThreshold(v); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		var err error
-		if sets[i], err = cpuset.ParseUsable(*f.list); err != nil {
-			return fmt.Errorf("cpus: %s: %w", f.name, err)
-		}
-		*f.list = sets[i].String()
-	}
-	if sets[0].Overlaps(sets[1]) {
-		return fmt.Errorf("cpus: loadgen (%s) and server (%s) share CPUs; they must be disjoint", sets[0], sets[1])
 	}
 	return nil
 }
 
-// checkLoads checks what depends on several fields of a load, and that
-// load names are unique; it returns the index of the load at fault.
-func (e *Experiment) checkLoads() (int, error) {
+// Experiment is one matrix of trials.
+type Experiment struct {
+	Name      string       `yaml:"name"`
+	Modes     []modes.Spec `yaml:"modes"`
+	Workers   []int        `yaml:"workers"`
+	KeepAlive []bool       `yaml:"keepalive"`
+	Handlers  []Handler    `yaml:"handler"`
+	Loads     []Load       `yaml:"load"`
+	Reps      int          `yaml:"reps"`
+	// Proxy sets up the proxy of proxy modes (nginx, haproxy).
+	Proxy plan.Proxy `yaml:"proxy"`
+	// Required names modes that must run: if one cannot run on this host,
+	// the run fails. Other modes that cannot run are skipped and reported.
+	Required []string `yaml:"required"`
+	// LoadGen is the engine of the loads that do not name one.
+	LoadGen plan.Engine `yaml:"loadgen"`
+	// CPUs keeps the load generator and the server apart; nil shares all CPUs.
+	CPUs *plan.Placement `yaml:"cpus"`
+	// Fault kills workers in every trial; nil for none.
+	Fault *Fault `yaml:"fault"`
+	// App is the user's own worker app; nil runs the Go worker.
+	App *plan.App `yaml:"worker"`
+}
+
+// checkLoadNames checks that load names are unique; it returns the
+// index of the load at fault.
+func (e *Experiment) checkLoadNames() (int, error) {
 	names := map[string]bool{}
 	for i, l := range e.Loads {
 		if names[l.Name] {
 			return i, fmt.Errorf("load name %q used twice in experiment %s", l.Name, e.Name)
 		}
 		names[l.Name] = true
-		if l.Engine == "wrk" {
-			if err := loadgen.CheckWrk(l.Rate, l.MaxConnections, l.Duration, l.Warmup); err != nil {
-				return i, err
-			}
-		}
 	}
 	return 0, nil
 }
@@ -138,7 +104,7 @@ func (e *Experiment) checkLoads() (int, error) {
 // checkRequired checks that every required mode is one of the experiment's.
 func (e *Experiment) checkRequired() error {
 	for _, name := range e.Required {
-		if !slices.ContainsFunc(e.Modes, func(m string) bool { return strings.Split(m, ":")[0] == name }) {
+		if !slices.ContainsFunc(e.Modes, func(m modes.Spec) bool { return m.Mode.Info().Name == name }) {
 			return fmt.Errorf("required: %s is not among the experiment's modes", name)
 		}
 	}
@@ -148,90 +114,59 @@ func (e *Experiment) checkRequired() error {
 // IsRequired reports whether the experiment requires mode (a name).
 func (e *Experiment) IsRequired(mode string) bool { return slices.Contains(e.Required, mode) }
 
-// Proxy is the setup of a proxy mode's proxy.
-type Proxy struct {
-	// Processes is its worker processes (nginx) or threads (HAProxy); 0 means one per CPU.
-	Processes int `yaml:"processes"`
-	// UpstreamKeepAlive keeps its connections to the workers open.
-	UpstreamKeepAlive bool `yaml:"upstream_keepalive"`
-}
+// Handler is a named per-request work of the worker app, as a scenario
+// writes it: what it leaves out keeps its default.
+type Handler plan.Handler
 
-// Handler is a named per-request work of the worker app.
-type Handler struct {
-	Name        string `yaml:"name"`
-	worker.Work `yaml:",inline"`
-}
-
-// Load is how the load generator drives one trial.
-type Load struct {
-	Name string `yaml:"name"`
-	// Engine is the load generator: vegeta or wrk (see package loadgen).
-	Engine string `yaml:"loadgen"`
-	// Rate in requests per second; 0 means as fast as possible (closed loop).
-	Rate           int           `yaml:"rate"`
-	Duration       time.Duration `yaml:"duration"`
-	Warmup         time.Duration `yaml:"warmup"`
-	Concurrency    int           `yaml:"concurrency"`
-	MaxConnections int           `yaml:"max_connections"`
-	Timeout        time.Duration `yaml:"timeout"`
-}
+// Load is how the load generator drives one trial, as a scenario writes
+// it: what it leaves out keeps its default.
+type Load plan.Load
 
 // Defaults for what an experiment leaves out.
 var (
-	DefaultHandler = Handler{Name: "trivial", Work: worker.Work{BodyBytes: 64}}
-	DefaultLoad    = Load{Duration: 5 * time.Second, Warmup: time.Second, Concurrency: 32, Timeout: 10 * time.Second}
+	DefaultHandler = Handler(plan.DefaultHandler)
+	DefaultLoad    = Load(plan.DefaultLoad)
 )
-
-// DefaultWorkers is one worker per CPU, like cluster.fork() per core.
-func DefaultWorkers() int { return runtime.NumCPU() }
-
-// Trial is one point of an experiment's matrix, at one repetition.
-type Trial struct {
-	Experiment string
-	Rep        int // 1-based
-	Reps       int
-	Mode       string // MODE or MODE:POLICY, policy spelled out
-	Workers    int
-	KeepAlive  bool
-	Handler    Handler
-	Load       Load
-	Proxy      Proxy
-	// CPUs keeps the load generator and the server apart; nil shares all CPUs.
-	CPUs *Placement
-	// Fault kills workers while measuring; nil for none.
-	Fault *Fault
-	// App is the user's own worker app; nil runs the Go worker.
-	App *App
-	// Required is true when the experiment requires this trial's mode.
-	Required bool
-}
 
 // Trials expands every experiment into trials. Repetitions are the outer
 // loop and modes the inner one, so that slow drift of a shared machine
 // spreads over all modes instead of favouring whichever ran first.
-func (f *File) Trials() []Trial {
+func (f *File) Trials() []plan.Trial {
 	maxReps := 0
 	for _, e := range f.Experiments {
 		maxReps = max(maxReps, e.Reps)
 	}
-	var trials []Trial
+	var trials []plan.Trial
 	for rep := 1; rep <= maxReps; rep++ {
 		for _, e := range f.Experiments {
-			if rep > e.Reps {
-				continue
+			if rep <= e.Reps {
+				trials = append(trials, e.trials(rep)...)
 			}
-			for _, h := range e.Handlers {
-				for _, l := range e.Loads {
-					for _, w := range e.Workers {
-						for _, ka := range e.KeepAlive {
-							for _, m := range e.Modes {
-								trials = append(trials, Trial{
-									Experiment: e.Name, Rep: rep, Reps: e.Reps,
-									Mode: m, Workers: w, KeepAlive: ka, Handler: h, Load: l, Proxy: e.Proxy, CPUs: e.CPUs, Fault: e.Fault, App: e.App,
-									Required: e.IsRequired(strings.Split(m, ":")[0]),
-								})
-							}
+		}
+	}
+	return trials
+}
+
+// trials is the experiment's matrix at one repetition.
+func (e *Experiment) trials(rep int) []plan.Trial {
+	var trials []plan.Trial
+	for _, h := range e.Handlers {
+		for _, l := range e.Loads {
+			for _, w := range e.Workers {
+				for _, ka := range e.KeepAlive {
+					for _, m := range e.Modes {
+						d := plan.Deployment{Mode: m, Workers: w, Handler: plan.Handler(h), Proxy: e.Proxy, App: e.App, Respawn: true}
+						if f := e.Fault; f != nil {
+							d.Fault = &plan.Fault{Kill: f.Kill, At: f.At, Signal: f.Signal}
+							d.Respawn, d.RespawnDelay = f.Respawn, f.RespawnDelay
 						}
+						if e.CPUs != nil {
+							d.CPUs = e.CPUs.Server
+						}
+						trials = append(trials, plan.Trial{
+							Experiment: e.Name, Rep: rep, Reps: e.Reps, Required: e.IsRequired(m.Mode.Info().Name),
+							Deployment: d, KeepAlive: ka, Load: plan.Load(l), Placement: e.CPUs,
+						})
 					}
 				}
 			}
@@ -245,14 +180,8 @@ func (e *Experiment) fillDefaults(n int) {
 	if e.Name == "" {
 		e.Name = fmt.Sprintf("experiment-%d", n)
 	}
-	for i, m := range e.Modes {
-		// Spelled out, so reports name the policy: "roundrobin:free".
-		if spec, err := modes.ParseSpec(m); err == nil {
-			e.Modes[i] = spec.String()
-		}
-	}
 	if len(e.Workers) == 0 {
-		e.Workers = []int{DefaultWorkers()}
+		e.Workers = []int{plan.DefaultWorkers()}
 	}
 	if len(e.KeepAlive) == 0 {
 		e.KeepAlive = []bool{true}
@@ -269,7 +198,7 @@ func (e *Experiment) fillDefaults(n int) {
 		e.Loads = []Load{DefaultLoad}
 	}
 	if e.LoadGen == "" {
-		e.LoadGen = loadgen.Engines[0]
+		e.LoadGen = plan.Engines[0]
 	}
 	for i := range e.Loads {
 		if e.Loads[i].Engine == "" {
@@ -281,6 +210,9 @@ func (e *Experiment) fillDefaults(n int) {
 	}
 	if e.Reps == 0 {
 		e.Reps = 1
+	}
+	if e.App != nil && e.App.Listen == "" {
+		e.App.Listen = modes.ListenFD
 	}
 }
 
@@ -302,8 +234,8 @@ func loadName(l Load) string {
 	if l.Rate == 0 {
 		name = fmt.Sprintf("max-c%d", l.Concurrency)
 	}
-	if l.Engine != loadgen.Engines[0] {
-		name = l.Engine + "-" + name
+	if l.Engine != plan.Engines[0] {
+		name = l.Engine.String() + "-" + name
 	}
 	return name
 }

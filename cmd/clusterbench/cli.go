@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"clusterbench/internal/netns"
 	"clusterbench/scenarios"
+	"clusterbench/trial"
 	"clusterbench/worker"
 )
 
@@ -32,9 +34,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 // exitStatus is an exit code whose reason has already been said: a child
 // clusterbench's, or compare's verdict.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+type exitStatus = trial.ExitStatus
 
 const usage = `clusterbench: how should a multi-process server spread connections over its workers?
 
@@ -94,10 +94,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdCompare(rest, stdout, stderr)
 	case "modes":
 		return cmdModes(rest, stdout, stderr)
-	case trialCommand:
+	case trial.Command:
 		// Hidden: how run measures one trial in a process of its own.
 		return cmdTrial(ctx, os.Stdin, stdout, stderr)
-	case workerCommand:
+	case trial.WorkerCommand:
 		// Hidden: how a deployment starts the worker app (this binary, re-run).
 		return worker.Main(rest)
 	case "help", "-h", "-help", "--help":
@@ -108,8 +108,18 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return usagef("unknown command %q", cmd)
 }
 
-// workerCommand is the hidden subcommand that runs the worker app.
-const workerCommand = "worker"
+// cmdTrial is the trial process: the trial comes as JSON on stdin.
+func cmdTrial(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	var req trial.Request
+	if err := json.NewDecoder(stdin).Decode(&req); err != nil {
+		return usagef("%s: bad request on stdin: %v", trial.Command, err)
+	}
+	command, err := self()
+	if err != nil {
+		return err
+	}
+	return trial.Child(ctx, command, req, stdout, stderr)
+}
 
 // newFlagSet returns a flag set whose errors are usage errors.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {

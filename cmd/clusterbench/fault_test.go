@@ -15,6 +15,7 @@ import (
 	"clusterbench/modes"
 	"clusterbench/report"
 	"clusterbench/results"
+	"clusterbench/trial"
 )
 
 // runnableModes is every registered mode, each required to run here
@@ -174,7 +175,7 @@ func TestServeInjectsAFault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: %s", err, stderr)
 	}
-	var rep serveReport
+	var rep trial.ServeAccount
 	if err := json.Unmarshal(stdout, &rep); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}

@@ -22,6 +22,7 @@ import (
 	"clusterbench/internal/nstest"
 	"clusterbench/modes"
 	"clusterbench/results"
+	"clusterbench/trial"
 )
 
 // testClient is a stand-in for wrk under `serve -- CMD`: it sends n
@@ -155,7 +156,7 @@ func TestServeIPTablesWithClient(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("serve: %v\n%s", err, stderr.String())
 	}
-	var rep serveReport
+	var rep trial.ServeAccount
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
 	}
@@ -209,7 +210,7 @@ func TestServeNetnsInterrupted(t *testing.T) {
 				if err != nil {
 					t.Fatalf("serve after Ctrl-C: %v\n%s", err, stderr.String())
 				}
-				var rep serveReport
+				var rep trial.ServeAccount
 				if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 					t.Fatalf("serve --json printed %q: %v", stdout.String(), err)
 				}

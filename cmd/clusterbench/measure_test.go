@@ -15,9 +15,10 @@ import (
 	"clusterbench/internal/nstest"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/plan"
 	"clusterbench/report"
 	"clusterbench/results"
-	"clusterbench/scenarios"
+	"clusterbench/trial"
 	"clusterbench/worker"
 )
 
@@ -36,19 +37,20 @@ func TestServerCPUMatchesProc(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			requireMode(t, mode)
 			spec, _ := modes.ParseSpec(mode)
-			trial := scenarios.Trial{
-				Experiment: "cpu", Rep: 1, Reps: 1, Mode: spec.String(), Workers: 2,
-				Handler: scenarios.Handler{Name: "cpu-300us", Work: worker.Work{CPU: 300 * time.Microsecond, BodyBytes: 64}},
-				Load: scenarios.Load{Name: "800rps", Engine: "vegeta", Rate: 800, Duration: 2 * time.Second, Warmup: 300 * time.Millisecond,
+			tr := plan.Trial{
+				Experiment: "cpu", Rep: 1, Reps: 1,
+				Deployment: plan.Deployment{Mode: spec, Workers: 2, Respawn: true,
+					Handler: plan.Handler{Name: "cpu-300us", Work: worker.Work{CPU: 300 * time.Microsecond, BodyBytes: 64}}},
+				Load: plan.Load{Name: "800rps", Engine: plan.Vegeta, Rate: 800, Duration: 2 * time.Second, Warmup: 300 * time.Millisecond,
 					Concurrency: 4, Timeout: 10 * time.Second},
 			}
 			var readings []map[role]time.Duration
 			var procs int
-			observe := func(srv *server, measuring bool) {
-				r, n := schedstatByRole(t, srv.cmd.Process.Pid, srv.ready.ProxyPID)
+			observe := func(servePID int, ready trial.Ready, measuring bool) {
+				r, n := schedstatByRole(t, servePID, ready.ProxyPID)
 				readings, procs = append(readings, r), max(procs, n)
 			}
-			rec, finished := measure(t.Context(), command, trialRequest{Trial: trial, Total: 1}, &progress{w: io.Discard}, observe)
+			rec, finished := trial.Measure(t.Context(), command, trial.Request{Trial: tr, Total: 1}, io.Discard, observe)
 			if !finished || rec.Failed() || len(readings) != 2 {
 				t.Fatalf("finished %v, error %q, %d readings; want a measured trial read twice", finished, rec.Error, len(readings))
 			}
@@ -93,6 +95,15 @@ func TestServerCPUMatchesProc(t *testing.T) {
 		})
 	}
 }
+
+// role is a server process's part, as the tool tells them apart.
+type role int
+
+const (
+	roleMaster role = iota
+	roleProxy
+	roleWorker
+)
 
 // schedstatByRole sums the time on a CPU of every thread under serve, by
 // role, and counts the processes.
@@ -145,14 +156,18 @@ func TestPlacementPinsTheServer(t *testing.T) {
 	}
 	first, _ := cpuset.Parse(strconv.Itoa(allowed.CPUs()[0]))
 	serverSet := allowed.Outside(first)
-	trial := scenarios.Trial{
-		Experiment: "placement", Rep: 1, Reps: 1, Mode: "reuseport", Workers: 2, KeepAlive: true,
-		Handler: scenarios.DefaultHandler, CPUs: &scenarios.Placement{LoadGen: first.String(), Server: serverSet.String()},
-		Load: scenarios.Load{Name: "max", Engine: "vegeta", Duration: time.Second, Concurrency: 4, Timeout: 10 * time.Second},
+	reuseport, _ := modes.ParseSpec("reuseport")
+	loadgenCPUs, _ := plan.ParseCPUs(first.String())
+	serverCPUs, _ := plan.ParseCPUs(serverSet.String())
+	tr := plan.Trial{
+		Experiment: "placement", Rep: 1, Reps: 1, KeepAlive: true,
+		Deployment: plan.Deployment{Mode: reuseport, Workers: 2, Respawn: true, Handler: plan.DefaultHandler, CPUs: serverCPUs},
+		Placement:  &plan.Placement{LoadGen: loadgenCPUs, Server: serverCPUs},
+		Load:       plan.Load{Name: "max", Engine: plan.Vegeta, Duration: time.Second, Concurrency: 4, Timeout: 10 * time.Second},
 	}
 	checked := 0
-	observe := func(srv *server, measuring bool) {
-		for _, pid := range append([]int{srv.cmd.Process.Pid}, srv.ready.PIDs...) {
+	observe := func(servePID int, ready trial.Ready, measuring bool) {
+		for _, pid := range append([]int{servePID}, ready.PIDs...) {
 			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 			if err != nil {
 				t.Errorf("pid %d: %v", pid, err)
@@ -168,7 +183,7 @@ func TestPlacementPinsTheServer(t *testing.T) {
 			}
 		}
 	}
-	rec, finished := measure(t.Context(), command, trialRequest{Trial: trial, Total: 1}, &progress{w: io.Discard}, observe)
+	rec, finished := trial.Measure(t.Context(), command, trial.Request{Trial: tr, Total: 1}, io.Discard, observe)
 	if !finished || rec.Failed() {
 		t.Fatalf("finished %v, error %q", finished, rec.Error)
 	}
@@ -250,16 +265,16 @@ func TestWrkEngineCountsAgree(t *testing.T) {
 // six times the requests, must not need more memory than a 2-second one,
 // with either engine: nothing may grow with the number of requests.
 func TestLongTrialUsesNoMoreMemory(t *testing.T) {
-	for _, engine := range loadgen.Engines {
-		t.Run(engine, func(t *testing.T) {
-			if engine == "wrk" {
+	for _, engine := range plan.Engines {
+		t.Run(engine.String(), func(t *testing.T) {
+			if engine == plan.Wrk {
 				requireWrk(t)
 			}
 			peak := map[string]uint64{}
 			for _, d := range []string{"2s", "12s"} {
 				dir := filepath.Join(t.TempDir(), d)
 				code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", "reuseport", "--workers", "8",
-					"--duration", d, "--warmup", "1s", "--loadgen", engine)
+					"--duration", d, "--warmup", "1s", "--loadgen", engine.String())
 				if code != exitOK {
 					t.Fatalf("%s: exit code %d\nstdout: %s\nstderr: %s", d, code, stdout, stderr)
 				}
@@ -284,39 +299,4 @@ func TestLongTrialUsesNoMoreMemory(t *testing.T) {
 func requireWrk(t *testing.T) {
 	t.Helper()
 	nstest.Require(t, "the wrk engine", loadgen.WrkAvailable())
-}
-
-// TestLoadgenLimit: when the load generator, not the server, was the limit.
-func TestLoadgenLimit(t *testing.T) {
-	trial := func(rate int, sent, lgCores, serverCores float64, threads int, placed bool) *results.Trial {
-		tr := &results.Trial{
-			Load:    results.Load{Engine: "vegeta", Rate: rate, Threads: threads},
-			RateRPS: sent,
-			CPU:     results.CPU{LoadgenSeconds: 2 * lgCores, WorkersSeconds: 2 * serverCores, ServingSeconds: 2},
-		}
-		if placed {
-			tr.Placement = &results.Placement{LoadgenCPUs: "0", ServerCPUs: "1"}
-		}
-		return tr
-	}
-	for _, tt := range []struct {
-		name        string
-		trial       *results.Trial
-		loadgenCPUs int
-		want        string // in the reason; "" for not bound
-	}{
-		{"open loop on rate", trial(1000, 990, 0.3, 0.3, 0, false), 2, ""},
-		{"open loop short of its rate", trial(1000, 800, 0.3, 0.3, 0, false), 2, "it sent 800 req/s of the 1000 requested"},
-		{"shared and busy, vegeta with half", trial(0, 0, 0.9, 1.0, 0, false), 2, "the 2 CPUs were busy and vegeta took 0.90 cores of them (47%), the server 1.00: with them the server could have served up to 1.9× as much"},
-		{"shared and busy, a small load generator", trial(0, 0, 0.5, 1.45, 0, false), 2, ""},
-		{"shared but idle", trial(0, 0, 0.6, 0.6, 0, false), 2, ""},
-		{"pinned and pegged", trial(0, 0, 0.95, 0.5, 0, true), 1, "vegeta kept 0.95 of the 1 cores it could use busy"},
-		{"pinned with room", trial(0, 0, 0.7, 1.0, 0, true), 1, ""},
-		{"wrk's threads pegged", trial(0, 0, 1.85, 0.1, 2, false), 4, "kept 1.85 of the 2 cores"},
-	} {
-		got := loadgenLimit(tt.trial, tt.loadgenCPUs, 2)
-		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-			t.Errorf("%s: %q; want %q", tt.name, got, tt.want)
-		}
-	}
 }

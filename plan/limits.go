@@ -1,4 +1,4 @@
-package scenarios
+package plan
 
 import (
 	"fmt"
@@ -47,18 +47,6 @@ func (l Limit[T]) Check(v T) error {
 		return fmt.Errorf("must be at least %v, got %v", l.Min, v)
 	case v > l.Max:
 		return fmt.Errorf("must be at most %v, got %v (a limit of clusterbench, against typos)", l.Max, v)
-	}
-	return nil
-}
-
-// checkRunTime refuses a file whose trials would take longer than Limits.Run.
-func (f *File) checkRunTime() error {
-	var total time.Duration
-	for _, t := range f.Trials() {
-		total += t.Load.Warmup + t.Load.Duration
-	}
-	if total > Limits.Run {
-		return fmt.Errorf("the trials would measure for %v in all, more than the limit of %v: fewer reps, loads or a shorter duration", total.Round(time.Minute), Limits.Run)
 	}
 	return nil
 }

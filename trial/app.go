@@ -1,10 +1,8 @@
-package main
+package trial
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,46 +13,14 @@ import (
 	"clusterbench/internal/supervise"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/plan"
 	"clusterbench/results"
-	"clusterbench/scenarios"
 	"clusterbench/worker"
 )
 
-// appFlags name the user's own worker app on the command line.
-type appFlags struct{ command, listen string }
-
-func (a *appFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.command, "worker-command", "", "run your own worker app instead of the Go worker: `COMMAND` as words, or a JSON array (it gets WORKER_INDEX)")
-	fs.StringVar(&a.listen, "worker-listen", modes.ListenFD, "how your app gets its socket: fd (a listening socket at fd 3, LISTEN_FDS=1) or port (it listens on $PORT; per-port modes)")
-}
-
-// app returns the app the flags name, or nil for the Go worker.
-func (a *appFlags) app(fs *flag.FlagSet) (*scenarios.App, error) {
-	if a.command == "" {
-		if anyFlag(fs, "worker-listen") {
-			return nil, usagef("%s: --worker-listen describes your app: give --worker-command too", fs.Name())
-		}
-		return nil, nil
-	}
-	command, err := scenarios.ParseCommand(a.command)
-	if err != nil {
-		return nil, usagef("%s: --worker-command: %v", fs.Name(), err)
-	}
-	return &scenarios.App{Command: command, Listen: a.listen}, nil
-}
-
-// args passes the app on to serve.
-func appArgs(app *scenarios.App) []string {
-	if app == nil {
-		return nil
-	}
-	command, _ := json.Marshal(app.Command)
-	return []string{"--worker-command", string(command), "--worker-listen", app.Listen}
-}
-
 // appLauncher starts the user's app; as root, each worker gets a group id
 // of its own, by which the kernel counts its traffic (see kernelcount).
-func appLauncher(app *scenarios.App, stderr io.Writer) supervise.Launcher {
+func appLauncher(app *plan.App, stderr io.Writer) supervise.Launcher {
 	l := supervise.Launcher{Command: app.Command, App: true, Listen: app.Listen, Stderr: stderr}
 	if os.Geteuid() == 0 {
 		l.Group = kernelcount.GID
@@ -86,7 +52,7 @@ type kernelCounter struct {
 
 // newKernelCounter installs the counting rules when they can work: in the
 // trial's own network namespace, with workers in groups of their own.
-func newKernelCounter(app *scenarios.App, workers int) *kernelCounter {
+func newKernelCounter(app *plan.App, workers int) *kernelCounter {
 	k := &kernelCounter{}
 	switch {
 	case app == nil:
@@ -157,7 +123,7 @@ type appCounting struct {
 // the place of the workers' own: the kernel's when it counted. If the app
 // names no worker in its responses, the kernel's counts are the client's
 // too, the only ones there are.
-func countApp(app *scenarios.App, keepAlive bool, k *kernelCounter, lg *loadgen.Result, served *serveReport) appCounting {
+func countApp(app *plan.App, keepAlive bool, k *kernelCounter, lg *loadgen.Result, served *ServeAccount) appCounting {
 	named := lg.Successes > 0 && lg.Unattributed == 0
 	var kernel []kernelcount.Count
 	if k.err == nil && k.end != nil && k.start != nil {

@@ -1,4 +1,4 @@
-package main
+package trial
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"clusterbench/loadgen"
+	"clusterbench/plan"
 	"clusterbench/results"
-	"clusterbench/scenarios"
 )
 
 // progress shows a live line on a terminal and plain periodic lines
@@ -34,7 +34,7 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, terminal: terminal}
 }
 
-func trialName(i, n int, t scenarios.Trial) string {
+func trialName(i, n int, t plan.Trial) string {
 	ka := "off"
 	if t.KeepAlive {
 		ka = "on"
@@ -43,7 +43,7 @@ func trialName(i, n int, t scenarios.Trial) string {
 		i+1, n, t.Experiment, t.Mode, t.Workers, ka, t.Handler.Name, t.Load.Name, t.Rep, t.Reps)
 }
 
-func (p *progress) start(i, n int, t scenarios.Trial) {
+func (p *progress) start(i, n int, t plan.Trial) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lastLine = time.Now()
@@ -52,13 +52,13 @@ func (p *progress) start(i, n int, t scenarios.Trial) {
 	}
 }
 
-func (p *progress) skip(i, n int, t scenarios.Trial, why error) {
+func (p *progress) skip(i, n int, t plan.Trial, why error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "%s: skipped: %v\n", trialName(i, n, t), why)
 }
 
-func (p *progress) update(i, n int, t scenarios.Trial, lp loadgen.Progress) {
+func (p *progress) update(i, n int, t plan.Trial, lp loadgen.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	phase := "measuring"
@@ -79,7 +79,7 @@ func (p *progress) update(i, n int, t scenarios.Trial, lp loadgen.Progress) {
 	}
 }
 
-func (p *progress) done(i, n int, t scenarios.Trial, tr *results.Trial) {
+func (p *progress) done(i, n int, t plan.Trial, tr *results.Trial) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.terminal {

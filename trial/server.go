@@ -1,4 +1,4 @@
-package main
+package trial
 
 import (
 	"bytes"
@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"clusterbench/internal/tail"
-	"clusterbench/scenarios"
+	"clusterbench/plan"
 )
 
 // server is one trial's deployment: `clusterbench serve` run as a child in
@@ -25,31 +24,33 @@ type server struct {
 	stdout bytes.Buffer
 	stderr tail.Buffer
 	exited chan struct{}
-	ready  readyMessage
+	ready  Ready
 }
 
 // serverStartTimeout bounds how long a deployment may take to serve.
 const serverStartTimeout = 30 * time.Second
 
-func startServer(ctx context.Context, command []string, t scenarios.Trial, extraArgs ...string) (*server, error) {
+// startServer runs serve with deployment d, given as JSON, and waits
+// until it serves; profile, if not "", is where serve writes a CPU profile.
+func startServer(ctx context.Context, command []string, d plan.Deployment, profile string) (*server, error) {
+	deployment, err := json.Marshal(d)
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	args := append(append([]string{}, command[1:]...), "serve",
-		"--mode", t.Mode,
-		"--workers", strconv.Itoa(t.Workers),
+	args := append(append([]string{}, command[1:]...), ServeCommand,
+		"--deployment", string(deployment),
 		"--addr", "127.0.0.1:0",
 		"--json",
 		"--ready-fd", "3",
-		"--body-bytes", strconv.Itoa(t.Handler.BodyBytes),
-		"--handler-cpu", t.Handler.CPU.String(),
-		"--handler-sleep", t.Handler.Sleep.String(),
-		"--proxy-processes", strconv.Itoa(t.Proxy.Processes),
-		"--upstream-keepalive="+strconv.FormatBool(t.Proxy.UpstreamKeepAlive),
 	)
-	args = append(args, extraArgs...)
+	if profile != "" {
+		args = append(args, "--cpuprofile", profile)
+	}
 	s := &server{cmd: exec.Command(command[0], args...), exited: make(chan struct{})}
 	s.cmd.ExtraFiles = []*os.File{w}
 	s.cmd.Stdout = &s.stdout
@@ -87,9 +88,9 @@ func startServer(ctx context.Context, command []string, t scenarios.Trial, extra
 }
 
 // stop ends the deployment gracefully and returns its own account.
-func (s *server) stop() (*serveReport, error) {
+func (s *server) stop() (*ServeAccount, error) {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	timer := time.NewTimer(stopGrace + 5*time.Second)
+	timer := time.NewTimer(StopGrace + 5*time.Second)
 	defer timer.Stop()
 	select {
 	case <-s.exited:
@@ -98,11 +99,11 @@ func (s *server) stop() (*serveReport, error) {
 		return nil, errors.New("deployment did not stop in time; killed")
 	}
 	s.kill() // anything left in the group
-	var rep serveReport
-	if err := json.Unmarshal(s.stdout.Bytes(), &rep); err != nil {
+	var account ServeAccount
+	if err := json.Unmarshal(s.stdout.Bytes(), &account); err != nil {
 		return nil, fmt.Errorf("deployment gave no counts: %s", lastLine(&s.stderr))
 	}
-	return &rep, nil
+	return &account, nil
 }
 
 // kill ends the whole process group at once and waits for the leader.

@@ -1,4 +1,4 @@
-package main
+package trial
 
 import (
 	"errors"
@@ -7,34 +7,34 @@ import (
 
 	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/plan"
 	"clusterbench/results"
-	"clusterbench/scenarios"
 )
 
 // damage is what a fault did, as the client saw it, with the deployment's
 // own account of the kill and of the replacements.
-func damage(f *scenarios.Fault, lg *loadgen.Result, served *serveReport) (*results.Fault, error) {
+func damage(d plan.Deployment, lg *loadgen.Result, served *ServeAccount) (*results.Fault, error) {
 	if len(served.Faults) == 0 || lg.AfterFault == nil {
 		return nil, errors.New("the fault was not injected: the load ended before it, or serve killed no worker")
 	}
 	kill := served.Faults[0]
 	at := lg.FaultAt
-	d := &results.Fault{
-		Kill: len(kill.Workers), Signal: kill.Signal, Respawn: f.Respawn, RespawnDelaySeconds: f.RespawnDelay.Seconds(),
+	dmg := &results.Fault{
+		Kill: len(kill.Workers), Signal: kill.Signal, Respawn: d.Respawn, RespawnDelaySeconds: d.RespawnDelay.Seconds(),
 		AtSeconds: at.Seconds(), Workers: kill.Workers, PIDs: kill.PIDs,
 	}
 	a := lg.AfterFault
-	d.After = window(a.Requests, a.Successes, a.Errors, a.ErrorKinds, (lg.Elapsed - at).Seconds())
+	dmg.After = window(a.Requests, a.Successes, a.Errors, a.ErrorKinds, (lg.Elapsed - at).Seconds())
 	before := map[string]uint64{}
 	for kind, n := range lg.ErrorKinds {
 		if n > a.ErrorKinds[kind] {
 			before[kind] = n - a.ErrorKinds[kind]
 		}
 	}
-	d.Before = window(lg.Requests-a.Requests, lg.Successes-a.Successes, lg.Errors-a.Errors, before, at.Seconds())
-	d.LostRequests = a.Errors
+	dmg.Before = window(lg.Requests-a.Requests, lg.Successes-a.Successes, lg.Errors-a.Errors, before, at.Seconds())
+	dmg.LostRequests = a.Errors
 	if a.Errors > 0 {
-		d.ErrorsForSeconds = (a.LastError - at).Seconds()
+		dmg.ErrorsForSeconds = (a.LastError - at).Seconds()
 	}
 
 	// Each killed worker's replacement, and when it was ready to serve.
@@ -49,8 +49,8 @@ func damage(f *scenarios.Fault, lg *loadgen.Result, served *serveReport) (*resul
 			ready = max(ready, r.ReadyAt.Sub(kill.At))
 		}
 	}
-	if len(replacements) == d.Kill && ready > 0 {
-		d.ReplacementReadySeconds = ptr(ready.Seconds())
+	if len(replacements) == dmg.Kill && ready > 0 {
+		dmg.ReplacementReadySeconds = ptr(ready.Seconds())
 	}
 	// Recovered once every replacement has served a response.
 	var first time.Duration
@@ -61,13 +61,13 @@ func damage(f *scenarios.Fault, lg *loadgen.Result, served *serveReport) (*resul
 			first = max(first, p.FirstSuccess)
 		}
 	}
-	if len(replacements) == d.Kill && servedBy == d.Kill {
-		d.RecoverySeconds = ptr((first - at).Seconds())
+	if len(replacements) == dmg.Kill && servedBy == dmg.Kill {
+		dmg.RecoverySeconds = ptr((first - at).Seconds())
 	}
 	if !served.PortClosed.IsZero() {
-		d.PortClosedSeconds = ptr(served.PortClosed.Sub(kill.At).Seconds())
+		dmg.PortClosedSeconds = ptr(served.PortClosed.Sub(kill.At).Seconds())
 	}
-	return d, nil
+	return dmg, nil
 }
 
 func window(requests, successes, errs uint64, kinds map[string]uint64, seconds float64) results.Window {
@@ -113,7 +113,7 @@ func tellsProcessesApart(lg *loadgen.Result, i int) bool {
 // reconcile compares worker i's processes one by one. A process that gave
 // its final counts must agree with the client exactly; one that died
 // without them is reported as unreported, with the client's count standing.
-func reconcile(i int, processes []modes.ProcessResult, lg *loadgen.Result, served *serveReport, mismatches []string) ([]results.ProcessCounts, []string, []string) {
+func reconcile(i int, processes []modes.ProcessResult, lg *loadgen.Result, served *ServeAccount, mismatches []string) ([]results.ProcessCounts, []string, []string) {
 	var counts []results.ProcessCounts
 	var unreported []string
 	for _, p := range processes {
@@ -145,7 +145,7 @@ func howItEnded(p modes.ProcessResult) string {
 }
 
 // reportAge says how long before the kill a killed process last reported.
-func reportAge(p modes.ProcessResult, served *serveReport) string {
+func reportAge(p modes.ProcessResult, served *ServeAccount) string {
 	if !p.Killed || p.LastCountsAt.IsZero() || len(served.Faults) == 0 {
 		return ""
 	}
@@ -161,17 +161,4 @@ func countsAuthority(mismatches, unreported int) string {
 		return fmt.Sprintf("client for the processes that died without final counts (%d); client and workers agree on the rest", unreported)
 	}
 	return "both: client and workers agree"
-}
-
-// exitedCPU is the lifetime CPU time of each worker process that ended,
-// by PID, as the deployment learnt it when it reaped them; /proc no longer
-// has those that ended while measuring.
-func (r *serveReport) exitedCPU() map[int]float64 {
-	exited := map[int]float64{}
-	for _, w := range r.Workers {
-		for _, p := range w.Processes {
-			exited[p.PID] = p.CPUSeconds
-		}
-	}
-	return exited
 }

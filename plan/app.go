@@ -1,4 +1,4 @@
-package scenarios
+package plan
 
 import (
 	"encoding/json"
@@ -16,9 +16,9 @@ import (
 // (listen: fd, the LISTEN_FDS convention) or on the port in $PORT
 // (listen: port). Its index is in WORKER_INDEX.
 type App struct {
-	Name    string   `yaml:"name"`
-	Command []string `yaml:"command"`
-	Listen  string   `yaml:"listen"` // modes.ListenFD (default) or modes.ListenPort
+	Name    string   `yaml:"name" json:"name,omitempty"`
+	Command []string `yaml:"command" json:"command"`
+	Listen  string   `yaml:"listen" json:"listen"` // modes.ListenFD (the default) or modes.ListenPort
 }
 
 // Label names the app in reports: its name, or its command.
@@ -42,12 +42,9 @@ func ParseCommand(s string) ([]string, error) {
 	return strings.Fields(s), nil
 }
 
-// Check fills the default listen and refuses an app that cannot run: no
-// command, a program not found, or a mode that cannot give it its socket.
-func (a *App) Check(modeSpecs []string) error {
-	if a.Listen == "" {
-		a.Listen = modes.ListenFD
-	}
+// check refuses an app that cannot run: no command, a program not found,
+// or a mode that cannot give it its socket.
+func (a *App) check(spec modes.Spec) error {
 	switch {
 	case len(a.Command) == 0 || a.Command[0] == "":
 		return errors.New("worker: command is required, e.g. [python3, examples/python/app.py]")
@@ -57,15 +54,9 @@ func (a *App) Check(modeSpecs []string) error {
 	if _, err := exec.LookPath(a.Command[0]); err != nil {
 		return fmt.Errorf("worker: command: %v", err)
 	}
-	for _, s := range modeSpecs {
-		spec, err := modes.ParseSpec(s)
-		if err != nil {
-			return err
-		}
-		listens := spec.Mode.Info().AppListens
-		if !slices.Contains(listens, a.Listen) {
-			return fmt.Errorf("worker: mode %s cannot run an app that listens on %s (%s)", spec.Mode.Info().Name, a.Listen, canRun(listens))
-		}
+	listens := spec.Mode.Info().AppListens
+	if !slices.Contains(listens, a.Listen) {
+		return fmt.Errorf("worker: mode %s cannot run an app that listens on %s (%s)", spec.Mode.Info().Name, a.Listen, canRun(listens))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package trial
 
 import (
 	"bufio"
@@ -39,4 +39,9 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// workerAppName describes the built-in worker app for reports.
+func workerAppName() string {
+	return "clusterbench Go worker (net/http, " + runtime.Version() + "; Go's netpoller wakes every worker waiting on a shared socket, no EPOLLEXCLUSIVE)"
 }

@@ -1,4 +1,11 @@
-package main
+// Package trial measures one trial end to end: it starts the deployment
+// (`clusterbench serve`) as a process tree of its own, drives the load,
+// injects the fault, reads each role's CPU time, reconciles the client's,
+// the workers' and the kernel's counts, and says what a fault did and
+// whether the load generator was the limit. Its runner measures a
+// scenario's trials one by one, each in a child process, and keeps the
+// record on disk as they finish.
+package trial
 
 import (
 	"context"
@@ -8,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -17,80 +23,40 @@ import (
 	"clusterbench/internal/netns"
 	"clusterbench/loadgen"
 	"clusterbench/modes"
+	"clusterbench/plan"
 	"clusterbench/results"
-	"clusterbench/scenarios"
 )
 
-// trialCommand is the hidden subcommand that measures one trial in a
-// process of its own. run starts it in a private network namespace when it
-// can: the deployment and the load generator then share a fresh loopback,
-// and everything the trial set up ends with it.
-const trialCommand = "trial"
-
-// trialRequest is what run sends a trial process on its stdin.
-type trialRequest struct {
-	Index, Total int
-	Trial        scenarios.Trial
-	Profile      string // file for a CPU profile of the deployment; "" for none
-	Terminal     bool   // progress as a live line rather than periodic ones
-}
-
-// trialResponse is what a trial process prints on its stdout.
-type trialResponse struct {
-	Finished bool // false if it was interrupted: not a measurement
-	Trial    results.Trial
-}
-
-func cmdTrial(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
-	var req trialRequest
-	if err := json.NewDecoder(stdin).Decode(&req); err != nil {
-		return usagef("%s: bad request on stdin: %v", trialCommand, err)
-	}
-	command, err := self()
-	if err != nil {
-		return err
-	}
-	// run sends SIGTERM to interrupt; the trial then stops its deployment.
+// Child is the trial process (see Command): it measures the trial of req
+// and prints the Response on stdout; command re-runs this executable.
+func Child(ctx context.Context, command []string, req Request, stdout, stderr io.Writer) error {
+	// The runner sends SIGTERM to interrupt; the trial then stops its deployment.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := pinLoadgen(req.Trial); err != nil {
-		rec := newTrialRecord(req.Trial)
+		rec := newRecord(req.Trial)
 		rec.Error = err.Error()
-		return json.NewEncoder(stdout).Encode(trialResponse{Finished: true, Trial: rec})
+		return json.NewEncoder(stdout).Encode(Response{Finished: true, Trial: rec})
 	}
-	p := &progress{w: stderr, terminal: req.Terminal, lastLine: time.Now()}
-	rec, finished := measure(ctx, command, req, p, nil)
-	return json.NewEncoder(stdout).Encode(trialResponse{Finished: finished, Trial: rec})
+	rec, finished := Measure(ctx, command, req, stderr, nil)
+	return json.NewEncoder(stdout).Encode(Response{Finished: finished, Trial: rec})
 }
 
 // pinLoadgen pins this process, the load generator or the one that
 // starts it (wrk inherits the mask), to the trial's load generator CPUs.
-func pinLoadgen(t scenarios.Trial) error {
-	if t.CPUs == nil {
+func pinLoadgen(t plan.Trial) error {
+	if t.Placement == nil {
 		return nil
 	}
-	set, err := cpuset.ParseUsable(t.CPUs.LoadGen)
-	if err == nil {
-		err = cpuset.PinSelf(set)
-	}
-	if err != nil {
+	if err := cpuset.PinSelf(t.Placement.LoadGen.CPUSet()); err != nil {
 		return fmt.Errorf("CPU placement: %w", err)
 	}
 	return nil
 }
 
-// loadgenCPUs is how many CPUs the load generator may use.
-func loadgenCPUs(t scenarios.Trial) int {
-	if t.CPUs != nil {
-		set, _ := cpuset.Parse(t.CPUs.LoadGen) // checked when the scenario was read
-		return set.Len()
-	}
-	return runtime.NumCPU()
-}
-
-// newTrialRecord is a trial's record before anything is measured.
-func newTrialRecord(t scenarios.Trial) results.Trial {
-	spec, _ := modes.ParseSpec(t.Mode) // checked when the scenario was read
+// newRecord is a trial's record before anything is measured.
+func newRecord(t plan.Trial) results.Trial {
+	spec := t.Mode
 	var proxy *results.Proxy
 	if spec.Mode.Info().Proxy {
 		proxy = &results.Proxy{Processes: t.Proxy.Processes, UpstreamKeepAlive: t.Proxy.UpstreamKeepAlive}
@@ -99,8 +65,8 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 		}
 	}
 	var placement *results.Placement
-	if t.CPUs != nil {
-		placement = &results.Placement{LoadgenCPUs: t.CPUs.LoadGen, ServerCPUs: t.CPUs.Server}
+	if p := t.Placement; p != nil {
+		placement = &results.Placement{LoadgenCPUs: p.LoadGen.String(), ServerCPUs: p.Server.String()}
 	}
 	app := spec.Mode.Info().WorkerApp
 	if t.App != nil {
@@ -115,7 +81,7 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
 		},
 		Load: results.Load{
-			Name: t.Load.Name, Engine: t.Load.Engine, Rate: t.Load.Rate,
+			Name: t.Load.Name, Engine: string(t.Load.Engine), Rate: t.Load.Rate,
 			DurationSeconds: t.Load.Duration.Seconds(), WarmupSeconds: t.Load.Warmup.Seconds(),
 			Concurrency: t.Load.Concurrency, MaxConnections: t.Load.MaxConnections, TimeoutSeconds: t.Load.Timeout.Seconds(),
 		},
@@ -125,38 +91,38 @@ func newTrialRecord(t scenarios.Trial) results.Trial {
 	}
 }
 
-// measure runs one trial: deploy, load, stop, and compare both sides' counts.
+// Observe is called at the measured phase's start (measuring true) and
+// end, right after the server's CPU is read, with serve's PID and what it
+// said when ready, so that tests can read the deployment by other roads.
+type Observe func(servePID int, ready Ready, measuring bool)
+
+// Measure runs one trial: deploy, load, stop, and compare both sides'
+// counts; its progress goes to stderr. command re-runs this executable.
 // finished is false if ctx interrupted it; a failed trial is finished.
-// observe, if not nil, is called at the measured phase's start and end,
-// right after the server's CPU is read (tests read it too).
-func measure(ctx context.Context, command []string, req trialRequest, p *progress, observe func(srv *server, measuring bool)) (rec results.Trial, finished bool) {
+// observe may be nil.
+func Measure(ctx context.Context, command []string, req Request, stderr io.Writer, observe Observe) (rec results.Trial, finished bool) {
 	t := req.Trial
-	rec = newTrialRecord(t)
-	var extra []string
-	if req.Profile != "" {
-		extra = append(extra, "--cpuprofile", req.Profile)
+	p := &progress{w: stderr, terminal: req.Terminal, lastLine: time.Now()}
+	rec = newRecord(t)
+	d := t.Deployment
+	if d.Fault != nil { // armed for SIGUSR1, which the load sends at t.Fault.At
+		f := *d.Fault
+		f.At = 0
+		d.Fault = &f
 	}
-	if t.CPUs != nil { // the load generator's side is pinned by pinLoadgen
-		extra = append(extra, "--cpus", t.CPUs.Server)
-	}
-	if f := t.Fault; f != nil { // armed for SIGUSR1, which the load sends at f.At
-		extra = append(extra, "--kill-workers", f.Kill, "--kill-signal", f.Signal,
-			"--respawn="+strconv.FormatBool(f.Respawn), "--respawn-delay", f.RespawnDelay.String())
-	}
-	extra = append(extra, appArgs(t.App)...)
 	kernel := newKernelCounter(t.App, t.Workers)
-	srv, err := startServer(ctx, command, t, extra...)
+	srv, err := startServer(ctx, command, d, req.Profile)
 	if err != nil {
 		rec.Error = err.Error()
 		return rec, ctx.Err() == nil
 	}
 	meter := &cpuMeter{servePID: srv.cmd.Process.Pid, masterPID: srv.ready.MasterPID, proxyPID: srv.ready.ProxyPID}
-	lgCPUs := loadgenCPUs(t)
+	lgCPUs := t.LoadgenCPUs()
 	var fault *loadgen.Fault
 	if t.Fault != nil {
 		fault = &loadgen.Fault{At: t.Fault.At, Inject: func() { _ = srv.cmd.Process.Signal(syscall.SIGUSR1) }}
 	}
-	lg, err := loadgen.Run(ctx, loadgen.Config{
+	lg, err := loadgen.Drive(ctx, loadgen.Config{
 		Engine:         t.Load.Engine,
 		URL:            "http://" + srv.ready.Addr + "/",
 		Workers:        t.Workers,
@@ -174,7 +140,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 			meter.read(measuring)
 			kernel.read(measuring)
 			if observe != nil {
-				observe(srv, measuring)
+				observe(srv.cmd.Process.Pid, srv.ready, measuring)
 			}
 		},
 	})
@@ -202,7 +168,7 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 		rec.Warnings = append(rec.Warnings, "server CPU not measured: "+cpuErr.Error())
 	}
 	if t.Fault != nil {
-		if rec.Fault, err = damage(t.Fault, lg, served); err != nil {
+		if rec.Fault, err = damage(t.Deployment, lg, served); err != nil {
 			rec.Error = err.Error()
 			return rec, true
 		}
@@ -213,39 +179,9 @@ func measure(ctx context.Context, command []string, req trialRequest, p *progres
 	return rec, true
 }
 
-// loadgenLimit says why the load generator, and not the server, limited
-// a trial, or returns "" if it did not. An open loop is limited when it
-// sent less than its rate. A closed loop is limited when the load
-// generator kept nearly all the cores it could use busy, or, sharing the
-// machine with the server, when the machine was busy and the load
-// generator took a third or more of it: with that CPU the server could
-// have served at least half as much again.
-func loadgenLimit(rec *results.Trial, loadgenCPUs, machineCPUs int) string {
-	if rate := rec.Load.Rate; rate > 0 {
-		if rec.RateRPS < 0.95*float64(rate) {
-			return fmt.Sprintf("it sent %.0f req/s of the %d requested", rec.RateRPS, rate)
-		}
-		return ""
-	}
-	engine := rec.Load.Engine
-	lg, server := rec.CPU.LoadgenCores(), rec.CPU.ServerCores()
-	usable := float64(loadgenCPUs)
-	if rec.Load.Threads > 0 {
-		usable = min(usable, float64(rec.Load.Threads))
-	}
-	if lg >= 0.9*usable {
-		return fmt.Sprintf("%s kept %.2f of the %g cores it could use busy", engine, lg, usable)
-	}
-	if busy := lg + server; rec.Placement == nil && busy >= 0.85*float64(machineCPUs) && lg >= busy/3 && server > 0 {
-		return fmt.Sprintf("the %d CPUs were busy and %s took %.2f cores of them (%.0f%%), the server %.2f: with them the server could have served up to %.1f× as much",
-			machineCPUs, engine, lg, 100*lg/busy, server, busy/server)
-	}
-	return ""
-}
-
 // fillMeasurement puts the client's and the workers' accounts side by side
 // and records every disagreement.
-func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport, used serverCPU) {
+func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccount, used serverCPU) {
 	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
 	rec.ErrorKinds = lg.ErrorKinds
 	rec.DurationSeconds = lg.Elapsed.Seconds()
@@ -324,7 +260,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 		// The record's own copy: results imports no other package.
 		rec.Restarts = append(rec.Restarts, results.Restart(r))
 		if !r.Killed { // the fault's own victims are in its damage report
-			rec.Warnings = append(rec.Warnings, describeRestart(r))
+			rec.Warnings = append(rec.Warnings, DescribeRestart(r))
 		}
 	}
 
@@ -339,9 +275,9 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *serveReport
 	}
 }
 
-// describeRestart says what happened to a worker that exited mid-trial.
+// DescribeRestart says what happened to a worker that exited mid-trial.
 // Its counts are its last report, so they may lag the client's.
-func describeRestart(r modes.Restart) string {
+func DescribeRestart(r modes.Restart) string {
 	msg := fmt.Sprintf("worker %d (pid %d) exited after %.1fs (%s)", r.Worker, r.PID, r.ExitedAt, r.Exit)
 	if r.ReplacementPID != 0 {
 		msg += fmt.Sprintf("; replaced by pid %d", r.ReplacementPID)

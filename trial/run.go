@@ -1,0 +1,192 @@
+package trial
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"clusterbench/internal/netns"
+	"clusterbench/internal/tail"
+	"clusterbench/modes"
+	"clusterbench/plan"
+	"clusterbench/results"
+	"clusterbench/scenarios"
+)
+
+// Runner runs a scenario's trials one after another and records them.
+type Runner struct {
+	Command    []string // re-runs this executable
+	Dir        string   // where results.json is kept
+	ProfileDir string   // "" for no profiles
+	Isolate    bool     // each trial in a private network namespace
+	Isolation  string   // where trials run, for the report
+	Stderr     io.Writer
+	progress   *progress
+	// availability caches why each mode cannot run (nil: it can).
+	availability map[string]error
+}
+
+// Outcome counts what kept a run from being a success.
+type Outcome struct {
+	Trials          int // in the scenario
+	Failed          int
+	RequiredSkipped int // trials of required modes that could not run here
+}
+
+// Isolation decides where trials run, and says so for the report.
+func Isolation(wanted bool) (isolate bool, description string) {
+	if !wanted {
+		return false, "host loopback (127.0.0.1): private network namespaces turned off"
+	}
+	if err := netns.Available(); err != nil {
+		return false, "host loopback (127.0.0.1): private network namespaces not allowed here: " + err.Error()
+	}
+	return true, "private network namespace per trial (its own loopback, 127.0.0.1)"
+}
+
+// Run measures the scenario's trials, each in a process of its own, and
+// saves the record after each one, so that an interrupted run keeps what
+// it measured. It returns the saved record; rendering it is the caller's.
+func (r *Runner) Run(ctx context.Context, file *scenarios.File) (*results.Run, Outcome, error) {
+	if r.progress == nil {
+		r.progress = newProgress(r.Stderr)
+	}
+	trials := file.Trials()
+	out := Outcome{Trials: len(trials)}
+	rec := &results.Run{
+		Schema:   results.Schema,
+		Scenario: file.Path,
+		Started:  time.Now(),
+		Host:     hostInfo(r.Isolation),
+		Trials:   []results.Trial{},
+		Compare:  compareSettings(file.Compare),
+	}
+	if err := results.Save(r.Dir, rec); err != nil {
+		return nil, out, err
+	}
+	for i, t := range trials {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := r.unavailable(t.Mode); err != nil {
+			if t.Required {
+				out.RequiredSkipped++
+			}
+			rec.Skipped = skip(rec.Skipped, t, err)
+			r.progress.skip(i, len(trials), t, err)
+			continue
+		}
+		r.progress.start(i, len(trials), t)
+		tr, finished := r.trial(ctx, i, len(trials), t)
+		if !finished {
+			break // an interrupted trial is not a measurement
+		}
+		if tr.Failed() {
+			out.Failed++
+		}
+		rec.Trials = append(rec.Trials, tr)
+		r.progress.done(i, len(trials), t, &tr)
+		if err := results.Save(r.Dir, rec); err != nil {
+			return nil, out, err
+		}
+	}
+	rec.Complete = ctx.Err() == nil
+	rec.Finished = time.Now()
+	if err := results.Save(r.Dir, rec); err != nil {
+		return nil, out, err
+	}
+	return rec, out, nil
+}
+
+// compareSettings is a scenario's compare section as results.json keeps
+// it; nil for none.
+func compareSettings(c *scenarios.Compare) *results.CompareSettings {
+	if c == nil {
+		return nil
+	}
+	s := &results.CompareSettings{Reference: c.Reference, Gate: c.Gate, Alpha: c.Alpha}
+	if len(c.Thresholds) > 0 {
+		s.Thresholds = c.Thresholds
+	}
+	return s
+}
+
+// unavailable says why a mode cannot run in this run, or returns nil.
+// The answer is the same for every trial, so it is found once per mode.
+func (r *Runner) unavailable(spec modes.Spec) error {
+	mode := spec.String()
+	if err, ok := r.availability[mode]; ok {
+		return err
+	}
+	var err error
+	if spec.Mode.Info().PrivateNetwork && !r.Isolate {
+		err = fmt.Errorf("needs a private network namespace, but trials run on the %s", r.Isolation)
+	} else if err = modes.Available(spec.Mode); err != nil {
+		err = fmt.Errorf("not available: %w", err)
+	}
+	if r.availability == nil {
+		r.availability = map[string]error{}
+	}
+	r.availability[mode] = err
+	return err
+}
+
+// skip counts a skipped trial under its experiment and mode.
+func skip(skipped []results.Skipped, t plan.Trial, why error) []results.Skipped {
+	mode := t.Mode.String()
+	for i := range skipped {
+		if s := &skipped[i]; s.Experiment == t.Experiment && s.Mode == mode {
+			s.Trials++
+			return skipped
+		}
+	}
+	return append(skipped, results.Skipped{Experiment: t.Experiment, Mode: mode, Reason: why.Error(), Trials: 1, Required: t.Required})
+}
+
+// trial measures one trial in a process of its own (see Child), in a
+// private network namespace if the run has them.
+// finished is false if ctx interrupted it; a failed trial is finished.
+func (r *Runner) trial(ctx context.Context, i, n int, t plan.Trial) (results.Trial, bool) {
+	req := Request{Index: i, Total: n, Trial: t, Terminal: r.progress.terminal}
+	if r.ProfileDir != "" {
+		req.Profile = filepath.Join(r.ProfileDir, fmt.Sprintf("%03d-%s.pprof", i+1, strings.ReplaceAll(t.Mode.String(), ":", "-")))
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	cmd := exec.CommandContext(ctx, r.Command[0], append(r.Command[1:], Command)...)
+	cmd.Stdin = bytes.NewReader(body)
+	var out bytes.Buffer
+	var errTail tail.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = io.MultiWriter(r.Stderr, &errTail) // its progress lines, and why it failed
+	// Its own process group, so a Ctrl-C reaches it only as our SIGTERM, and
+	// killed if we die: it then takes its deployment (and namespace) with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = StopGrace + 10*time.Second // time to stop its deployment
+	failed := func(format string, args ...any) (results.Trial, bool) {
+		rec := newRecord(t)
+		rec.Error = fmt.Sprintf(format, args...)
+		return rec, ctx.Err() == nil
+	}
+	if r.Isolate {
+		if err := netns.Isolate(cmd); err != nil {
+			return failed("private network namespace: %v", err)
+		}
+	}
+	runErr := cmd.Run()
+	var resp Response
+	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
+		return failed("trial process: %v: %s", runErr, lastLine(&errTail))
+	}
+	return resp.Trial, resp.Finished
+}
