@@ -2,11 +2,9 @@ package trial
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"clusterbench/loadgen"
-	"clusterbench/modes"
 	"clusterbench/plan"
 	"clusterbench/results"
 )
@@ -93,72 +91,4 @@ func series(lg *loadgen.Result) []results.Second {
 		})
 	}
 	return out
-}
-
-// tellsProcessesApart reports whether the client told worker i's
-// processes apart (X-Worker-Pid on its responses).
-func tellsProcessesApart(lg *loadgen.Result, i int) bool {
-	seen := false
-	for _, p := range lg.Processes {
-		if p.Worker == i {
-			if p.PID == 0 {
-				return false
-			}
-			seen = true
-		}
-	}
-	return seen || (i < len(lg.PerWorker) && lg.PerWorker[i].Requests == 0)
-}
-
-// reconcile compares worker i's processes one by one. A process that gave
-// its final counts must agree with the client exactly; one that died
-// without them is reported as unreported, with the client's count standing.
-func reconcile(i int, processes []modes.ProcessResult, lg *loadgen.Result, served *ServeAccount, mismatches []string) ([]results.ProcessCounts, []string, []string) {
-	var counts []results.ProcessCounts
-	var unreported []string
-	for _, p := range processes {
-		pc := results.ProcessCounts{PID: p.PID, WorkerRequests: p.Requests, WorkerConnections: p.Connections, Final: p.Final, Killed: p.Killed}
-		for _, c := range lg.Processes {
-			if c.Worker == i && c.PID == p.PID {
-				pc.Requests, pc.Connections = c.Requests, c.Connections
-			}
-		}
-		counts = append(counts, pc)
-		switch {
-		case !p.Final:
-			unreported = append(unreported, fmt.Sprintf("worker %d pid %d %s without final counts: the client saw %d requests on %d connections, its last report %d on %d%s; the client's count stands",
-				i, p.PID, howItEnded(p), pc.Requests, pc.Connections, pc.WorkerRequests, pc.WorkerConnections, reportAge(p, served)))
-		case pc.Requests != pc.WorkerRequests:
-			mismatches = append(mismatches, fmt.Sprintf("worker %d pid %d: client counted %d requests, worker %d", i, p.PID, pc.Requests, pc.WorkerRequests))
-		case pc.Connections != pc.WorkerConnections:
-			mismatches = append(mismatches, fmt.Sprintf("worker %d pid %d: client counted %d connections, worker %d", i, p.PID, pc.Connections, pc.WorkerConnections))
-		}
-	}
-	return counts, unreported, mismatches
-}
-
-func howItEnded(p modes.ProcessResult) string {
-	if p.Killed {
-		return "was killed"
-	}
-	return "died"
-}
-
-// reportAge says how long before the kill a killed process last reported.
-func reportAge(p modes.ProcessResult, served *ServeAccount) string {
-	if !p.Killed || p.LastCountsAt.IsZero() || len(served.Faults) == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (%.0f ms before the kill)", 1000*served.Faults[0].At.Sub(p.LastCountsAt).Seconds())
-}
-
-// countsAuthority says whose counts the figures stand on.
-func countsAuthority(mismatches, unreported int) string {
-	switch {
-	case mismatches > 0:
-		return "client: the two sides disagree (see mismatches)"
-	case unreported > 0:
-		return fmt.Sprintf("client for the processes that died without final counts (%d); client and workers agree on the rest", unreported)
-	}
-	return "both: client and workers agree"
 }

@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"clusterbench/analysis"
 	"clusterbench/internal/cpuset"
 	"clusterbench/internal/netns"
 	"clusterbench/loadgen"
@@ -177,102 +176,6 @@ func Measure(ctx context.Context, command []string, req Request, stderr io.Write
 		rec.LoadgenBound, rec.LoadgenBoundReason = true, why
 	}
 	return rec, true
-}
-
-// fillMeasurement puts the client's and the workers' accounts side by side
-// and records every disagreement.
-func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccount, used serverCPU) {
-	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
-	rec.ErrorKinds = lg.ErrorKinds
-	rec.DurationSeconds = lg.Elapsed.Seconds()
-	rec.RateRPS, rec.ThroughputRPS = lg.RateRPS, lg.ThroughputRPS
-	rec.Latency = results.Latency(lg.Latency)
-	rec.ClientDials = lg.Dials
-	rec.Unattributed = lg.Unattributed
-	rec.Load.Threads = lg.Threads
-	rec.Series = series(lg)
-	rec.LoadgenPeakRSSBytes = lg.PeakRSSBytes
-
-	n := max(rec.Workers, len(lg.PerWorker), len(served.Workers))
-	rec.PerWorker = make([]results.WorkerCounts, n)
-	var mismatches []string
-	for i := range n {
-		w := &rec.PerWorker[i]
-		w.Index = i
-		var warmClient, warmWorker uint64
-		if i < len(lg.PerWorker) {
-			w.Requests, w.Connections = lg.PerWorker[i].Requests, lg.PerWorker[i].Connections
-			warmClient = lg.WarmupPerWorker[i]
-		}
-		var processes []modes.ProcessResult
-		if i < len(served.Workers) {
-			s := served.Workers[i]
-			w.PID, w.WorkerRequests, w.WorkerConnections, w.WorkerAccepted = s.PID, s.Requests, s.Connections, s.Accepted
-			w.CPUSeconds, w.LifetimeCPUSeconds, w.Restarts = used.workers[s.PID], s.CPUSeconds, s.Restarts
-			warmWorker = s.WarmupRequests
-			processes = s.Processes
-			if len(processes) > 0 {
-				w.CPUSeconds = 0
-				for _, p := range processes {
-					w.CPUSeconds += used.workers[p.PID]
-				}
-			}
-		}
-		if len(processes) > 0 && tellsProcessesApart(lg, i) {
-			// Compared process by process: one that died without final
-			// counts is left to the client, and says what it missed.
-			var unreported []string
-			w.Processes, unreported, mismatches = reconcile(i, processes, lg, served, mismatches)
-			rec.Unreported = append(rec.Unreported, unreported...)
-		} else {
-			if w.Requests != w.WorkerRequests {
-				mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d requests, worker %d", i, w.Requests, w.WorkerRequests))
-			}
-			if w.Connections != w.WorkerConnections {
-				mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d connections, worker %d", i, w.Connections, w.WorkerConnections))
-			}
-		}
-		if warmClient != warmWorker {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: client counted %d warm-up requests, worker %d", i, warmClient, warmWorker))
-		}
-	}
-	rec.Mismatches = mismatches
-	rec.CountsAgree = len(mismatches) == 0
-	rec.CountsAuthority = countsAuthority(len(mismatches), len(rec.Unreported))
-	rec.Fairness = results.FairnessPair{
-		Requests:    analysis.FairnessOf(rec.RequestCounts()),
-		Connections: analysis.FairnessOf(rec.ConnectionCounts()),
-	}
-	rec.CPU = results.CPU{
-		LoadgenSeconds: lg.CPUSeconds,
-		MasterSeconds:  used.master,
-		ProxySeconds:   used.proxy,
-		ServingSeconds: used.seconds,
-	}
-	for _, s := range used.workers { // replaced processes included
-		rec.CPU.WorkersSeconds += s
-	}
-	if rec.Successes > 0 {
-		rec.ServerCPUPerRequestUs = 1e6 * rec.CPU.ServerSeconds() / float64(rec.Successes)
-	}
-	rec.Frontend = served.Frontend
-	for _, r := range served.Restarts {
-		// The record's own copy: results imports no other package.
-		rec.Restarts = append(rec.Restarts, results.Restart(r))
-		if !r.Killed { // the fault's own victims are in its damage report
-			rec.Warnings = append(rec.Warnings, DescribeRestart(r))
-		}
-	}
-
-	if lg.Unattributed > 0 {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
-	}
-	for _, e := range served.Errors {
-		rec.Warnings = append(rec.Warnings, "deployment: "+e)
-	}
-	if rec.Successes == 0 {
-		rec.Warnings = append(rec.Warnings, "no request succeeded")
-	}
 }
 
 // DescribeRestart says what happened to a worker that exited mid-trial.

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 
 	"clusterbench/internal/netns"
 	"clusterbench/scenarios"
@@ -168,65 +166,4 @@ func self() ([]string, error) {
 		return nil, fmt.Errorf("cannot find my own executable: %w", err)
 	}
 	return []string{exe}, nil
-}
-
-// stringList is a comma-separated flag value.
-type stringList []string
-
-func (l *stringList) String() string { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error {
-	*l = nil
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			*l = append(*l, part)
-		}
-	}
-	return nil
-}
-
-// intList is a comma-separated list of integers.
-type intList []int
-
-func (l *intList) String() string {
-	parts := make([]string, len(*l))
-	for i, v := range *l {
-		parts[i] = strconv.Itoa(v)
-	}
-	return strings.Join(parts, ",")
-}
-
-func (l *intList) Set(s string) error {
-	*l = nil
-	for _, part := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number", part)
-		}
-		*l = append(*l, v)
-	}
-	return nil
-}
-
-// boolList is a comma-separated list of booleans; a bare flag means true.
-type boolList []bool
-
-func (l *boolList) IsBoolFlag() bool { return true }
-func (l *boolList) String() string {
-	parts := make([]string, len(*l))
-	for i, v := range *l {
-		parts[i] = strconv.FormatBool(v)
-	}
-	return strings.Join(parts, ",")
-}
-
-func (l *boolList) Set(s string) error {
-	*l = nil
-	for _, part := range strings.Split(s, ",") {
-		v, err := strconv.ParseBool(strings.TrimSpace(part))
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", part)
-		}
-		*l = append(*l, v)
-	}
-	return nil
 }

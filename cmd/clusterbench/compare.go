@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"clusterbench/compare"
+	"clusterbench/internal/listflag"
 	"clusterbench/results"
 )
 
@@ -23,13 +24,10 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		"these flags, else from BASE's scenario (its compare section), else the defaults.\n"+
 		"Exit codes: 0 no regression, 1 regression, 2 bad input.\n\n"+
 		"Metrics (default threshold, direction):\n"+metricList(), stderr)
-	var (
-		gate       stringList
-		thresholds stringList
-		flags      results.CompareSettings
-	)
-	fs.Var(&gate, "gate", "comma-separated metrics whose regression fails the comparison (default: BASE's, else "+strings.Join(compare.DefaultGate, ",")+")")
-	fs.Var(&thresholds, "threshold", "comma-separated METRIC=VALUE, e.g. throughput=5%,jain_connections=0.02")
+	var flags results.CompareSettings
+	gate, thresholds := listflag.Strings(), listflag.Strings()
+	fs.Var(gate, "gate", "comma-separated metrics whose regression fails the comparison (default: BASE's, else "+strings.Join(compare.DefaultGate, ",")+")")
+	fs.Var(thresholds, "threshold", "comma-separated METRIC=VALUE, e.g. throughput=5%,jain_connections=0.02")
 	fs.StringVar(&flags.Reference, "reference", "", "the mode normalised metrics divide by (default: BASE's, else "+compare.DefaultReference+")")
 	fs.Float64Var(&flags.Alpha, "alpha", 0, fmt.Sprintf("significance level of the Mann-Whitney U test (default: BASE's, else %g)", compare.DefaultAlpha))
 	confidence := fs.Float64("confidence", compare.DefaultConfidence, "confidence level of the intervals shown")
@@ -45,8 +43,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if *confidence <= 0 || *confidence >= 1 {
 		return usagef("compare: --confidence: must be between 0 and 1, got %v", *confidence)
 	}
-	flags.Gate = gate
-	if flags.Thresholds, err = parseThresholds(thresholds); err != nil {
+	flags.Gate = gate.Values
+	if flags.Thresholds, err = parseThresholds(thresholds.Values); err != nil {
 		return usageError{err}
 	}
 	base, err := results.Read(paths[0])

@@ -103,7 +103,7 @@ func TestCompareCatchesASlowerWorker(t *testing.T) {
 }
 
 func TestCompareBadInput(t *testing.T) {
-	good := filepath.Join("..", "..", "results", "testdata", "results.json")
+	good := filepath.Join("..", "..", "report", "testdata", "results.json")
 	truncated := writeFile(t, "truncated.json", `{"schema": 1, "trials": [`)
 	oldSchema := writeFile(t, "old.json", `{"schema": 0, "trials": []}`)
 	other, err := os.ReadFile(good)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"clusterbench/internal/listflag"
 	"clusterbench/plan"
 	"clusterbench/report"
 	"clusterbench/results"
@@ -25,18 +26,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	isolate := fs.Bool("netns", true, "run each trial in a private network namespace when the host allows it; false: on the host loopback (overrides the scenario's netns)")
 	var e scenarios.Experiment
 	load := scenarios.DefaultLoad
-	var (
-		modeList  stringList
-		required  stringList
-		workers   intList
-		keepAlive = boolList{true}
-		rates     = intList{0}
-	)
-	fs.Var(&modeList, "mode", "comma-separated modes for a one-experiment run from flags, e.g. shared,reuseport")
-	fs.Var(&required, "require", "comma-separated modes that must run: the run fails if one cannot run here (others are skipped and reported)")
-	fs.Var(&workers, "workers", "comma-separated worker counts (default: number of CPUs)")
-	fs.Var(&keepAlive, "keepalive", "keep connections alive: true, false, or both as true,false")
-	fs.Var(&rates, "rate", "comma-separated requests per second; 0 = as fast as possible (closed loop)")
+	modeList, required, workers, keepAlive, rates := listflag.Strings(), listflag.Strings(), listflag.Ints(), listflag.Bools(true), listflag.Ints(0)
+	fs.Var(modeList, "mode", "comma-separated modes for a one-experiment run from flags, e.g. shared,reuseport")
+	fs.Var(required, "require", "comma-separated modes that must run: the run fails if one cannot run here (others are skipped and reported)")
+	fs.Var(workers, "workers", "comma-separated worker counts (default: number of CPUs)")
+	fs.Var(keepAlive, "keepalive", "keep connections alive: true, false, or both as true,false")
+	fs.Var(rates, "rate", "comma-separated requests per second; 0 = as fast as possible (closed loop)")
 	fs.DurationVar(&load.Duration, "duration", load.Duration, "measured duration of each trial")
 	fs.DurationVar(&load.Warmup, "warmup", load.Warmup, "warm-up before each trial, left out of the figures")
 	fs.IntVar(&load.Concurrency, "concurrency", load.Concurrency, "concurrent requests at maximum rate; starting attackers at a constant rate")
@@ -65,14 +60,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fault.kill == "" && anyFlag(fs, "kill-at", "kill-signal", "respawn", "respawn-delay") {
 		return usagef("run: --kill-at, --kill-signal, --respawn and --respawn-delay describe a fault: give --kill-workers too")
 	}
-	e.Required = required
-	file, err := scenarioFrom(fs, files, len(modeList) > 0, func() (*scenarios.File, error) {
+	e.Required = required.Values
+	file, err := scenarioFrom(fs, files, len(modeList.Values) > 0, func() (*scenarios.File, error) {
 		// The flags' typed values; a mistake in them is the one-experiment
 		// scenario's, named "flags" as Single names the others.
 		bad := func(format string, args ...any) error {
 			return &scenarios.Error{File: "flags", Msg: fmt.Sprintf(format, args...)}
 		}
-		if e.Modes, err = parseModes(modeList); err != nil {
+		if e.Modes, err = parseModes(modeList.Values); err != nil {
 			return nil, bad("%v", err)
 		}
 		if e.LoadGen, err = plan.ParseEngine(*engine); err != nil {
@@ -92,9 +87,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return nil, bad("cpus: server: %v", err)
 			}
 		}
-		e.Workers, e.KeepAlive = workers, keepAlive
+		e.Workers, e.KeepAlive = workers.Values, keepAlive.Values
 		e.Handlers = []scenarios.Handler{{Work: *h}}
-		for _, rate := range rates {
+		for _, rate := range rates.Values {
 			l := load
 			l.Rate = rate
 			e.Loads = append(e.Loads, l)
@@ -123,7 +118,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		<-ctx.Done()
 		stop() // a second Ctrl-C ends the tool at once; Pdeathsig ends the deployment
 	}()
-	r := &runner{Runner: trial.Runner{Command: command, Dir: dir, Stderr: stderr}, dir: dir, stdout: stdout}
+	r := trial.Runner{Command: command, Dir: dir, Stderr: stderr}
 	r.Isolate, r.Isolation = trial.Isolation(netnsWanted(fs, *isolate, file))
 	if *profile {
 		r.ProfileDir = filepath.Join(dir, "profiles")
@@ -131,7 +126,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("output directory: %w", err)
 		}
 	}
-	return r.run(ctx, file)
+	rec, outcome, err := r.Run(ctx, file)
+	if err != nil {
+		return err
+	}
+	return render(stdout, dir, rec, outcome)
 }
 
 // scenarioFrom returns the scenario named on the command line, or the one
@@ -165,34 +164,25 @@ func netnsWanted(fs *flag.FlagSet, flagValue bool, file *scenarios.File) bool {
 	return file.NetNS == nil || *file.NetNS
 }
 
-// runner runs a scenario with the trial engine, then renders the record.
-type runner struct {
-	trial.Runner
-	dir    string
-	stdout io.Writer
-}
-
-func (r *runner) run(ctx context.Context, file *scenarios.File) error {
-	rec, outcome, err := r.Runner.Run(ctx, file)
-	if err != nil {
+// render writes the run's report and prints its summary, and says how
+// the run ended.
+func render(stdout io.Writer, dir string, rec *results.Run, outcome trial.Outcome) error {
+	if err := report.Write(dir, rec); err != nil {
 		return err
 	}
-	if err := report.Write(r.dir, rec); err != nil {
+	fmt.Fprintln(stdout)
+	if err := report.WriteTerminal(stdout, rec); err != nil {
 		return err
 	}
-	fmt.Fprintln(r.stdout)
-	if err := report.WriteTerminal(r.stdout, rec); err != nil {
-		return err
-	}
-	fmt.Fprintf(r.stdout, "\nwrote %s, %s, %s and %d plots\n", filepath.Join(r.dir, results.FileName), filepath.Join(r.dir, report.FileName),
-		filepath.Join(r.dir, report.BenchFileName), len(report.Plots(rec)))
+	fmt.Fprintf(stdout, "\nwrote %s, %s, %s and %d plots\n", filepath.Join(dir, results.FileName), filepath.Join(dir, report.FileName),
+		filepath.Join(dir, report.BenchFileName), len(report.Plots(rec)))
 	switch {
 	case !rec.Complete:
-		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), outcome.Trials, r.dir)
+		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), outcome.Trials, dir)
 	case outcome.RequiredSkipped > 0:
-		return fmt.Errorf("required modes could not run here (%d trials skipped); see %s", outcome.RequiredSkipped, filepath.Join(r.dir, report.FileName))
+		return fmt.Errorf("required modes could not run here (%d trials skipped); see %s", outcome.RequiredSkipped, filepath.Join(dir, report.FileName))
 	case outcome.Failed > 0:
-		return fmt.Errorf("%d of %d trials failed; see %s", outcome.Failed, outcome.Trials, filepath.Join(r.dir, report.FileName))
+		return fmt.Errorf("%d of %d trials failed; see %s", outcome.Failed, outcome.Trials, filepath.Join(dir, report.FileName))
 	}
 	return nil
 }
