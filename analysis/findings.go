@@ -397,7 +397,8 @@ func frontendCostsOf(points []*Point) []FrontendCost {
 type Counting struct {
 	// Trials counts every trial; Measured those that produced a measurement.
 	Trials, Measured int
-	// Disagree counts measured trials whose two sides' counts differ.
+	// Disagree counts measured trials whose two sides' counts differ:
+	// not agreeing, or with any mismatch, kernel's or worker's.
 	Disagree int
 	// Unreported counts processes that died without final counts: for
 	// them the client's count stands.
@@ -415,7 +416,7 @@ func countingOf(r *results.Run) *Counting {
 	trials := measured(r)
 	c := &Counting{Trials: len(r.Trials), Measured: len(trials)}
 	for _, t := range trials {
-		if !t.CountsAgree {
+		if !t.CountsAgree || len(t.Mismatches) > 0 {
 			c.Disagree++
 		}
 		c.Unreported += len(t.Unreported)

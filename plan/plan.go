@@ -100,6 +100,7 @@ const (
 	PartPlacement Part = "cpus"
 	PartFault     Part = "fault"
 	PartApp       Part = "worker"
+	PartHandler   Part = "handler"
 )
 
 // Invalid is a description that cannot run.
@@ -185,7 +186,8 @@ func (t *Trial) Validate() error {
 			return invalid(PartFault, "fault: load %s: %w", t.Load.Name, ErrWrkFault)
 		}
 	}
-	return nil
+	// Last, so that a name made from a wrong value (-1rps) names the value.
+	return t.checkNames()
 }
 
 // checkWork checks the per-request work against the limits, naming the flags.

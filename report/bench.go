@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/perf/benchfmt"
 
@@ -76,7 +77,7 @@ func WriteBench(w io.Writer, r *results.Run) error {
 // benchName is the trial's name without "Benchmark", which the writer adds.
 func benchName(t *results.Trial, cpus int) string {
 	return fmt.Sprintf("%s/mode=%s/workers=%d/keepalive=%s/handler=%s/load=%s-%d",
-		clean(t.Experiment), t.Label(), t.Workers, onOff(t.KeepAlive), clean(t.Handler.Name), clean(t.Load.Name), max(cpus, 1))
+		benchKey(t.Experiment), benchKey(t.Label()), t.Workers, onOff(t.KeepAlive), benchKey(t.Handler.Name), benchKey(t.Load.Name), max(cpus, 1))
 }
 
 // significant rounds to 6 significant digits: more than any trial measures.
@@ -85,8 +86,22 @@ func significant(v float64) float64 {
 	return f
 }
 
-// clean keeps a name from splitting a benchmark name's keys.
-func clean(s string) string { return strings.NewReplacer("/", "-", " ", "_", "=", "-").Replace(s) }
+// benchKey keeps a name from splitting a benchmark line or its keys: a
+// result is one line whose name ends at the first space, and its keys
+// are split at '/' and '='. Every space, control or separator becomes '_',
+// '/' and '=' become '-', and the name is bounded like a file name.
+func benchKey(s string) string {
+	key := strings.Map(func(r rune) rune {
+		switch {
+		case r == '/' || r == '=':
+			return '-'
+		case unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar:
+			return '_'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "_"))
+	return truncate(key, maxNameBytes)
+}
 
 func writeBenchFile(dir string, r *results.Run) error {
 	var b bytes.Buffer

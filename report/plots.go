@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -99,7 +100,8 @@ func hasMeasurement(conds []*analysis.Condition) bool {
 	return false
 }
 
-// fileSafe keeps letters, digits, '-', '_' and '.' of an experiment name.
+// fileSafe keeps letters, digits, '-', '_' and '.' of an experiment name,
+// and at most maxNameBytes of them; Plots makes the names unique.
 func fileSafe(name string) string {
 	safe := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
@@ -110,7 +112,22 @@ func fileSafe(name string) string {
 	if strings.Trim(safe, "-.") == "" {
 		return "experiment"
 	}
-	return safe
+	return truncate(safe, maxNameBytes)
+}
+
+// maxNameBytes bounds a name in a file name or a benchmark key: a file
+// name holds 255 bytes, and a suffix (-2, -throughput.png) follows.
+const maxNameBytes = 100
+
+// truncate cuts s to at most n bytes, at a character's start.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // modeStyles gives every mode label of the run its look, in order of first

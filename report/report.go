@@ -132,6 +132,8 @@ func Write(dir string, r *results.Run) error {
 
 // WriteMarkdown writes the Markdown report of r to w.
 func WriteMarkdown(w io.Writer, r *results.Run) error {
+	plots := Plots(r) // file names from the record as read, as WritePlots names them
+	r = escaped(r, markdownText)
 	fmt.Fprintf(w, "# clusterbench report: %s\n\n", r.Scenario)
 	if !r.Complete {
 		fmt.Fprintf(w, "> **Partial run**: it was interrupted or is still going; only finished trials are shown.\n\n")
@@ -159,7 +161,6 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 	}
 
 	points := analysis.Points(r)
-	plots := Plots(r)
 	for _, exp := range experiments(points) {
 		fmt.Fprintf(w, "## Experiment: %s\n\n", exp)
 		loads, handlers := conditionsOf(r, exp)
@@ -193,7 +194,7 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 			fmt.Fprintln(w)
 		}
 		for _, p := range plots {
-			if p.Experiment == exp {
+			if markdownText(p.Experiment) == exp {
 				fmt.Fprintf(w, "![%s: %s](%s)\n\n", exp, p.Caption, p.File)
 			}
 		}
@@ -213,6 +214,7 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 // the resilience table if a fault was injected, the findings and the
 // warnings, as plain text.
 func WriteTerminal(w io.Writer, r *results.Run) error {
+	r = escaped(r, terminalText) // one line per warning, no escape codes
 	points := analysis.Points(r)
 	if err := WriteSummary(w, points, false); err != nil {
 		return err

@@ -56,7 +56,7 @@ var schema = map[string]map[string]field{
 	},
 	"thresholds": thresholdKeys(),
 	"experiment": {
-		"name":      {check: isString},
+		"name":      {check: isName},
 		"modes":     {many: true, check: isMode},
 		"workers":   {many: true, check: intIn(plan.Limits.Workers)},
 		"keepalive": {many: true, check: isBool},
@@ -71,7 +71,7 @@ var schema = map[string]map[string]field{
 		"worker":    {section: "worker"},
 	},
 	"worker": {
-		"name":    {check: isString},
+		"name":    {check: isName},
 		"command": {many: true, check: isString},
 		"listen":  {check: isString},
 	},
@@ -91,13 +91,13 @@ var schema = map[string]map[string]field{
 		"upstream_keepalive": {check: isBool},
 	},
 	"handler": {
-		"name":       {check: isString},
+		"name":       {check: isName},
 		"body_bytes": {check: intIn(plan.Limits.BodyBytes)},
 		"cpu":        {check: durationIn(plan.Limits.HandlerCPU)},
 		"sleep":      {check: durationIn(plan.Limits.HandlerSleep)},
 	},
 	"load": {
-		"name":            {check: isString},
+		"name":            {check: isName},
 		"loadgen":         {check: isEngine},
 		"rate":            {check: intIn(plan.Limits.Rate)},
 		"duration":        {check: durationIn(plan.Limits.Duration)},
@@ -318,6 +318,14 @@ func isString(n *yaml.Node) error {
 		return fmt.Errorf("%q is not a string", n.Value)
 	}
 	return nil
+}
+
+// isName accepts a name that reaches reports and file names: see plan.CheckName.
+func isName(n *yaml.Node) error {
+	if err := isString(n); err != nil {
+		return err
+	}
+	return plan.CheckName(n.Value)
 }
 
 func isBool(n *yaml.Node) error {

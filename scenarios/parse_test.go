@@ -423,3 +423,31 @@ func TestPlacementIsSpelledCanonically(t *testing.T) {
 		t.Errorf("placement %+v, deployment CPUs %s; want loadgen 1 and server 0", tr.Placement, tr.CPUs)
 	}
 }
+
+// Every user-chosen name that reaches a report is checked where it is
+// read, with its line: a long name would break the plots' file names, a
+// newline, '|' or Markdown the report, an escape code the terminal.
+func TestParseRefusesBadNames(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	for _, tt := range []struct {
+		name, yaml, want string
+	}{
+		{"long experiment", "experiments:\n  - modes: [shared]\n    name: " + long + "\n", "bad.yaml:3: name: name of 5000 bytes, at most 64 allowed"},
+		{"newline in experiment", "experiments:\n  - modes: [shared]\n    name: \"a\\n## b\"\n", "bad.yaml:3: name: name \"a\\n## b\""},
+		{"markdown image", "experiments:\n  - modes: [shared]\n    name: \"![x](http://example.invalid/a.png)\"\n", "bad.yaml:3: name:"},
+		{"escape code in load", "experiments:\n  - modes: [shared]\n    load:\n      - {rate: 10}\n      - {name: \"red\\e[31m\", rate: 20}\n", "bad.yaml:5: name:"},
+		{"pipe in handler", "experiments:\n  - modes: [shared]\n    handler: {name: \"a|b\"}\n", "bad.yaml:3: name:"},
+		{"space in worker app", "experiments:\n  - modes: [shared]\n    worker:\n      name: my app\n      command: [python3, app.py]\n", "bad.yaml:4: name:"},
+		{"number as name", "experiments:\n  - modes: [shared]\n    name: 12\n", "bad.yaml:3: name: \"12\" is not a string"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(tt.yaml))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Parse = %v; want an error starting %q", err, tt.want)
+			}
+			if err != nil && strings.ContainsAny(err.Error(), "\n\x1b") {
+				t.Errorf("the error %q is not one plain line", err)
+			}
+		})
+	}
+}

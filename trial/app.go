@@ -182,6 +182,7 @@ func appAuthority(rec *results.Trial, c appCounting, lg *loadgen.Result) {
 		}
 		if total != lg.Successes {
 			rec.Warnings = append(rec.Warnings, fmt.Sprintf("the kernel counted %d requests, the client %d successful responses", total, lg.Successes))
+			rec.CountsAgree = false // the kernel is this app's worker side
 		}
 	case byClient, byNobody:
 		rec.CountsAuthority = "client: the app reports no counts of its own"

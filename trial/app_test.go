@@ -120,6 +120,9 @@ func TestAppAuthority(t *testing.T) {
 			if got := strings.Join(rec.Warnings, "\n"); (tt.warning == "") != (got == "") || !strings.Contains(got, tt.warning) {
 				t.Errorf("warnings %q; want %q", rec.Warnings, tt.warning)
 			}
+			if tt.c.by == byKernel && rec.CountsAgree != (tt.warning == "") {
+				t.Errorf("counts agree %v beside warnings %q", rec.CountsAgree, rec.Warnings)
+			}
 		})
 	}
 }
