@@ -162,6 +162,9 @@ type Stats struct {
 // compare, or when a gated normalised metric cannot be computed because
 // its reference mode did not run.
 func Compare(baseName string, base *results.Run, headName string, head *results.Run, s Settings) (*Verdict, error) {
+	if !slices.ContainsFunc(base.Trials, func(t results.Trial) bool { return !t.Failed() }) {
+		return nil, fmt.Errorf("nothing to compare: %s measured nothing (%d trials, none measured)", baseName, len(base.Trials))
+	}
 	r := &Verdict{Base: side(baseName, base), Head: side(headName, head), Settings: s}
 	bs, hs := newSide(base, s.Reference), newSide(head, s.Reference)
 	matched := 0

@@ -11,8 +11,11 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -417,14 +420,32 @@ func Save(dir string, r *Run) error {
 	return WriteFile(filepath.Join(dir, FileName), append(data, '\n'))
 }
 
-// Read loads a record from a results.json file or a run directory.
+// Bounds on a record that Read accepts, so that a corrupt or hostile file
+// is refused before it takes the machine's memory: a real run of a
+// thousand repetitions stays far below them.
+const (
+	MaxFileBytes = 256 << 20
+	MaxTrials    = 100_000
+	// MaxWorkers is plan's limit on the workers of a trial.
+	MaxWorkers = 1024
+	// MaxValues bounds the objects and arrays of the whole file: per
+	// worker and per process counts, seconds of a series, restarts.
+	MaxValues = 4_000_000
+)
+
+// Read loads a record from a results.json file or a run directory, and
+// checks it: a trial without its figures is an error naming the file and
+// the trial, never a report of zeros.
 func Read(path string) (*Run, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, FileName)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
+	}
+	if err := checkShape(data); err != nil {
+		return nil, fmt.Errorf("results: %s: %w", path, err)
 	}
 	var r Run
 	if err := json.Unmarshal(data, &r); err != nil {
@@ -433,7 +454,102 @@ func Read(path string) (*Run, error) {
 	if r.Schema < OldestSchema || r.Schema > Schema {
 		return nil, fmt.Errorf("results: %s: schema %d, this clusterbench reads schemas %d to %d", path, r.Schema, OldestSchema, Schema)
 	}
+	for i := range r.Trials {
+		if err := r.Trials[i].check(); err != nil {
+			return nil, fmt.Errorf("results: %s: trial %d: %w", path, i+1, err)
+		}
+	}
 	return &r, nil
+}
+
+// readBounded reads a file of at most MaxFileBytes.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB, more than any run records", path, MaxFileBytes>>20)
+	}
+	return data, nil
+}
+
+// checkShape walks the JSON's tokens, in constant memory, and refuses a
+// record with more trials or values than Read will decode.
+func checkShape(data []byte) error {
+	type frame struct {
+		object, wantKey bool
+		key             string // the key whose value is being read
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var open []frame
+	values, trials := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var parent *frame
+		if len(open) > 0 {
+			parent = &open[len(open)-1]
+		}
+		if s, ok := tok.(string); ok && parent != nil && parent.object && parent.wantKey {
+			parent.key, parent.wantKey = s, false
+			continue
+		}
+		switch tok {
+		case json.Delim('}'), json.Delim(']'):
+			open = open[:len(open)-1]
+			continue
+		case json.Delim('{'), json.Delim('['):
+			if values++; values > MaxValues {
+				return fmt.Errorf("more than %d objects and arrays, more than any run records", MaxValues)
+			}
+			// A trial is an object in the array under the top-level "trials".
+			if len(open) == 2 && !parent.object && open[0].key == "trials" {
+				if trials++; trials > MaxTrials {
+					return fmt.Errorf("more than %d trials, more than any run records", MaxTrials)
+				}
+			}
+			if parent != nil && parent.object {
+				parent.wantKey = true // the value begins; a key follows it
+			}
+			open = append(open, frame{object: tok == json.Delim('{'), wantKey: true})
+			continue
+		}
+		if parent != nil && parent.object {
+			parent.wantKey = true
+		}
+	}
+}
+
+// check refuses a trial that holds no figures and no error: hand-edited,
+// truncated or not a record at all. Rendered, it would be a report of
+// zeros; compared, a verdict on nothing.
+func (t *Trial) check() error {
+	switch {
+	case t.Mode == "":
+		return errors.New("no mode")
+	case t.Experiment == "":
+		return errors.New("no experiment")
+	case t.Workers < 1 || t.Workers > MaxWorkers:
+		return fmt.Errorf("%d workers, want 1 to %d", t.Workers, MaxWorkers)
+	case len(t.PerWorker) > MaxWorkers:
+		return fmt.Errorf("counts of %d workers, want at most %d", len(t.PerWorker), MaxWorkers)
+	case t.Failed():
+		return nil // a failed trial has no figures, and says why
+	case t.Requests == 0 && t.Successes == 0 && t.Errors == 0 && t.ThroughputRPS == 0:
+		return errors.New("neither an error nor any figure: no requests, no throughput")
+	}
+	return nil
 }
 
 // WriteFile replaces a file of a run directory atomically, so that a
