@@ -416,7 +416,7 @@ func countingOf(r *results.Run) *Counting {
 	trials := measured(r)
 	c := &Counting{Trials: len(r.Trials), Measured: len(trials)}
 	for _, t := range trials {
-		if !t.CountsAgree || len(t.Mismatches) > 0 {
+		if t.CountsDisagree() {
 			c.Disagree++
 		}
 		c.Unreported += len(t.Unreported)

@@ -326,6 +326,12 @@ func TestCounting(t *testing.T) {
 				failed(trial("nginx", 1, 0, 0, 0)),
 			},
 			want: &Counting{Trials: 4, Measured: 3, Disagree: 1, Unreported: 2, FailedRequests: 6, ModesWithErrors: []string{"shared", "reuseport"}}},
+		{name: "a mismatch is a disagreement, even where the flag says agree",
+			trials: []results.Trial{
+				rep(trial("shared", 1, 100, 5, 5), func(t *results.Trial) { t.Mismatches = []string{"worker 0: client counted 5 requests, worker 4"} }),
+				trial("shared", 2, 100, 5, 5),
+			},
+			want: &Counting{Trials: 2, Measured: 2, Disagree: 1}},
 		{name: "nothing measured",
 			trials: []results.Trial{failed(trial("nginx", 1, 0, 0, 0))},
 			want:   &Counting{Trials: 1}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,7 @@ func (r *Verdict) Headline() string {
 // WriteText writes the verdict for a terminal: one table per metric, like
 // benchstat, then the warnings and the verdict.
 func (r *Verdict) WriteText(w io.Writer) error {
+	r = r.escaped(report.EscapeTerminal)
 	fmt.Fprintf(w, "BASE %s\nHEAD %s\n", describe(r.Base), describe(r.Head))
 	fmt.Fprintf(w, "%s\n", r.rules())
 	// Gated metrics in full; of the others, only what changed, since a
@@ -103,6 +105,7 @@ func (r *Verdict) WriteText(w io.Writer) error {
 // WriteMarkdown writes the verdict for a CI job summary or a pull request
 // comment: the verdict and the regressions first, everything else folded.
 func (r *Verdict) WriteMarkdown(w io.Writer) error {
+	r = r.escaped(report.EscapeMarkdown)
 	mark := "✅"
 	if r.Regressions > 0 {
 		mark = "❌"
@@ -148,6 +151,30 @@ func (r *Verdict) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "</details>\n")
 	return nil
+}
+
+// escaped is a copy of the verdict whose text from the records (paths,
+// names, the host, warnings that quote them) went through escape: the one
+// place each output makes a record's text safe for where it goes.
+func (r *Verdict) escaped(escape func(string) string) *Verdict {
+	c := *r
+	for _, s := range []*Side{&c.Base, &c.Head} {
+		s.Path, s.Scenario, s.Host.CPUModel = escape(s.Path), escape(s.Scenario), escape(s.Host.CPUModel)
+	}
+	c.Rows = slices.Clone(r.Rows)
+	for i := range c.Rows {
+		row := &c.Rows[i]
+		row.Experiment, row.Mode, row.Condition = escape(row.Experiment), escape(row.Mode), escape(row.Condition)
+	}
+	all := func(texts []string) []string {
+		out := make([]string, len(texts))
+		for i, t := range texts {
+			out[i] = escape(t)
+		}
+		return out
+	}
+	c.Failed, c.OnlyBase, c.OnlyHead, c.Warnings = all(r.Failed), all(r.OnlyBase), all(r.OnlyHead), all(r.Warnings)
+	return &c
 }
 
 func (r *Verdict) rowsOf(metric string) []Row {

@@ -107,3 +107,10 @@ func escapeStrings(v reflect.Value, escape func(string) string) {
 		v.Set(m)
 	}
 }
+
+// EscapeMarkdown and EscapeTerminal are this package's escaping of a
+// record's text, for the other renderer of records, compare.
+func EscapeMarkdown(s string) string { return markdownText(s) }
+
+// EscapeTerminal: see EscapeMarkdown.
+func EscapeTerminal(s string) string { return terminalText(s) }

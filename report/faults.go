@@ -119,7 +119,7 @@ func errorKindsAfter(p *analysis.Point) string {
 func countsAuthority(p *analysis.Point) string {
 	disagree, unreported := 0, 0
 	for _, t := range p.Trials {
-		if !t.CountsAgree {
+		if t.CountsDisagree() {
 			disagree++
 		}
 		unreported += len(t.Unreported)

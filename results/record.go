@@ -386,6 +386,10 @@ func (t *Trial) Label() string {
 	return t.Mode + ":" + t.Policy
 }
 
+// CountsDisagree reports whether the two sides' counts differ: the flag
+// says so, or any mismatch is recorded (a record may be hand-edited).
+func (t *Trial) CountsDisagree() bool { return !t.CountsAgree || len(t.Mismatches) > 0 }
+
 // Failed reports whether the trial produced no measurement.
 func (t *Trial) Failed() bool { return t.Error != "" }
 
