@@ -133,7 +133,10 @@ func Write(dir string, r *results.Run) error {
 // WriteMarkdown writes the Markdown report of r to w.
 func WriteMarkdown(w io.Writer, r *results.Run) error {
 	plots := Plots(r) // file names from the record as read, as WritePlots names them
-	r = escaped(r, markdownText)
+	r, err := escaped(r, markdownText)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "# clusterbench report: %s\n\n", r.Scenario)
 	if !r.Complete {
 		fmt.Fprintf(w, "> **Partial run**: it was interrupted or is still going; only finished trials are shown.\n\n")
@@ -214,7 +217,10 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 // the resilience table if a fault was injected, the findings and the
 // warnings, as plain text.
 func WriteTerminal(w io.Writer, r *results.Run) error {
-	r = escaped(r, terminalText) // one line per warning, no escape codes
+	r, err := escaped(r, terminalText) // one line per warning, no escape codes
+	if err != nil {
+		return err
+	}
 	points := analysis.Points(r)
 	if err := WriteSummary(w, points, false); err != nil {
 		return err

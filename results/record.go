@@ -434,7 +434,7 @@ const (
 	MaxWorkers = 1024
 	// MaxValues bounds the objects and arrays of the whole file: per
 	// worker and per process counts, seconds of a series, restarts.
-	MaxValues = 4_000_000
+	MaxValues = 1_000_000
 )
 
 // Read loads a record from a results.json file or a run directory, and
