@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"clusterbench/internal/supervise"
 	"clusterbench/worker"
@@ -148,13 +149,26 @@ const (
 	ListenPort = worker.ListenPort
 )
 
-var registry = map[string]Mode{}
+// registered is every mode, in the order their files' init functions ran.
+var registered []Mode
 
-func register(m Mode) { registry[m.Info().Name] = m }
+// register adds a mode. It does not describe it: a mode's Info may ask the
+// host (Node's asks node for its version), which only the processes that
+// look modes up should pay for, not every worker process.
+func register(m Mode) { registered = append(registered, m) }
+
+// registry is the modes by name, built on first use.
+var registry = sync.OnceValue(func() map[string]Mode {
+	byName := make(map[string]Mode, len(registered))
+	for _, m := range registered {
+		byName[m.Info().Name] = m
+	}
+	return byName
+})
 
 // Lookup returns the mode with the given name.
 func Lookup(name string) (Mode, error) {
-	if m, ok := registry[name]; ok {
+	if m, ok := registry()[name]; ok {
 		return m, nil
 	}
 	return nil, fmt.Errorf("unknown mode %q (known: %s)", name, strings.Join(Names(), ", "))
@@ -162,8 +176,8 @@ func Lookup(name string) (Mode, error) {
 
 // Names lists the registered modes in alphabetical order.
 func Names() []string {
-	names := make([]string, 0, len(registry))
-	for n := range registry {
+	names := make([]string, 0, len(registry()))
+	for n := range registry() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
