@@ -94,6 +94,10 @@ function primary() {
       else {
         w.on('disconnect', () => tell(how));
         setTimeout(() => tell(how), 20);
+        // Node forgets a worker's handles only when its channel says
+        // disconnect; if that never comes, the primary keeps listening
+        // after its last worker died. Close the dead worker's channel.
+        setTimeout(() => w.process.connected && w.process.disconnect(), 200);
       }
     });
   }
