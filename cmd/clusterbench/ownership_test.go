@@ -4,12 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"clusterbench/internal/nstest"
+	"clusterbench/results"
 )
 
 // foreignListener starts another process that listens on host:0 with
@@ -63,5 +70,133 @@ func TestServeRefusesAForeignReusePortGroup(t *testing.T) {
 					addr, foreignHost, code, stderr, exitUsage)
 			}
 		})
+	}
+}
+
+// dirState is a directory's files and their contents, to see that a
+// refused run wrote nothing.
+func dirState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	state := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		state[e.Name()] = string(data)
+	}
+	return state
+}
+
+// TestRunDirectoryBelongsToOneRun: a finished run's directory, or any
+// other non-empty one, is refused with exit 2 and left as it was, unless
+// the run is asked to replace it.
+func TestRunDirectoryBelongsToOneRun(t *testing.T) {
+	requireNetns(t)
+	quick := []string{"--mode", "shared", "--workers", "2", "--duration", "300ms", "--warmup", "0s"}
+	dir := filepath.Join(t.TempDir(), "run")
+	if code, _, stderr := runCLI(t, append([]string{"run", "-o", dir}, quick...)...); code != exitOK {
+		t.Fatalf("first run: exit code %d: %s", code, stderr)
+	}
+	first := dirState(t, dir)
+	for _, args := range [][]string{
+		{"run", "-o", dir},
+		{"run", "-o", dir, "--continue"}, // it is complete
+		{"run", "-o", dir, "--replace", "--continue"},
+	} {
+		code, stdout, stderr := runCLI(t, append(args, quick...)...)
+		if code != exitUsage || !strings.Contains(stderr, dir) && !strings.Contains(stderr, "not both") || stdout != "" {
+			t.Errorf("%v into a finished run: exit code %d, stderr %q; want %d and an error naming the directory", args, code, stderr, exitUsage)
+		}
+		if after := dirState(t, dir); !maps.Equal(after, first) {
+			t.Errorf("%v changed the run directory it refused", args)
+		}
+	}
+
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range [][]string{nil, {"--replace"}, {"--continue"}} {
+		args := append(append([]string{"run", "-o", other}, extra...), quick...)
+		if code, _, stderr := runCLI(t, args...); code != exitUsage || !strings.Contains(stderr, other) {
+			t.Errorf("%v into a directory of other files: exit code %d, stderr %q; want %d", extra, code, stderr, exitUsage)
+		}
+		if got := dirState(t, other); len(got) != 1 || got["notes.txt"] != "mine" {
+			t.Errorf("%v wrote into a directory it refused: %v", extra, slices.Collect(maps.Keys(got)))
+		}
+	}
+
+	if code, _, stderr := runCLI(t, append([]string{"run", "-o", dir, "--replace"}, quick...)...); code != exitOK {
+		t.Fatalf("--replace: exit code %d: %s", code, stderr)
+	}
+	if after := dirState(t, dir); after[results.FileName] == first[results.FileName] {
+		t.Errorf("--replace kept the old record")
+	}
+}
+
+// TestRunDirectoryLockedAndContinued: while a run writes to a directory,
+// every other run into it fails at once and names the holder's PID; an
+// interrupted run is then continued by the same scenario only, keeping
+// its trials and running the missing ones.
+func TestRunDirectoryLockedAndContinued(t *testing.T) {
+	requireNetns(t)
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	dir := filepath.Join(t.TempDir(), "run")
+	scenario := []string{"--mode", "shared", "--workers", "2", "--duration", "700ms", "--warmup", "0s", "--reps", "6"}
+	cmd, _, _ := startTool(t, mark, append([]string{"run", "-o", dir}, scenario...)...)
+	waitForTrials(t, dir, 1)
+	holder := fmt.Sprintf("PID %d", cmd.Process.Pid)
+	for _, extra := range [][]string{nil, {"--replace"}, {"--continue"}} {
+		started := time.Now()
+		code, _, stderr := runCLI(t, append(append([]string{"run", "-o", dir}, extra...), scenario...)...)
+		if code != exitUsage || !strings.Contains(stderr, holder) || time.Since(started) > 2*time.Second {
+			t.Errorf("run %v into a directory in use: exit code %d after %v, stderr %q; want %d at once, naming %s",
+				extra, code, time.Since(started), stderr, exitUsage, holder)
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitFailed {
+		t.Fatalf("interrupted run: exit code %d; want %d", code, exitFailed)
+	}
+	interrupted, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if interrupted.Complete || len(interrupted.Trials) == 0 || len(interrupted.Trials) >= 6 {
+		t.Fatalf("interrupted run holds %d trials, complete=%v", len(interrupted.Trials), interrupted.Complete)
+	}
+
+	before := dirState(t, dir)
+	different := slices.Clone(scenario)
+	different[5] = "600ms" // --duration
+	if code, _, stderr := runCLI(t, append([]string{"run", "-o", dir, "--continue"}, different...)...); code != exitUsage || !strings.Contains(stderr, "another scenario") {
+		t.Errorf("--continue with another duration: exit code %d, stderr %q; want %d", code, stderr, exitUsage)
+	}
+	if !maps.Equal(dirState(t, dir), before) {
+		t.Errorf("a refused --continue changed the run directory")
+	}
+
+	if code, _, stderr := runCLI(t, append([]string{"run", "-o", dir, "--continue"}, scenario...)...); code != exitOK {
+		t.Fatalf("--continue: exit code %d: %s", code, stderr)
+	}
+	continued, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !continued.Complete || len(continued.Trials) != 6 {
+		t.Fatalf("continued run: complete=%v with %d trials; want complete with 6", continued.Complete, len(continued.Trials))
+	}
+	for i, tr := range interrupted.Trials {
+		if !continued.Trials[i].Started.Equal(tr.Started) {
+			t.Errorf("trial %d was measured again: started %v, was %v", i+1, continued.Trials[i].Started, tr.Started)
+		}
+	}
+	for i, tr := range continued.Trials {
+		if tr.Rep != i+1 || tr.Failed() {
+			t.Errorf("trial %d: rep %d, error %q; want rep %d measured", i+1, tr.Rep, tr.Error, i+1)
+		}
 	}
 }
