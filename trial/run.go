@@ -119,7 +119,9 @@ func (r *Runner) Run(ctx context.Context, file *scenarios.File) (*results.Run, O
 			return nil, out, err
 		}
 	}
-	rec.Complete = ctx.Err() == nil
+	// Complete when every trial was measured or skipped: an interrupted
+	// trial, ours or only the trial process's (a signal of its own), is not.
+	rec.Complete = recorded(rec) == len(trials)
 	rec.Finished = time.Now()
 	if err := results.Save(r.Dir, rec); err != nil {
 		return nil, out, err
