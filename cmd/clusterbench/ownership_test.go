@@ -12,11 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"clusterbench/internal/nstest"
 	"clusterbench/results"
+	"clusterbench/trial"
 )
 
 // foreignListener starts another process that listens on host:0 with
@@ -198,5 +200,41 @@ func TestRunDirectoryLockedAndContinued(t *testing.T) {
 		if tr.Rep != i+1 || tr.Failed() {
 			t.Errorf("trial %d: rep %d, error %q; want rep %d measured", i+1, tr.Rep, tr.Error, i+1)
 		}
+	}
+}
+
+// TestTrialProcessHangup: a SIGHUP that reaches only a trial's process
+// (as a hangup reaches a terminal's process group) stops that trial
+// cleanly, and the run is then partial, not complete: exit 3, the trial
+// before kept.
+func TestTrialProcessHangup(t *testing.T) {
+	requireNetns(t)
+	mark := strconv.FormatInt(time.Now().UnixNano(), 36)
+	dir := filepath.Join(t.TempDir(), "run")
+	cmd, _, stderr := startTool(t, mark, "run", "-o", dir, "--mode", "shared", "--workers", "2", "--duration", "1s", "--warmup", "0s", "--reps", "3")
+	waitForTrials(t, dir, 1)
+	time.Sleep(300 * time.Millisecond) // into the second trial
+	var child int
+	for _, pid := range marked(t, mark) {
+		args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasSuffix(string(args), "\x00"+trial.Command+"\x00") {
+			child = pid
+		}
+	}
+	if child == 0 {
+		t.Fatal("no trial process found")
+	}
+	syscall.Kill(child, syscall.SIGHUP)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitFailed {
+		t.Errorf("exit code %d after the trial process's hangup; want %d\n%s", code, exitFailed, stderr)
+	}
+	eventuallyNone(t, mark)
+	r, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Complete || len(r.Trials) != 1 || r.Trials[0].Failed() {
+		t.Errorf("complete=%v with trials %d (first failed: %v); want a partial run with its first trial", r.Complete, len(r.Trials), len(r.Trials) > 0 && r.Trials[0].Failed())
 	}
 }
