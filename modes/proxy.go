@@ -85,7 +85,13 @@ func unprivileged(command []string) []string {
 // host's root, not a user namespace's.
 func hostRoot() bool {
 	data, err := os.ReadFile("/proc/self/uid_map")
-	return err == nil && os.Geteuid() == 0 && strings.Join(strings.Fields(string(data)), " ") == "0 0 4294967295"
+	return err == nil && os.Geteuid() == 0 && mapsEveryID(string(data))
+}
+
+// mapsEveryID is whether a uid_map maps every ID to itself, as the initial
+// user namespace's does.
+func mapsEveryID(uidMap string) bool {
+	return strings.Join(strings.Fields(uidMap), " ") == "0 0 4294967295"
 }
 
 // jailWithUserns is whether jails need a user namespace (non-root), or why
