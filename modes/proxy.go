@@ -69,6 +69,31 @@ func jail(userns bool, script string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// unprivileged prefixes a proxy's command, unless we are the host's root,
+// so that it runs as nobody in a user namespace of its own. A proxy that
+// believes it is root switches to a user of its own (nginx: nobody), and
+// a user namespace of ours (an unprivileged jail's, or the trial's) maps
+// no such user: the switch fails. As nobody it switches to no one.
+func unprivileged(command []string) []string {
+	if hostRoot() {
+		return command
+	}
+	return append([]string{"unshare", "--user", "--map-user=65534", "--map-group=65534"}, command...)
+}
+
+// hostRoot is whether this process is root with every user ID mapped: the
+// host's root, not a user namespace's.
+func hostRoot() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	return err == nil && os.Geteuid() == 0 && mapsEveryID(string(data))
+}
+
+// mapsEveryID is whether a uid_map maps every ID to itself, as the initial
+// user namespace's does.
+func mapsEveryID(uidMap string) bool {
+	return strings.Join(strings.Fields(uidMap), " ") == "0 0 4294967295"
+}
+
 // jailWithUserns is whether jails need a user namespace (non-root), or why
 // no jail can be made here; found once.
 var jailWithUserns = sync.OnceValues(func() (bool, error) {
@@ -77,13 +102,14 @@ var jailWithUserns = sync.OnceValues(func() (bool, error) {
 	}
 	var failures []string
 	for _, userns := range []bool{false, true} {
-		out, err := jail(userns, `mount -t tmpfs tmpfs /tmp`).CombinedOutput()
+		out, err := jail(userns, `mount -t tmpfs tmpfs /tmp && exec "$@"`, unprivileged([]string{"true"})...).CombinedOutput()
 		if err == nil {
 			return userns, nil
 		}
 		failures = append(failures, fmt.Sprintf("%v: %s", err, strings.TrimSpace(string(out))))
 	}
-	return false, fmt.Errorf("cannot make private PID and mount namespaces to keep the proxy's processes and files from outliving the run (%s)",
+	return false, fmt.Errorf("cannot make private PID and mount namespaces to keep the proxy's processes and files from outliving the run, "+
+		"and, unless root, run the proxy as nobody (unshare --map-user, util-linux 2.38 or later) (%s)",
 		strings.Join(failures, "; "))
 })
 
@@ -122,7 +148,7 @@ func openProxy(name string, prog proxyProgram, s Setup) (Frontend, error) {
 	})
 	userns, _ := jailWithUserns()
 	cmd := jail(userns, `mount -t tmpfs tmpfs /tmp && cd /tmp && cat > "$1" && shift && exec "$@"`,
-		append([]string{file, prog.binary()}, args...)...)
+		append([]string{file}, unprivileged(append([]string{prog.binary()}, args...))...)...)
 	cmd.Stdin = strings.NewReader(content)
 	f := &proxyFrontend{name: name, prog: prog, addr: public, token: token, ports: ports, cmd: cmd, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &f.output, &f.output

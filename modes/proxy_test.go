@@ -95,3 +95,20 @@ func alive(pid int) bool {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	return err == nil && !strings.Contains(string(stat), ") Z ")
 }
+
+func TestMapsEveryID(t *testing.T) {
+	for _, tt := range []struct {
+		uidMap string
+		want   bool
+	}{
+		{"         0          0 4294967295\n", true},
+		{"         0      65534          1\n", false}, // an unprivileged user namespace's root
+		{"     65534          0          1\n", false}, // nobody in a proxy's own namespace
+		{"         0          0      65536\n", false},
+		{"", false},
+	} {
+		if got := mapsEveryID(tt.uidMap); got != tt.want {
+			t.Errorf("mapsEveryID(%q) = %v; want %v", tt.uidMap, got, tt.want)
+		}
+	}
+}

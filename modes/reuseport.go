@@ -33,10 +33,10 @@ func (ReusePort) Available() error {
 	return sock.Close()
 }
 
-// Open binds the first worker's socket now, which fixes the port; the other
-// workers' sockets join it as they are asked for.
+// Open binds the first worker's socket now, which fixes the port and
+// creates the group; the other workers' sockets join it as they are asked for.
 func (ReusePort) Open(s Setup) (Frontend, error) {
-	first, err := listenSocket(s.Addr, true)
+	first, err := newReusePortGroup(s.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("reuseport: %w", err)
 	}

@@ -1,6 +1,7 @@
 package modes
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,16 +21,32 @@ func listenSocket(addr string, reusePort bool) (*os.File, error) {
 	if reusePort {
 		opts = append(opts, unix.SO_REUSEPORT)
 	}
-	return openSocket(addr, true, opts...)
+	return openSocket(addr, true, opts, nil)
+}
+
+// ErrAddrInUse is a public address another socket already listens on.
+var ErrAddrInUse = errors.New("address already in use")
+
+// newReusePortGroup opens the first socket of a new SO_REUSEPORT group on
+// addr. It sets SO_REUSEPORT only after bind, so the bind fails if another
+// socket already listens there: a group someone else created would share
+// the deployment's connections with a stranger.
+func newReusePortGroup(addr string) (*os.File, error) {
+	sock, err := openSocket(addr, true, []int{unix.SO_REUSEADDR}, []int{unix.SO_REUSEPORT})
+	if errors.Is(err, unix.EADDRINUSE) {
+		return nil, fmt.Errorf("%s: %w by another listening socket; "+
+			"serve never joins a listening group it did not create", addr, ErrAddrInUse)
+	}
+	return sock, err
 }
 
 // reservePort binds a socket that never listens: it keeps a port for
 // connections that firewall rules redirect elsewhere.
-func reservePort(addr string) (*os.File, error) { return openSocket(addr, false) }
+func reservePort(addr string) (*os.File, error) { return openSocket(addr, false, nil, nil) }
 
-// openSocket binds a TCP socket to addr with the given SOL_SOCKET options
-// set, and listens on it if asked.
-func openSocket(addr string, listen bool, options ...int) (*os.File, error) {
+// openSocket binds a TCP socket to addr with the SOL_SOCKET options
+// beforeBind set, sets those of afterBind, and listens on it if asked.
+func openSocket(addr string, listen bool, beforeBind, afterBind []int) (*os.File, error) {
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -53,13 +70,22 @@ func openSocket(addr string, listen bool, options ...int) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s %s: %w", op, addr, err)
 	}
-	for _, opt := range options {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
-			return fail(fmt.Sprintf("setsockopt %d", opt), err)
+	set := func(options []int) error {
+		for _, opt := range options {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
+				return fmt.Errorf("setsockopt %d: %w", opt, err)
+			}
 		}
+		return nil
+	}
+	if err := set(beforeBind); err != nil {
+		return fail("socket", err)
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
+	}
+	if err := set(afterBind); err != nil {
+		return fail("socket", err)
 	}
 	if listen {
 		if err := unix.Listen(fd, listenBacklog()); err != nil {

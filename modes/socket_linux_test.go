@@ -1,6 +1,8 @@
 package modes
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -45,6 +47,41 @@ func TestReusePortSocketsShareAPort(t *testing.T) {
 	second, err := listenSocket(socketAddr(first), true)
 	if err != nil {
 		t.Fatalf("second SO_REUSEPORT socket on %s: %v", socketAddr(first), err)
+	}
+	second.Close()
+}
+
+// TestNewReusePortGroupRefusesAStrangersGroup: a group that another
+// socket created is never joined, whatever address overlaps; a group of
+// our own still takes the workers' sockets.
+func TestNewReusePortGroupRefusesAStrangersGroup(t *testing.T) {
+	for _, tt := range []struct{ foreign, ours string }{
+		{"127.0.0.1:0", "127.0.0.1:%s"},
+		{"0.0.0.0:0", "127.0.0.1:%s"},
+		{"127.0.0.1:0", "0.0.0.0:%s"},
+	} {
+		foreign, err := listenSocket(tt.foreign, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(socketAddr(foreign))
+		addr := fmt.Sprintf(tt.ours, port)
+		if sock, err := newReusePortGroup(addr); err == nil {
+			sock.Close()
+			t.Errorf("newReusePortGroup(%s) joined the group of a socket on %s", addr, socketAddr(foreign))
+		} else if !errors.Is(err, ErrAddrInUse) || !strings.Contains(err.Error(), addr) {
+			t.Errorf("newReusePortGroup(%s): %v; want ErrAddrInUse naming the address", addr, err)
+		}
+		foreign.Close()
+	}
+	first, err := newReusePortGroup("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := listenSocket(socketAddr(first), true)
+	if err != nil {
+		t.Fatalf("a worker's socket cannot join our own group: %v", err)
 	}
 	second.Close()
 }

@@ -33,10 +33,13 @@ const OldestSchema = 1
 
 // Run is everything one `clusterbench run` measured.
 type Run struct {
-	Schema   int       `json:"schema"`
-	Scenario string    `json:"scenario"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished,omitzero"`
+	Schema   int    `json:"schema"`
+	Scenario string `json:"scenario"`
+	// ScenarioDigest fingerprints the scenario's trials, so that a run is
+	// continued only by the same scenario.
+	ScenarioDigest string    `json:"scenario_digest,omitempty"`
+	Started        time.Time `json:"started"`
+	Finished       time.Time `json:"finished,omitzero"`
 	// Complete is false while the run goes on, and stays false if it was interrupted.
 	Complete bool    `json:"complete"`
 	Host     Host    `json:"host"`

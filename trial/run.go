@@ -3,6 +3,7 @@ package trial
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,7 +29,10 @@ type Runner struct {
 	Isolate    bool     // each trial in a private network namespace
 	Isolation  string   // where trials run, for the report
 	Stderr     io.Writer
-	progress   *progress
+	// Continue is an interrupted run of the same scenario (see
+	// CheckContinue): its trials are kept and only the missing ones run.
+	Continue *results.Run
+	progress *progress
 	// availability caches why each mode cannot run (nil: it can).
 	availability map[string]error
 }
@@ -61,12 +65,27 @@ func (r *Runner) Run(ctx context.Context, file *scenarios.File) (*results.Run, O
 	trials := file.Trials()
 	out := Outcome{Trials: len(trials)}
 	rec := &results.Run{
-		Schema:   results.Schema,
-		Scenario: file.Path,
-		Started:  time.Now(),
-		Host:     hostInfo(r.Isolation),
-		Trials:   []results.Trial{},
-		Compare:  compareSettings(file.Compare),
+		Schema:         results.Schema,
+		Scenario:       file.Path,
+		ScenarioDigest: digest(trials),
+		Started:        time.Now(),
+		Host:           hostInfo(r.Isolation),
+		Trials:         []results.Trial{},
+		Compare:        compareSettings(file.Compare),
+	}
+	done := 0
+	if r.Continue != nil {
+		rec, done = r.Continue, recorded(r.Continue)
+		for _, tr := range rec.Trials {
+			if tr.Failed() {
+				out.Failed++
+			}
+		}
+		for _, s := range rec.Skipped {
+			if s.Required {
+				out.RequiredSkipped += s.Trials
+			}
+		}
 	}
 	if err := results.Save(r.Dir, rec); err != nil {
 		return nil, out, err
@@ -74,6 +93,9 @@ func (r *Runner) Run(ctx context.Context, file *scenarios.File) (*results.Run, O
 	for i, t := range trials {
 		if ctx.Err() != nil {
 			break
+		}
+		if i < done {
+			continue // measured, or skipped, by the run continued
 		}
 		if err := r.unavailable(t.Mode); err != nil {
 			if t.Required {
@@ -97,12 +119,52 @@ func (r *Runner) Run(ctx context.Context, file *scenarios.File) (*results.Run, O
 			return nil, out, err
 		}
 	}
-	rec.Complete = ctx.Err() == nil
+	// Complete when every trial was measured or skipped: an interrupted
+	// trial, ours or only the trial process's (a signal of its own), is not.
+	rec.Complete = recorded(rec) == len(trials)
 	rec.Finished = time.Now()
 	if err := results.Save(r.Dir, rec); err != nil {
 		return nil, out, err
 	}
 	return rec, out, nil
+}
+
+// CheckContinue says whether prev, a saved record, is an interrupted run
+// of file that Run may continue.
+func CheckContinue(prev *results.Run, file *scenarios.File) error {
+	trials := file.Trials()
+	switch {
+	case prev.Complete:
+		return fmt.Errorf("the run is complete: there is nothing to continue")
+	case prev.Schema != results.Schema:
+		return fmt.Errorf("the run was recorded in schema %d, this clusterbench writes %d", prev.Schema, results.Schema)
+	case prev.ScenarioDigest == "":
+		return fmt.Errorf("the run does not record which trials its scenario had, so it cannot be continued")
+	case prev.ScenarioDigest != digest(trials):
+		return fmt.Errorf("the run is of another scenario (%s), or of this one with other settings", prev.Scenario)
+	case recorded(prev) > len(trials):
+		return fmt.Errorf("the run records %d trials, more than the scenario's %d", recorded(prev), len(trials))
+	}
+	return nil
+}
+
+// recorded is how many of a run's trials it finished or skipped: Run takes
+// them in order, so they are the first ones of its scenario.
+func recorded(r *results.Run) int {
+	n := len(r.Trials)
+	for _, s := range r.Skipped {
+		n += s.Trials
+	}
+	return n
+}
+
+// digest fingerprints a scenario by the trials it expands to.
+func digest(trials []plan.Trial) string {
+	data, err := json.Marshal(trials)
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(data))
 }
 
 // compareSettings is a scenario's compare section as results.json keeps

@@ -29,8 +29,9 @@ import (
 // Child is the trial process (see Command): it measures the trial of req
 // and prints the Response on stdout; command re-runs this executable.
 func Child(ctx context.Context, command []string, req Request, stdout, stderr io.Writer) error {
-	// The runner sends SIGTERM to interrupt; the trial then stops its deployment.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// The runner sends SIGTERM to interrupt; the trial then stops its
+	// deployment. A hangup is an interruption too, never a sudden death.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := pinLoadgen(req.Trial); err != nil {
 		rec := newRecord(req.Trial)

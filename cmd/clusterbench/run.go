@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
 	"clusterbench/internal/listflag"
+	"clusterbench/internal/rundir"
 	"clusterbench/plan"
 	"clusterbench/report"
 	"clusterbench/results"
@@ -21,8 +24,10 @@ import (
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run [flags] [FILE]", stderr)
-	out := fs.String("o", "", "output directory (default results/<timestamp>)")
+	out := fs.String("o", "", "output directory, absent or empty unless --replace or --continue (default results/<timestamp>)")
 	profile := fs.Bool("profile", false, "write a CPU profile of each trial's deployment process (the master, in roundrobin mode) to DIR/profiles/")
+	replace := fs.Bool("replace", false, "replace the run in the output directory: its files are removed first")
+	resume := fs.Bool("continue", false, "continue the interrupted run in the output directory (-o): keep its trials and run the missing ones; the scenario must be the same")
 	isolate := fs.Bool("netns", true, "run each trial in a private network namespace when the host allows it; false: on the host loopback (overrides the scenario's netns)")
 	var e scenarios.Experiment
 	load := scenarios.DefaultLoad
@@ -99,6 +104,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	claim := rundir.New
+	switch {
+	case *replace && *resume:
+		return usagef("run: give --replace or --continue, not both")
+	case *resume && *out == "":
+		return usagef("run: --continue needs the run's directory as -o DIR")
+	case *replace:
+		claim = rundir.Replace
+	case *resume:
+		claim = rundir.Continue
+	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("results", time.Now().Format("20060102-150405"))
@@ -107,18 +123,38 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := rundir.Check(dir, claim); err != nil {
+		return usageError{fmt.Errorf("run: %w", err)}
+	}
+	var previous *results.Run
+	if *resume {
+		if previous, err = continuable(dir, file); err != nil {
+			return err
+		}
+	}
 
 	// Only now is the input known to be valid: from here on, files are written.
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
+	lock, err := rundir.Acquire(dir, claim)
+	if refused := (*rundir.Refused)(nil); errors.As(err, &refused) {
+		return usageError{fmt.Errorf("run: %w", err)}
+	} else if err != nil {
+		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer lock.Release()
+	if *resume {
+		// Again under the lock: the run may have gone on since.
+		if previous, err = continuable(dir, file); err != nil {
+			return err
+		}
+	}
+	// A closed terminal (SIGHUP) interrupts as Ctrl-C does: the run keeps what it measured.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C ends the tool at once; Pdeathsig ends the deployment
 	}()
-	r := trial.Runner{Command: command, Dir: dir, Stderr: stderr}
+	r := trial.Runner{Command: command, Dir: dir, Stderr: stderr, Continue: previous}
 	r.Isolate, r.Isolation = trial.Isolation(netnsWanted(fs, *isolate, file))
 	if *profile {
 		r.ProfileDir = filepath.Join(dir, "profiles")
@@ -138,7 +174,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func scenarioFrom(fs *flag.FlagSet, files []string, modesGiven bool, fromFlags func() (*scenarios.File, error)) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "o" && f.Name != "profile" && f.Name != "netns" {
+		if !slices.Contains([]string{"o", "profile", "netns", "replace", "continue"}, f.Name) {
 			experimentFlags = append(experimentFlags, "--"+f.Name)
 		}
 	})
@@ -153,6 +189,19 @@ func scenarioFrom(fs *flag.FlagSet, files []string, modesGiven bool, fromFlags f
 		return nil, usagef("run: give a scenario file, or --mode for a one-experiment run (try scenarios/quick.yaml)")
 	}
 	return fromFlags()
+}
+
+// continuable reads the run in dir that --continue asks to finish, and
+// checks that it is an interrupted run of file.
+func continuable(dir string, file *scenarios.File) (*results.Run, error) {
+	prev, err := results.Read(dir)
+	if err != nil {
+		return nil, usagef("run: --continue: %v", err)
+	}
+	if err := trial.CheckContinue(prev, file); err != nil {
+		return nil, usagef("run: --continue %s: %v", dir, err)
+	}
+	return prev, nil
 }
 
 // netnsWanted is whether the run asks for private namespaces: the flag if

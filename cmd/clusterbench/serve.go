@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -106,6 +107,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		o.Isolated = true
 	}
 	account, err := trial.Serve(ctx, command, d, o, stdout, stderr)
+	if errors.Is(err, modes.ErrAddrInUse) {
+		return usagef("serve: --addr: %w", err)
+	}
 	if account == nil {
 		return err
 	}
