@@ -57,6 +57,7 @@ type Deployment struct {
 	faults   []Fault
 	killed   map[int]bool // PIDs killed on purpose
 	gone     int          // indexes with no process left and none to come
+	died     string       // the first worker that exited unasked, and how
 
 	closeOnce sync.Once
 	closeErr  error
@@ -134,6 +135,9 @@ type Account struct {
 	// MasterProgramCPUSeconds is the CPU time of a master that is a
 	// program of its own (Node's cluster primary).
 	MasterProgramCPUSeconds float64 `json:"master_program_cpu_seconds,omitempty"`
+	// Died says how the first worker that exited unasked ended, with the
+	// end of its stderr; "" if none did.
+	Died string `json:"died,omitempty"`
 }
 
 // Deploy opens the mode and starts its workers, and returns once every
@@ -227,6 +231,11 @@ func (d *Deployment) supervise(index int) {
 			return // it ended with the deployment, not before
 		}
 		exited := time.Now()
+		d.mu.Lock()
+		if d.died == "" {
+			d.died = fmt.Sprintf("worker %d (pid %d) exited: %s", index, p.PID(), p.Ended())
+		}
+		d.mu.Unlock()
 		r := Restart{Worker: index, PID: p.PID(), Exit: exitString(p.ExitErr()), ExitedAt: exited.Sub(d.ready).Seconds()}
 		replacement, err := d.replace(index, p, restarts)
 		if err != nil {
@@ -354,6 +363,17 @@ func exitString(err error) string {
 	return err.Error()
 }
 
+// Died returns how the first worker that exited unasked ended, with the
+// end of its stderr, or nil if none did.
+func (d *Deployment) Died() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.died == "" {
+		return nil
+	}
+	return errors.New(d.died)
+}
+
 // Addr is the address clients connect to.
 func (d *Deployment) Addr() string { return d.frontend.Addr() }
 
@@ -384,7 +404,7 @@ func (d *Deployment) Stop(grace time.Duration) (Account, error) {
 	d.closeFrontend()
 	closed := d.portClosed()
 	d.mu.Lock() // a fault's timer may still be firing
-	acc := Account{Restarts: d.restarts, Faults: d.faults, PortClosed: closed}
+	acc := Account{Restarts: d.restarts, Faults: d.faults, PortClosed: closed, Died: d.died}
 	d.mu.Unlock()
 	acc.Workers = make([]WorkerResult, len(d.slots))
 	errs := make([]error, len(d.slots))

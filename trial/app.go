@@ -32,14 +32,48 @@ func appLauncher(app *plan.App, stderr io.Writer) supervise.Launcher {
 const appProbeTimeout = 10 * time.Second
 
 // probeApp checks that the deployed app answers HTTP at all: a socket
-// queues connections whether or not anything serves it.
-func probeApp(ctx context.Context, addr string) error {
+// queues connections whether or not anything serves it, and a proxy
+// answers whether or not its upstreams do. An app that exits meanwhile
+// fails it at once, named with its exit status and the end of its stderr.
+func probeApp(ctx context.Context, dep *modes.Deployment) error {
 	ctx, cancel := context.WithTimeout(ctx, appProbeTimeout)
 	defer cancel()
-	if err := worker.ProbeHTTP(ctx, addr); err != nil {
-		return fmt.Errorf("worker app: %w", err)
+	probed := make(chan error, 1)
+	go func() { probed <- worker.ProbeHTTP(ctx, dep.Addr()) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-probed:
+			if died := dep.Died(); died != nil {
+				return fmt.Errorf("worker app: %w", died)
+			}
+			if err != nil {
+				return fmt.Errorf("worker app: %w", err)
+			}
+			return nil
+		case <-tick.C:
+			if died := dep.Died(); died != nil {
+				return fmt.Errorf("worker app: %w", died)
+			}
+		}
 	}
-	return nil
+}
+
+// allDied is why a trial whose every worker exited unasked, with no fault
+// injected, measured nothing of the mode; "" if it did not happen.
+func allDied(d plan.Deployment, served *ServeAccount) string {
+	if d.Fault != nil || served.Died == "" {
+		return ""
+	}
+	exited := map[int]bool{}
+	for _, r := range served.Restarts {
+		exited[r.Worker] = true
+	}
+	if len(exited) < len(served.Workers) {
+		return ""
+	}
+	return "every worker exited while serving, with no fault injected; the first: " + served.Died
 }
 
 // kernelCounter reads the kernel's counts of a user's app at the start and

@@ -52,6 +52,16 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 	if o.Isolated {
 		return nil, serveIsolated(ctx, command, o.Args, stdout, stderr)
 	}
+	// Whatever the deployment starts stays under serve, however it
+	// detaches, and ends with it.
+	if err := supervise.Adopt(); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		if n := supervise.KillDescendants(); n > 0 {
+			fmt.Fprintf(stderr, "serve: killed %d process(es) the deployment left behind\n", n)
+		}
+	}()
 	if !d.CPUs.IsEmpty() {
 		// Before anything starts: the workers and the proxy inherit it.
 		if err := cpuset.PinSelf(d.CPUs.CPUSet()); err != nil {
@@ -80,7 +90,7 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 		return nil, err
 	}
 	if d.App != nil {
-		if err := probeApp(ctx, dep.Addr()); err != nil {
+		if err := probeApp(ctx, dep); err != nil {
 			dep.Stop(StopGrace)
 			return nil, err
 		}

@@ -55,6 +55,9 @@ func startServer(ctx context.Context, command []string, d plan.Deployment, profi
 	s.cmd.ExtraFiles = []*os.File{w}
 	s.cmd.Stdout = &s.stdout
 	s.cmd.Stderr = &s.stderr
+	// serve has ended when its process has: a process it left may hold its
+	// pipes open.
+	s.cmd.WaitDelay = time.Second
 	// Its own process group, and killed if we die: nothing outlives the run.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = s.cmd.Start()

@@ -155,6 +155,10 @@ func Measure(ctx context.Context, command []string, req Request, stderr io.Write
 		rec.Error = stopErr.Error()
 		return rec, true
 	}
+	if why := allDied(t.Deployment, served); why != "" {
+		rec.Error = why
+		return rec, true
+	}
 	used, cpuErr := meter.used(served.exitedCPU())
 	var counting appCounting
 	if t.App != nil {

@@ -32,11 +32,25 @@ const fresh = "new from "
 // how is the way this host lets us make a namespace, found once.
 type how struct {
 	flags    uintptr // clone flags
+	pidns    bool    // also a PID namespace (and a mount namespace for its /proc)
 	userns   bool    // also a user namespace that maps us to root, for non-root users
 	notAllow error   // why neither works
 }
 
+// contained adds a PID namespace, and a mount namespace to mount its /proc
+// in: the process started is its PID 1, and when it ends the kernel kills
+// everything inside, however it detached (setsid, double fork).
+const contained = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+
 var probe = sync.OnceValue(func() how {
+	for _, h := range []how{
+		{flags: syscall.CLONE_NEWNET | contained, pidns: true},
+		{flags: syscall.CLONE_NEWNET | syscall.CLONE_NEWUSER | contained, userns: true, pidns: true},
+	} {
+		if try(h) == nil {
+			return h
+		}
+	}
 	plain := try(how{flags: syscall.CLONE_NEWNET})
 	if plain == nil {
 		return how{flags: syscall.CLONE_NEWNET}
@@ -85,9 +99,10 @@ func apply(cmd *exec.Cmd, h how) {
 // network namespace, or why not.
 func Available() error { return probe().notAllow }
 
-// Isolate makes cmd start in a new private network namespace. A
-// clusterbench child calls Init when it starts; any other program sees a
-// namespace whose loopback is down.
+// Isolate makes cmd start in a new private network namespace and, where
+// allowed, as PID 1 of a new PID namespace, so that nothing it starts
+// outlives it. A clusterbench child calls Init when it starts; any other
+// program sees a namespace whose loopback is down.
 func Isolate(cmd *exec.Cmd) error {
 	h := probe()
 	if h.notAllow != nil {
@@ -119,6 +134,11 @@ func Init() error {
 	if err := loopbackUp(); err != nil {
 		return fmt.Errorf("netns: bring loopback up: %w", err)
 	}
+	if os.Getpid() == 1 { // PID 1 of a PID namespace of our own: /proc must show it
+		if err := mountProc(); err != nil {
+			return fmt.Errorf("netns: mount /proc of the new PID namespace: %w", err)
+		}
+	}
 	return os.Setenv(envVar, self)
 }
 
@@ -129,13 +149,30 @@ func Private() bool {
 	return err == nil && os.Getenv(envVar) == self && !isHost(self)
 }
 
-// isHost reports whether ns is PID 1's, where PID 1 lets us look.
+// isHost reports whether ns is PID 1's, where PID 1 lets us look and is
+// not a process clusterbench started in a namespace of its own (the PID 1
+// of a trial's PID namespace).
 func isHost(ns string) bool {
 	host, err := readNS(1)
-	return err == nil && host == ns
+	if err != nil || host != ns {
+		return false
+	}
+	env, err := os.ReadFile("/proc/1/environ")
+	return err != nil || !strings.Contains(string(env), envVar+"="+fresh)
 }
 
-func current() (string, error) { return readNS(os.Getpid()) }
+// current names this process's network namespace; /proc/self is right
+// even before Init mounts the /proc of a new PID namespace.
+func current() (string, error) { return os.Readlink("/proc/self/ns/net") }
+
+// mountProc shows this PID namespace in /proc, in this process's own mount
+// namespace: made private first, so that nothing reaches the host's.
+func mountProc() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return err
+	}
+	return unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+}
 
 // readNS names a process's network namespace, e.g. "net:[4026531833]".
 func readNS(pid int) (string, error) {

@@ -44,17 +44,17 @@ func (l Launcher) startApp(spec worker.Spec, socket *os.File) (*Process, error) 
 		cmd.Env = append(env, "LISTEN_FDS=1", "LISTEN_FDNAMES=http")
 		cmd.ExtraFiles = []*os.File{socket} // fd 3
 	}
-	cmd.Stderr = l.Stderr
+	errTail := l.captureStderr(cmd)
 	cmd.SysProcAttr = l.procAttr(spec.Index)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("worker %d: %w", spec.Index, err)
 	}
 	p := newProcess(spec.Index, cmd.Process)
-	p.cmd, p.silent = cmd, true
+	p.cmd, p.silent, p.stderr = cmd, true, errTail
 	p.final = true // it has no counts to give, so none are missing
 	close(p.countsRead)
 	go func() {
-		p.waitErr = cmd.Wait()
+		p.waitErr = wait(cmd)
 		close(p.exited)
 	}()
 	if l.Listen == worker.ListenPort {

@@ -64,6 +64,7 @@ func StartNodeCluster(policy string, w worker.Work, socket *os.File, stderr io.W
 	cmd.ExtraFiles = []*os.File{socket} // fd 3
 	cmd.Stdout = out                    // its events; workers write nothing there
 	cmd.Stderr = stderr
+	cmd.WaitDelay = pipeGrace // it has ended when its process has, whoever holds its pipes
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	control, err := cmd.StdinPipe()
 	if err != nil {

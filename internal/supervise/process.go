@@ -17,10 +17,12 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"clusterbench/internal/tail"
 	"clusterbench/worker"
 )
 
@@ -55,8 +57,9 @@ type Process struct {
 	counters     worker.Counters
 	final        bool
 	lastCountsAt time.Time
-	cpuSeconds   float64 // sent with its counts, for a process that is not our child
-	silent       bool    // the user's own app: it sends no counts
+	cpuSeconds   float64      // sent with its counts, for a process that is not our child
+	silent       bool         // the user's own app: it sends no counts
+	stderr       *tail.Buffer // the end of what it wrote to stderr; nil if not ours
 
 	ready      chan struct{}
 	readOnce   sync.Once
@@ -85,7 +88,7 @@ func (l Launcher) Start(spec worker.Spec, socket *os.File) (*Process, error) {
 	cmd.Env = append(append(os.Environ(), l.Env...),
 		"LISTEN_FDS=1", "LISTEN_FDNAMES=http", "WORKER_INDEX="+strconv.Itoa(spec.Index))
 	cmd.ExtraFiles = []*os.File{socket, w} // fd 3 and fd 4, as worker.Main expects
-	cmd.Stderr = l.Stderr
+	errTail := l.captureStderr(cmd)
 	cmd.SysProcAttr = l.procAttr(spec.Index)
 	if err := cmd.Start(); err != nil {
 		r.Close()
@@ -93,10 +96,10 @@ func (l Launcher) Start(spec worker.Spec, socket *os.File) (*Process, error) {
 	}
 
 	p := newProcess(spec.Index, cmd.Process)
-	p.cmd = cmd
+	p.cmd, p.stderr = cmd, errTail
 	go p.readCounts(r)
 	go func() {
-		p.waitErr = cmd.Wait()
+		p.waitErr = wait(cmd)
 		// Let the reader take the last counts before anyone reads them;
 		// bounded, in case something the worker started holds the pipe open.
 		select {
@@ -106,6 +109,33 @@ func (l Launcher) Start(spec worker.Spec, socket *os.File) (*Process, error) {
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// pipeGrace is how long a worker's stderr is read after it exited: a
+// child it left behind may hold the pipe open, and the worker has ended
+// when its own process has, not when its pipes close.
+const pipeGrace = 500 * time.Millisecond
+
+// captureStderr sends cmd's stderr to the launcher's, and keeps its end
+// to say why the worker failed.
+func (l Launcher) captureStderr(cmd *exec.Cmd) *tail.Buffer {
+	b := &tail.Buffer{}
+	cmd.Stderr = b
+	if l.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(l.Stderr, b)
+	}
+	cmd.WaitDelay = pipeGrace
+	return b
+}
+
+// wait waits for cmd's process to exit; pipes it left open to a child are
+// closed after pipeGrace, which is not the process's failure.
+func wait(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		return nil
+	}
+	return err
 }
 
 func newProcess(index int, proc *os.Process) *Process {
@@ -155,7 +185,7 @@ func (p *Process) WaitReady(ctx context.Context) error {
 	case <-p.ready:
 		return nil
 	case <-p.exited:
-		return fmt.Errorf("worker %d exited before it was ready: %v", p.Index, p.waitErr)
+		return fmt.Errorf("worker %d exited before it was ready: %s", p.Index, p.Ended())
 	case <-ctx.Done():
 		return fmt.Errorf("worker %d not ready: %w", p.Index, ctx.Err())
 	}
@@ -210,6 +240,27 @@ func (p *Process) Stop(grace time.Duration) (worker.Counters, error) {
 	}
 	return c, nil
 }
+
+// Ended says how the worker ended, with the last lines it wrote to
+// stderr if any; it waits until it has.
+func (p *Process) Ended() string {
+	how := "exit status 0"
+	if err := p.ExitErr(); err != nil {
+		how = err.Error()
+	}
+	if p.stderr == nil {
+		return how
+	}
+	lines := p.stderr.Lines()
+	if len(lines) == 0 {
+		return how + "; no output on stderr"
+	}
+	lines = lines[max(0, len(lines)-stderrLines):]
+	return how + "; its stderr ends: " + strings.Join(lines, " | ")
+}
+
+// stderrLines is how many of a failed worker's last lines are quoted.
+const stderrLines = 3
 
 // Exited is closed once the worker process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
