@@ -2,11 +2,10 @@ package report
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
-	"unicode"
 
+	"clusterbench/internal/visible"
 	"clusterbench/results"
 )
 
@@ -31,31 +30,14 @@ func markdownText(s string) string {
 		if strings.ContainsRune(markdownSpecial, r) {
 			b.WriteByte('\\')
 		}
-		writeVisible(&b, r)
+		visible.WriteRune(&b, r)
 	}
 	return b.String()
 }
 
 // terminalText shows the control characters of s instead of sending them
 // to the terminal: no escape sequence, no line of its own.
-func terminalText(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		writeVisible(&b, r)
-	}
-	return b.String()
-}
-
-// writeVisible writes r, or a control character (line breaks, escape
-// codes, bidirectional overrides) as its Go escape, e.g. \n or \x1b.
-func writeVisible(b *strings.Builder, r rune) {
-	if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar {
-		q := fmt.Sprintf("%+q", string(r))
-		b.WriteString(q[1 : len(q)-1])
-		return
-	}
-	b.WriteRune(r)
-}
+func terminalText(s string) string { return visible.Text(s) }
 
 // escaped returns a copy of r with every string in it, map keys included,
 // passed through escape: the one place a renderer makes the record's text

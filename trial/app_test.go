@@ -126,3 +126,40 @@ func TestAppAuthority(t *testing.T) {
 		})
 	}
 }
+
+// TestAllDied: a trial fails as unmeasured only when every worker exited
+// unasked and none serves again; a fault's deaths, or workers replaced and
+// serving, are measurements.
+func TestAllDied(t *testing.T) {
+	died := "worker 0 (pid 10) exited: exit status 7; its stderr ends: boom"
+	exited := func(worker, replacement int, err string) modes.Restart {
+		return modes.Restart{Worker: worker, PID: 10 + worker, ReplacementPID: replacement, Error: err}
+	}
+	two := []modes.WorkerResult{{}, {}}
+	for _, c := range []struct {
+		name     string
+		fault    *plan.Fault
+		died     string
+		restarts []modes.Restart
+		fails    bool
+	}{
+		{"nobody died", nil, "", nil, false},
+		{"one of two died", nil, died, []modes.Restart{exited(0, 0, "respawn is off")}, false},
+		{"both died, none replaced", nil, died, []modes.Restart{exited(0, 0, "respawn is off"), exited(1, 0, "respawn is off")}, true},
+		{"both died, both serve again", nil, died, []modes.Restart{exited(0, 20, ""), exited(1, 21, "")}, false},
+		{"both died, one replacement never served", nil, died, []modes.Restart{exited(0, 20, ""), exited(1, 21, "not ready")}, false},
+		{"both died twice, the last replacements failed", nil, died,
+			[]modes.Restart{exited(0, 20, ""), exited(1, 21, ""), exited(0, 0, "already replaced 10 times"), exited(1, 22, "not ready")}, true},
+		{"a fault killed both", &plan.Fault{Kill: plan.Kill{All: true}}, died, []modes.Restart{exited(0, 0, "respawn is off"), exited(1, 0, "respawn is off")}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			why := allDied(plan.Deployment{Fault: c.fault}, &ServeAccount{Account: modes.Account{Workers: two, Restarts: c.restarts, Died: c.died}})
+			if (why != "") != c.fails {
+				t.Fatalf("allDied = %q; want a failure: %v", why, c.fails)
+			}
+			if c.fails && !strings.Contains(why, died) {
+				t.Errorf("allDied = %q; want it to name the first death, %q", why, died)
+			}
+		})
+	}
+}

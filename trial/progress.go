@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"clusterbench/internal/visible"
 	"clusterbench/loadgen"
 	"clusterbench/plan"
 	"clusterbench/results"
@@ -86,7 +87,7 @@ func (p *progress) done(i, n int, t plan.Trial, tr *results.Trial) {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 	if tr.Failed() {
-		fmt.Fprintf(p.w, "%s: failed: %s\n", trialName(i, n, t), tr.Error)
+		fmt.Fprintf(p.w, "%s: failed: %s\n", trialName(i, n, t), visible.Text(tr.Error))
 		return
 	}
 	agree := "counts agree"

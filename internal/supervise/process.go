@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"clusterbench/internal/tail"
+	"clusterbench/internal/visible"
 	"clusterbench/worker"
 )
 
@@ -256,7 +257,8 @@ func (p *Process) Ended() string {
 		return how + "; no output on stderr"
 	}
 	lines = lines[max(0, len(lines)-stderrLines):]
-	return how + "; its stderr ends: " + strings.Join(lines, " | ")
+	// The app's own words: shown, never obeyed, wherever they are printed.
+	return how + "; its stderr ends: " + visible.Text(strings.Join(lines, " | "))
 }
 
 // stderrLines is how many of a failed worker's last lines are quoted.
