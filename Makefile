@@ -23,10 +23,12 @@ build:
 
 # Packages are tested one at a time (-p 1): the tests measure real servers
 # on few cores, and two packages measuring at once would measure each other.
+# cmd/clusterbench's end-to-end tests alone take over ten minutes, go test's
+# default limit for a package, hence -timeout.
 test: deps
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -p 1 ./...
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./...
 	@# Every committed reference run re-renders byte for byte; without -race, which makes it 20x slower.
 	$(GO) test -count=1 -run ReferenceRuns ./report
 

@@ -61,25 +61,21 @@ func probeApp(ctx context.Context, dep *modes.Deployment) error {
 }
 
 // allDied is why a trial whose every worker exited unasked, with no fault
-// injected and no replacement serving, measured nothing of the mode; ""
-// if it did not happen.
+// injected, measured nothing of the mode; "" if it did not happen.
 func allDied(d plan.Deployment, served *ServeAccount) string {
 	if d.Fault != nil || served.Died == "" {
 		return ""
 	}
-	// A worker that was replaced and serves again still measures the mode;
-	// one left with no serving process does not. Restarts are in order, so
-	// a worker's last one says how it ended.
-	gone := map[int]bool{}
+	// Every worker dying unasked, even if replaced, means the app broke
+	// under this load: what was measured is its crashes, not the mode.
+	exited := map[int]bool{}
 	for _, r := range served.Restarts {
-		gone[r.Worker] = r.ReplacementPID == 0 || r.Error != ""
+		exited[r.Worker] = true
 	}
-	for i := range served.Workers {
-		if !gone[i] {
-			return ""
-		}
+	if len(exited) < len(served.Workers) {
+		return ""
 	}
-	return "every worker exited while serving, with no fault injected, and none serves again; the first: " + served.Died
+	return "every worker exited while serving, with no fault injected; the first: " + served.Died
 }
 
 // kernelCounter reads the kernel's counts of a user's app at the start and
