@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -61,12 +59,10 @@ func TestServeRefusesAForeignReusePortGroup(t *testing.T) {
 	for _, foreignHost := range []string{"127.0.0.1", "0.0.0.0"} {
 		t.Run(foreignHost, func(t *testing.T) {
 			addr := "127.0.0.1:" + foreignListener(t, foreignHost)
-			// A serve that starts is stopped after a while, and fails the test.
-			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-			defer cancel()
-			var stdout, errOut bytes.Buffer
-			code := run(ctx, []string{"serve", "--mode", "reuseport", "--workers", "2", "--addr", addr}, &stdout, &errOut)
-			stderr := errOut.String()
+			// A real serve process: serve adopts and ends whatever it finds
+			// under it, which in-process would be this test's listener. One
+			// that starts fails the test after the limit.
+			code, _, stderr := runTool(t, newMark(), 10*time.Second, "serve", "--mode", "reuseport", "--workers", "2", "--addr", addr)
 			if code != exitUsage || !strings.Contains(stderr, addr) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 				t.Errorf("serve on %s beside a foreign listener on %s: exit code %d, stderr %q; want %d and one line naming the address",
 					addr, foreignHost, code, stderr, exitUsage)
