@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"clusterbench/internal/visible"
 	"clusterbench/report"
 )
 
@@ -62,7 +63,7 @@ func (r *Verdict) Headline() string {
 // WriteText writes the verdict for a terminal: one table per metric, like
 // benchstat, then the warnings and the verdict.
 func (r *Verdict) WriteText(w io.Writer) error {
-	r = r.escaped(report.EscapeTerminal)
+	r = r.escaped(visible.Text)
 	fmt.Fprintf(w, "BASE %s\nHEAD %s\n", describe(r.Base), describe(r.Head))
 	fmt.Fprintf(w, "%s\n", r.rules())
 	// Gated metrics in full; of the others, only what changed, since a

@@ -35,10 +35,6 @@ func markdownText(s string) string {
 	return b.String()
 }
 
-// terminalText shows the control characters of s instead of sending them
-// to the terminal: no escape sequence, no line of its own.
-func terminalText(s string) string { return visible.Text(s) }
-
 // escaped returns a copy of r with every string in it, map keys included,
 // passed through escape: the one place a renderer makes the record's text
 // safe for its destination.
@@ -91,9 +87,6 @@ func escapeStrings(v reflect.Value, escape func(string) string) {
 	}
 }
 
-// EscapeMarkdown and EscapeTerminal are this package's escaping of a
+// EscapeMarkdown is this package's Markdown escaping of a
 // record's text, for the other renderer of records, compare.
 func EscapeMarkdown(s string) string { return markdownText(s) }
-
-// EscapeTerminal: see EscapeMarkdown.
-func EscapeTerminal(s string) string { return terminalText(s) }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"clusterbench/internal/visible"
 	"clusterbench/results"
 )
 
@@ -32,8 +33,8 @@ func TestEscapingGolden(t *testing.T) {
 		if got := markdownText(tt.in); got != tt.markdown {
 			t.Errorf("markdownText(%q) = %q; want %q", tt.in, got, tt.markdown)
 		}
-		if got := terminalText(tt.in); got != tt.terminal {
-			t.Errorf("terminalText(%q) = %q; want %q", tt.in, got, tt.terminal)
+		if got := visible.Text(tt.in); got != tt.terminal {
+			t.Errorf("visible.Text(%q) = %q; want %q", tt.in, got, tt.terminal)
 		}
 		if got := benchKey(tt.in); got != tt.bench {
 			t.Errorf("benchKey(%q) = %q; want %q", tt.in, got, tt.bench)

@@ -20,6 +20,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"clusterbench/analysis"
+	"clusterbench/internal/visible"
 	"clusterbench/results"
 )
 
@@ -217,7 +218,7 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 // the resilience table if a fault was injected, the findings and the
 // warnings, as plain text.
 func WriteTerminal(w io.Writer, r *results.Run) error {
-	r, err := escaped(r, terminalText) // one line per warning, no escape codes
+	r, err := escaped(r, visible.Text) // one line per warning, no escape codes
 	if err != nil {
 		return err
 	}
