@@ -1,7 +1,6 @@
 package handoff
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,7 @@ type Listener struct {
 	closed    chan struct{}
 
 	// Used by Accept only, which http.Server calls from one goroutine.
-	msg [connMsgLen + 1]byte // one spare byte exposes an oversized message
+	msg [maxConnMsgLen + 1]byte // one spare byte exposes an oversized message
 	oob []byte
 	ack [ackMsgLen]byte
 }
@@ -65,29 +64,28 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, fmt.Errorf("handoff: %w", err)
 		}
 		fd, err := oneRight(l.oob[:oobn])
-		if n != connMsgLen {
+		seq, flags, peer, local, msgErr := decodeConnMsg(l.msg[:n])
+		if msgErr != nil {
 			if err == nil {
 				unix.Close(fd)
 			}
 			continue // not a message of this protocol: nothing to serve
 		}
-		wantAck := l.msg[4]&flagAck != 0
+		wantAck := flags&flagAck != 0
 		if err != nil {
 			// The descriptor did not arrive, e.g. this process is out of
 			// them: refuse it, so the master hands its copy to another.
 			if wantAck {
-				_, _ = l.conn.Write(encodeAck(l.ack[:], binary.LittleEndian.Uint32(l.msg[:]), false))
+				_, _ = l.conn.Write(encodeAck(l.ack[:], seq, false))
 			}
 			continue
 		}
 		// The connection is ours from here even if the ack cannot be sent:
 		// a master that has gone cannot take it back.
 		if wantAck {
-			_, _ = l.conn.Write(encodeAck(l.ack[:], binary.LittleEndian.Uint32(l.msg[:]), true))
+			_, _ = l.conn.Write(encodeAck(l.ack[:], seq, true))
 		}
-		f := os.NewFile(uintptr(fd), "handoff-conn")
-		c, err := net.FileConn(f)
-		f.Close()
+		c, err := newConn(fd, local, peer)
 		if err != nil {
 			continue // the client left before we could look at it
 		}

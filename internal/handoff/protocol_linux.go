@@ -16,18 +16,25 @@ package handoff
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
 
-// Messages on a channel. Master to worker: a 4-byte sequence number and a
-// flags byte, with one descriptor attached. Worker to master, if the flags
-// ask for it: the sequence number and one byte, 1 if the worker took the
+// Messages on a channel. Master to worker: a 4-byte sequence number, a
+// flags byte, and the connection's addresses, the client's then the local
+// one, each a length byte and a raw sockaddr; one descriptor is attached.
+// The addresses come from the master's accept, so the worker asks the
+// kernel nothing about the connection. Worker to master, if the flags ask
+// for it: the sequence number and one byte, 1 if the worker took the
 // connection.
 const (
-	connMsgLen = 5
-	ackMsgLen  = 5
+	connHeaderLen = 5
+	maxAddrLen    = unix.SizeofSockaddrInet6
+	maxConnMsgLen = connHeaderLen + 2*(1+maxAddrLen)
+	ackMsgLen     = 5
 
 	flagAck = 1 // acknowledge this connection
 )
@@ -63,24 +70,81 @@ func IsChannel(fd int) bool {
 
 // sender sends connections on channels without allocating per message.
 type sender struct {
-	msg [connMsgLen]byte
+	msg []byte
 	oob []byte
 }
 
-func newSender() *sender { return &sender{oob: unix.UnixRights(0)} }
+func newSender() *sender {
+	return &sender{msg: make([]byte, 0, maxConnMsgLen), oob: unix.UnixRights(0)}
+}
 
 // send passes conn with sequence number seq, without blocking, asking for
 // an acknowledgement if ack is set.
-func (s *sender) send(channel int, seq uint32, conn int, ack bool) error {
-	binary.LittleEndian.PutUint32(s.msg[:], seq)
-	s.msg[4] = 0
+func (s *sender) send(channel int, seq uint32, conn accepted, ack bool) error {
+	var flags byte
 	if ack {
-		s.msg[4] = flagAck
+		flags = flagAck
 	}
+	s.msg = append(binary.LittleEndian.AppendUint32(s.msg[:0], seq), flags)
+	s.msg = append(s.msg, conn.addrs[:conn.addrsLen]...)
 	// The descriptor is the data of the one SCM_RIGHTS message, right after its header.
-	binary.NativeEndian.PutUint32(s.oob[unix.CmsgLen(0):], uint32(conn))
-	_, err := unix.SendmsgN(channel, s.msg[:], s.oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	binary.NativeEndian.PutUint32(s.oob[unix.CmsgLen(0):], uint32(conn.fd))
+	_, err := unix.SendmsgN(channel, s.msg, s.oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 	return err
+}
+
+// accepted is a connection in the master: its descriptor, and its two
+// addresses encoded for the connection message.
+type accepted struct {
+	fd       int
+	addrsLen uint8
+	addrs    [2 * (1 + maxAddrLen)]byte
+}
+
+// appendAddr appends a raw sockaddr to a connection message's addresses.
+func (c *accepted) appendAddr(sa []byte) {
+	if len(sa) > maxAddrLen {
+		sa = nil // not TCP over IP: the worker sees an empty address
+	}
+	c.addrs[c.addrsLen] = byte(len(sa))
+	n := copy(c.addrs[c.addrsLen+1:], sa)
+	c.addrsLen += uint8(1 + n)
+}
+
+// decodeConnMsg reads a connection message's header and addresses.
+func decodeConnMsg(b []byte) (seq uint32, flags byte, peer, local *net.TCPAddr, err error) {
+	if len(b) < connHeaderLen {
+		return 0, 0, nil, nil, fmt.Errorf("handoff: message of %d bytes, want at least %d", len(b), connHeaderLen)
+	}
+	seq, flags, rest := binary.LittleEndian.Uint32(b), b[4], b[connHeaderLen:]
+	var addrs [2]*net.TCPAddr
+	for i := range addrs {
+		if len(rest) == 0 || len(rest) < 1+int(rest[0]) {
+			return 0, 0, nil, nil, fmt.Errorf("handoff: message of %d bytes is cut short", len(b))
+		}
+		addrs[i] = tcpAddr(rest[1 : 1+rest[0]])
+		rest = rest[1+rest[0]:]
+	}
+	if len(rest) != 0 {
+		return 0, 0, nil, nil, fmt.Errorf("handoff: message of %d bytes has %d bytes too many", len(b), len(rest))
+	}
+	return seq, flags, addrs[0], addrs[1], nil
+}
+
+// tcpAddr reads a raw sockaddr_in or sockaddr_in6 as Go's accept would; a
+// link-local address loses its zone, which would take a system call to name.
+func tcpAddr(sa []byte) *net.TCPAddr {
+	if len(sa) < 4 {
+		return &net.TCPAddr{}
+	}
+	port := int(binary.BigEndian.Uint16(sa[2:4]))
+	switch family := binary.NativeEndian.Uint16(sa); {
+	case family == unix.AF_INET && len(sa) >= unix.SizeofSockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(slices.Clone(sa[4:8])), Port: port}
+	case family == unix.AF_INET6 && len(sa) >= unix.SizeofSockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(slices.Clone(sa[8:24])), Port: port}
+	}
+	return &net.TCPAddr{}
 }
 
 func encodeAck(b []byte, seq uint32, accepted bool) []byte {
