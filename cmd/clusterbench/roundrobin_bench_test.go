@@ -349,6 +349,9 @@ func startServe(b *testing.B, mode string) *served {
 	// again as its workers.
 	s := &served{cmd: exec.Command(os.Args[0], "serve", "--mode", mode, "--workers", "8", "--addr", "127.0.0.1:0", "--ready-fd", "3")}
 	s.cmd.ExtraFiles = []*os.File{readyW}
+	// Should this process die without its cleanups, serve dies too, and
+	// its workers with it.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
 	err = s.cmd.Start()
 	readyW.Close()
@@ -418,6 +421,7 @@ func threadIDs(pids []int) []string {
 // connections, a new connection for every request. It returns its output.
 func wrk(b *testing.B, d time.Duration, url string) string {
 	cmd := exec.CommandContext(b.Context(), "wrk", "-t2", "-c32", "-d"+strconv.Itoa(int(math.Ceil(d.Seconds())))+"s", "-H", "Connection: close", url)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -468,6 +472,7 @@ func startPerfStat(b *testing.B, events []string, pids ...int) *perfStat {
 	}
 	p.cmd = exec.Command("perf", args...)
 	p.cmd.Stderr = &p.stderr
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		p.ctl.Close()
 		p.ack.Close()
