@@ -52,7 +52,7 @@ import (
 //
 //	go test -run '^$' -bench RoundRobin -benchtime 1x ./cmd/clusterbench
 //
-// (about 3 minutes). For a quick check, fewer and shorter rounds:
+// (2 to 3 minutes). For a quick check, fewer and shorter rounds:
 // CLUSTERBENCH_BENCH_REPS=1 CLUSTERBENCH_BENCH_DURATION=1s
 // CLUSTERBENCH_BENCH_SYSCALL_DURATION=1s.
 func BenchmarkRoundRobin(b *testing.B) {
