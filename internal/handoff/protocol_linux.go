@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,6 +73,8 @@ func IsChannel(fd int) bool {
 type sender struct {
 	msg []byte
 	oob []byte
+	iov unix.Iovec
+	hdr unix.Msghdr
 }
 
 func newSender() *sender {
@@ -89,8 +92,13 @@ func (s *sender) send(channel int, seq uint32, conn accepted, ack bool) error {
 	s.msg = append(s.msg, conn.addrs[:conn.addrsLen]...)
 	// The descriptor is the data of the one SCM_RIGHTS message, right after its header.
 	binary.NativeEndian.PutUint32(s.oob[unix.CmsgLen(0):], uint32(conn.fd))
-	_, err := unix.SendmsgN(channel, s.msg, s.oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-	return err
+	s.iov.Base = &s.msg[0]
+	s.iov.SetLen(len(s.msg))
+	s.hdr.Iov, s.hdr.Iovlen = &s.iov, 1
+	s.hdr.Control = &s.oob[0]
+	s.hdr.SetControllen(len(s.oob))
+	_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(channel), uintptr(unsafe.Pointer(&s.hdr)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	return errnoErr(errno)
 }
 
 // accepted is a connection in the master: its descriptor, and its two
