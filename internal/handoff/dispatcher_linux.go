@@ -81,7 +81,8 @@ type Dispatcher struct {
 // channel is the master's side of one worker's channel.
 type channel struct {
 	index    int
-	fd       int
+	fd       int   // the channel
+	acks     int   // the acknowledgements' socket
 	id       int32 // epoll token, never reused
 	seq      uint32
 	inflight fifo[flight]   // Free: handed over, not yet acknowledged, in order
@@ -178,14 +179,27 @@ func (d *Dispatcher) Attach(index int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	acks, err := sendAckSocket(master)
+	if err != nil {
+		unix.Close(master)
+		workerEnd.Close()
+		return nil, err
+	}
 	err = d.do(func() error {
 		if old := d.slot(index); old != nil {
 			d.drop(old, "replaced")
 		}
 		d.lastID++
-		c := &channel{index: index, fd: master, id: d.lastID}
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: c.id}
-		if err := unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, master, &ev); err != nil {
+		c := &channel{index: index, fd: master, acks: acks, id: d.lastID}
+		// The channel is watched for hang-up (and, when full, for room),
+		// the acknowledgements for reading; both under the channel's token.
+		hangup := unix.EpollEvent{Events: unix.EPOLLRDHUP, Fd: c.id}
+		readable := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: c.id}
+		if err := unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, master, &hangup); err != nil {
+			return fmt.Errorf("handoff: %w", err)
+		}
+		if err := unix.EpollCtl(d.epfd, unix.EPOLL_CTL_ADD, acks, &readable); err != nil {
+			_ = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, master, nil)
 			return fmt.Errorf("handoff: %w", err)
 		}
 		d.byID[c.id] = c
@@ -201,6 +215,7 @@ func (d *Dispatcher) Attach(index int) (*os.File, error) {
 	})
 	if err != nil {
 		unix.Close(master)
+		unix.Close(acks)
 		workerEnd.Close()
 		return nil, err
 	}
@@ -465,7 +480,7 @@ func (d *Dispatcher) watchWritable(c *channel, on bool) {
 		return
 	}
 	c.writable = on
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: c.id}
+	ev := unix.EpollEvent{Events: unix.EPOLLRDHUP, Fd: c.id}
 	if on {
 		ev.Events |= unix.EPOLLOUT
 	}
@@ -484,7 +499,7 @@ func (d *Dispatcher) serviceChannel(c *channel, events uint32) {
 	hangup := events&(unix.EPOLLHUP|unix.EPOLLRDHUP|unix.EPOLLERR) != 0
 	var buf [ackMsgLen + 1]byte
 	for !c.gone {
-		n, errno := rawRead(c.fd, buf[:])
+		n, errno := rawRead(c.acks, buf[:])
 		if errno == unix.EINTR {
 			continue
 		}
@@ -541,8 +556,10 @@ func (d *Dispatcher) drop(c *channel, why string) {
 	}
 	d.free.remove(func(f *channel) bool { return f == c })
 	delete(d.byID, c.id)
-	_ = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
-	unix.Close(c.fd)
+	for _, fd := range []int{c.fd, c.acks} {
+		_ = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+		unix.Close(fd)
+	}
 	if d.closing {
 		return // release closes what the channel held
 	}

@@ -18,9 +18,10 @@ import (
 // fakeWorker is the worker's end of a channel driven by hand, so a test
 // decides when, and whether, each connection is acknowledged.
 type fakeWorker struct {
-	t  *testing.T
-	fd int
-	f  *os.File
+	t    *testing.T
+	fd   int
+	f    *os.File
+	acks int // the socket of the hello
 }
 
 func attach(t *testing.T, d *Dispatcher, index int) *fakeWorker {
@@ -30,7 +31,13 @@ func attach(t *testing.T, d *Dispatcher, index int) *fakeWorker {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return &fakeWorker{t: t, fd: int(f.Fd()), f: f}
+	w := &fakeWorker{t: t, fd: int(f.Fd()), f: f}
+	seq, acks, flags, ok := w.receiveFlags(5 * time.Second)
+	if !ok || seq != 0 || flags != flagHello {
+		t.Fatalf("first message: seq %d flags %d; want the hello", seq, flags)
+	}
+	w.acks = acks
+	return w
 }
 
 // receive waits for the next handed-over connection and returns its
@@ -62,7 +69,7 @@ func (w *fakeWorker) receiveFlags(wait time.Duration) (seq uint32, conn int, fla
 
 func (w *fakeWorker) ack(seq uint32, accepted bool) {
 	w.t.Helper()
-	if _, err := unix.Write(w.fd, encodeAck(nil, seq, accepted)); err != nil {
+	if _, err := unix.Write(w.acks, encodeAck(nil, seq, accepted)); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -345,6 +352,11 @@ func TestListenerRefusesAMessageWithoutDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(master)
+	acks, err := sendAckSocket(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(acks)
 	ln, err := NewListener(workerEnd)
 	if err != nil {
 		t.Fatal(err)
@@ -358,12 +370,12 @@ func TestListenerRefusesAMessageWithoutDescriptor(t *testing.T) {
 	if _, err := unix.Write(master, append(msg, flagAck, 0, 0)); err != nil { // no addresses
 		t.Fatal(err)
 	}
-	fds := []unix.PollFd{{Fd: int32(master), Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(acks), Events: unix.POLLIN}}
 	if n, _ := unix.Poll(fds, 5000); n != 1 {
 		t.Fatal("no acknowledgement")
 	}
 	buf := make([]byte, 16)
-	n, err := unix.Read(master, buf)
+	n, err := unix.Read(acks, buf)
 	if err != nil {
 		t.Fatal(err)
 	}

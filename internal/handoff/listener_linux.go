@@ -19,6 +19,9 @@ type Listener struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 
+	mu   sync.Mutex // guards acks, which Close closes
+	acks int        // the socket for acknowledgements, from the hello; -1 before
+
 	// Used by Accept only, which http.Server calls from one goroutine.
 	msg [maxConnMsgLen + 1]byte // one spare byte exposes an oversized message
 	oob []byte
@@ -39,7 +42,7 @@ func NewListener(f *os.File) (*Listener, error) {
 		c.Close()
 		return nil, fmt.Errorf("handoff: %T is not a unix socket", c)
 	}
-	return &Listener{conn: uc, closed: make(chan struct{}), oob: make([]byte, unix.CmsgSpace(4))}, nil
+	return &Listener{conn: uc, closed: make(chan struct{}), acks: -1, oob: make([]byte, unix.CmsgSpace(4))}, nil
 }
 
 // Accept waits for the master's next connection and, if asked, acknowledges
@@ -64,6 +67,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, fmt.Errorf("handoff: %w", err)
 		}
 		fd, err := oneRight(l.oob[:oobn])
+		if n == connHeaderLen && l.msg[4]&flagHello != 0 {
+			if err == nil {
+				l.keepAckSocket(fd)
+			}
+			continue
+		}
 		seq, flags, peer, local, msgErr := decodeConnMsg(l.msg[:n])
 		if msgErr != nil {
 			if err == nil {
@@ -76,14 +85,14 @@ func (l *Listener) Accept() (net.Conn, error) {
 			// The descriptor did not arrive, e.g. this process is out of
 			// them: refuse it, so the master hands its copy to another.
 			if wantAck {
-				_, _ = l.conn.Write(encodeAck(l.ack[:], seq, false))
+				l.acknowledge(seq, false)
 			}
 			continue
 		}
 		// The connection is ours from here even if the ack cannot be sent:
 		// a master that has gone cannot take it back.
 		if wantAck {
-			_, _ = l.conn.Write(encodeAck(l.ack[:], seq, true))
+			l.acknowledge(seq, true)
 		}
 		c, err := newConn(fd, local, peer)
 		if err != nil {
@@ -93,15 +102,52 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
+// keepAckSocket keeps the socket of the hello, on which Accept acknowledges.
+func (l *Listener) keepAckSocket(fd int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.acks >= 0 || isClosed(l.closed) {
+		unix.Close(fd) // one hello per channel: a second is not the master's
+		return
+	}
+	l.acks = fd
+}
+
+// acknowledge tells the master whether the worker took connection seq. It
+// never waits: the socket is non-blocking, and a master that reads nothing
+// has gone.
+func (l *Listener) acknowledge(seq uint32, taken bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.acks >= 0 {
+		_ = unix.Sendmsg(l.acks, encodeAck(l.ack[:], seq, taken), nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	}
+}
+
 // Close stops accepting. Connections still queued on the channel are closed
 // unacknowledged with it, so the master hands them to another worker.
 func (l *Listener) Close() error {
 	err := net.ErrClosed
 	l.closeOnce.Do(func() {
+		l.mu.Lock()
 		close(l.closed)
+		if l.acks >= 0 {
+			unix.Close(l.acks)
+			l.acks = -1
+		}
+		l.mu.Unlock()
 		err = l.conn.Close()
 	})
 	return err
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // Addr is the channel's address; the connections carry their own.

@@ -24,20 +24,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Messages on a channel. Master to worker: a 4-byte sequence number, a
-// flags byte, and the connection's addresses, the client's then the local
-// one, each a length byte and a raw sockaddr; one descriptor is attached.
-// The addresses come from the master's accept, so the worker asks the
-// kernel nothing about the connection. Worker to master, if the flags ask
-// for it: the sequence number and one byte, 1 if the worker took the
-// connection.
+// Messages on a channel, master to worker. The first, the hello, is a
+// sequence number of 0 and the flag flagHello, with the worker's end of a
+// second socket attached, on which the worker acknowledges connections.
+// Each later message is a connection: a 4-byte sequence number, a flags
+// byte, and the connection's addresses, the client's then the local one,
+// each a length byte and a raw sockaddr; its descriptor is attached. The
+// addresses come from the master's accept, so the worker asks the kernel
+// nothing about the connection.
+//
+// An acknowledgement, if the flags ask for one, is the sequence number and
+// one byte, 1 if the worker took the connection. It travels on its own
+// socket because the master's read of a message wakes whoever watches the
+// socket that sent it: on the channel, that is the worker's poller, for
+// nothing, once per connection.
 const (
 	connHeaderLen = 5
 	maxAddrLen    = unix.SizeofSockaddrInet6
 	maxConnMsgLen = connHeaderLen + 2*(1+maxAddrLen)
 	ackMsgLen     = 5
 
-	flagAck = 1 // acknowledge this connection
+	flagAck   = 1 // acknowledge this connection
+	flagHello = 2 // the acknowledgements' socket
 )
 
 // Channel returns a connected pair of SEQPACKET sockets: the master's end as
@@ -56,6 +64,25 @@ func Channel() (master int, worker *os.File, err error) {
 		return -1, nil, fmt.Errorf("handoff: %w", err)
 	}
 	return fds[0], os.NewFile(uintptr(fds[1]), "handoff"), nil
+}
+
+// sendAckSocket makes the socket on which a worker acknowledges
+// connections, sends the worker's end as the hello on channel, and returns
+// the master's end. Both ends are non-blocking: neither side waits for the
+// other.
+func sendAckSocket(channel int) (int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return -1, fmt.Errorf("handoff: socketpair: %w", err)
+	}
+	hello := []byte{0, 0, 0, 0, flagHello}
+	err = unix.Sendmsg(channel, hello, unix.UnixRights(fds[1]), nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	unix.Close(fds[1]) // the message holds it now
+	if err != nil {
+		unix.Close(fds[0])
+		return -1, fmt.Errorf("handoff: hello: %w", err)
+	}
+	return fds[0], nil
 }
 
 // IsChannel reports whether fd is the worker's end of a channel rather than
