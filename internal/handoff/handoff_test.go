@@ -391,7 +391,7 @@ func TestListenerRefusesAMessageWithoutDescriptor(t *testing.T) {
 
 // BenchmarkHandOver measures one connection's trip through a master and a
 // worker in this process: dial, accept, hand over, receive, close. Compare
-// policies with `go test -bench HandOver ./handoff`.
+// policies with `go test -bench HandOver ./internal/handoff`.
 func BenchmarkHandOver(b *testing.B) {
 	for _, policy := range Policies {
 		b.Run(string(policy), func(b *testing.B) {
