@@ -64,7 +64,8 @@ func TestFaultInEveryMode(t *testing.T) {
 		if f.Kill != 1 || f.Signal != "SIGKILL" || len(f.PIDs) != 1 || f.Workers[0] != 0 {
 			t.Errorf("%s: fault %+v; want worker 0 killed by SIGKILL", tr.Mode, f)
 		}
-		if f.AtSeconds < 0.6 || f.AtSeconds > 0.7 {
+		// A loaded machine can be late to deliver the signal, never early.
+		if f.AtSeconds < 0.6 || f.AtSeconds > 1 {
 			t.Errorf("%s: killed at %.3fs; want 600ms into the measured load", tr.Mode, f.AtSeconds)
 		}
 		// Two clocks: the deployment's notice of readiness can come after
