@@ -166,7 +166,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 			d.kill()
 		}
 	}()
-	if cfg.Work.CPU > 0 {
+	if cfg.Work.Busy() {
 		// Calibrated once here so that every worker does the same work.
 		d.spinRate = worker.Calibrate()
 	}

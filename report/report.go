@@ -173,7 +173,7 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 				l.Name, describeLoad(l), l.DurationSeconds, l.WarmupSeconds, l.TimeoutSeconds)
 		}
 		for _, h := range handlers {
-			fmt.Fprintf(w, "- handler `%s`: %gµs CPU, %gms sleep, %d-byte body per request\n", h.Name, h.CPUMicros, h.SleepMs, h.BodyBytes)
+			fmt.Fprintf(w, "- handler `%s`: %gµs CPU, %gms sleep, %d-byte body per request%s\n", h.Name, h.CPUMicros, h.SleepMs, h.BodyBytes, describeTail(h.Tail))
 		}
 		fmt.Fprintf(w, "- CPU placement: %s\n", placementOf(r, exp))
 		var rows []*analysis.Point
@@ -289,6 +289,14 @@ func experiments(points []*analysis.Point) []string {
 		}
 	}
 	return names
+}
+
+// describeTail says what a heavy-tailed handler's slow requests cost; "" for none.
+func describeTail(t results.HandlerTail) string {
+	if t == (results.HandlerTail{}) {
+		return ""
+	}
+	return fmt.Sprintf("; %g%% of requests cost %gµs CPU instead", 100*t.Fraction, t.CPUMicros)
 }
 
 // conditionsOf lists the distinct loads and handlers of an experiment.

@@ -187,6 +187,15 @@ type Handler struct {
 	BodyBytes int     `json:"body_bytes"`
 	CPUMicros float64 `json:"cpu_us"`
 	SleepMs   float64 `json:"sleep_ms"`
+	// Tail is the slow requests of a heavy-tailed handler; absent for none.
+	Tail HandlerTail `json:"tail,omitzero"`
+}
+
+// HandlerTail is the fraction of requests that cost CPUMicros of CPU
+// instead of the handler's usual CPU.
+type HandlerTail struct {
+	Fraction  float64 `json:"fraction"`
+	CPUMicros float64 `json:"cpu_us"`
 }
 
 // Load is how the trial was driven. Rate 0 is maximum rate (closed loop).

@@ -79,6 +79,7 @@ func newRecord(t plan.Trial) results.Trial {
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
 			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
+			Tail: results.HandlerTail{Fraction: t.Handler.Tail.Fraction, CPUMicros: float64(t.Handler.Tail.CPU) / float64(time.Microsecond)},
 		},
 		Load: results.Load{
 			Name: t.Load.Name, Engine: string(t.Load.Engine), Rate: t.Load.Rate,

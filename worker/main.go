@@ -40,6 +40,8 @@ func (s Spec) Args() []string {
 		"--body-bytes", strconv.Itoa(s.Work.BodyBytes),
 		"--handler-cpu", s.Work.CPU.String(),
 		"--handler-sleep", s.Work.Sleep.String(),
+		"--tail-fraction", strconv.FormatFloat(s.Work.Tail.Fraction, 'g', -1, 64),
+		"--tail-cpu", s.Work.Tail.CPU.String(),
 		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
 	}
 }
@@ -52,6 +54,8 @@ func parseArgs(args []string) (Spec, error) {
 	fs.IntVar(&spec.Work.BodyBytes, "body-bytes", 0, "response body size")
 	fs.DurationVar(&spec.Work.CPU, "handler-cpu", 0, "CPU work per request")
 	fs.DurationVar(&spec.Work.Sleep, "handler-sleep", 0, "sleep per request")
+	fs.Float64Var(&spec.Work.Tail.Fraction, "tail-fraction", 0, "fraction of requests that cost --tail-cpu")
+	fs.DurationVar(&spec.Work.Tail.CPU, "tail-cpu", 0, "CPU work of the slow requests")
 	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
 	err := fs.Parse(args)
 	return spec, err
@@ -82,7 +86,7 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
-	if spec.SpinRate == 0 && spec.Work.CPU > 0 {
+	if spec.SpinRate == 0 && spec.Work.Busy() {
 		spec.SpinRate = Calibrate()
 	}
 
