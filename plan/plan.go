@@ -136,6 +136,9 @@ func (d *Deployment) Validate() error {
 		return invalid(PartFault, "respawn-delay: %w", err)
 	}
 	if f := d.Fault; f != nil {
+		if d.Mode.Mode.Info().OneProcess {
+			return invalid(PartFault, "fault: mode %s serves from one process, so killing a worker would kill the whole server; fault injection does not apply to it", d.Mode)
+		}
 		if f.At < 0 {
 			return invalid(PartFault, "kill-at: must be at least 0, got %v", f.At)
 		}

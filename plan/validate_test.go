@@ -42,6 +42,10 @@ func TestValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	single, err := modes.ParseSpec("single")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name   string
 		change func(*Trial)
@@ -76,6 +80,14 @@ func TestValidate(t *testing.T) {
 			"cpus: CPU 1000 is not on this machine (online: " + online(t) + ")"},
 		{"fault beyond the workers", func(tr *Trial) { tr.Fault = &Fault{Kill: Kill{N: 3}, Signal: DefaultSignal} }, PartFault,
 			"fault: kills 3 workers, but a trial runs only 2"},
+		{"fault in one process", func(tr *Trial) {
+			tr.Mode = single
+			tr.Fault = &Fault{Kill: Kill{N: 1}, At: time.Second, Signal: DefaultSignal}
+		}, PartFault, "fault: mode single serves from one process, so killing a worker would kill the whole server; fault injection does not apply to it"},
+		{"app in one process", func(tr *Trial) {
+			tr.Mode = single
+			tr.App = &App{Command: []string{"sh"}, Listen: modes.ListenFD}
+		}, PartApp, "worker: mode single cannot run an app that listens on fd (it runs only its own worker app)"},
 		{"fault killing nobody", func(tr *Trial) { tr.Fault = &Fault{Signal: DefaultSignal} }, PartFault, "kill: must be at least 1, got 0"},
 		{"fault at a negative time", func(tr *Trial) { tr.Fault = &Fault{Kill: Kill{N: 1}, At: -time.Second, Signal: DefaultSignal} }, PartFault,
 			"kill-at: must be at least 0, got -1s"},

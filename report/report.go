@@ -52,7 +52,7 @@ func summaryRow(p *analysis.Point) []string {
 	if p.LoadgenBound() > 0 {
 		mark = boundMark
 	}
-	return []string{
+	row := []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
 		reps(p),
 		fmt.Sprintf("%.0f ± %.0f%%%s", thr.Median, 100*thr.Spread(), mark),
@@ -71,7 +71,22 @@ func summaryRow(p *analysis.Point) []string {
 			p.Summary(func(t *results.Trial) float64 { return t.CPU.ProxyCores() }).Median,
 			p.Summary(func(t *results.Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
+	if !p.SharesApply() {
+		// One process served as every worker: its share is all, by construction.
+		first := slices.Index(summaryHeader, "Jain req")
+		for i := range fairnessColumns {
+			row[first+i] = notShared
+		}
+	}
+	return row
 }
+
+// The summary table's fairness columns, from "Jain req" on, and what
+// they say where per-worker shares do not apply.
+const (
+	fairnessColumns = 6
+	notShared       = "n/a: one process"
+)
 
 // reps counts the measured repetitions, and the failed ones if any.
 func reps(p *analysis.Point) string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -31,6 +32,9 @@ type Spec struct {
 	SpinRate float64
 	// Addr is the HOST:PORT a user's app that listens by itself listens on.
 	Addr string
+	// Threads is the process's GOMAXPROCS when it serves alone in place of
+	// that many workers; 0 leaves the runtime's default.
+	Threads int
 }
 
 // Args are the flags that tell Main the spec.
@@ -43,6 +47,7 @@ func (s Spec) Args() []string {
 		"--tail-fraction", strconv.FormatFloat(s.Work.Tail.Fraction, 'g', -1, 64),
 		"--tail-cpu", s.Work.Tail.CPU.String(),
 		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
+		"--threads", strconv.Itoa(s.Threads),
 	}
 }
 
@@ -57,6 +62,7 @@ func parseArgs(args []string) (Spec, error) {
 	fs.Float64Var(&spec.Work.Tail.Fraction, "tail-fraction", 0, "fraction of requests that cost --tail-cpu")
 	fs.DurationVar(&spec.Work.Tail.CPU, "tail-cpu", 0, "CPU work of the slow requests")
 	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
+	fs.IntVar(&spec.Threads, "threads", 0, "GOMAXPROCS (0: the runtime's default)")
 	err := fs.Parse(args)
 	return spec, err
 }
@@ -85,6 +91,9 @@ func Main(args []string) error {
 	spec, err := parseArgs(args)
 	if err != nil {
 		return err
+	}
+	if spec.Threads > 0 {
+		runtime.GOMAXPROCS(spec.Threads)
 	}
 	if spec.SpinRate == 0 && spec.Work.Busy() {
 		spec.SpinRate = Calibrate()

@@ -549,8 +549,12 @@ func TestKilledToolLeavesNothing(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")
 			tmp := tempEntries(t)
 			cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", mode, "--workers", "4", "--duration", "30s", "--warmup", "0s")
-			waitForDeployment(t, mark, 7)      // tool, trial, serve, 4 workers
-			time.Sleep(300 * time.Millisecond) // under load
+			m, err := modes.Lookup(mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitForDeployment(t, mark, 3+m.Info().Processes(4)) // tool, trial, serve, the worker processes
+			time.Sleep(300 * time.Millisecond)                  // under load
 			namespaces := namespacesOf(t, marked(t, mark))
 			if len(namespaces) != 1 {
 				t.Fatalf("trial processes in namespaces %v; want one private namespace", namespaces)
