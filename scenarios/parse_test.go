@@ -194,6 +194,8 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:4: handler-tail: fraction must be between 0 and 1, exclusive, got 0`},
 		{"unknown tail field", "experiments:\n  - modes: [shared]\n    handler: {tail: {share: 0.1}}\n",
 			`bad.yaml:3: unknown field "share" in tail (known: cpu, fraction)`},
+		{"fault in one process", "experiments:\n  - modes: [shared, single]\n    fault: {kill: 1, at: 1s}\n",
+			`bad.yaml:3: fault: mode single serves from one process, so killing a worker would kill the whole server; fault injection does not apply to it`},
 		{"tail not a mapping", "experiments:\n  - modes: [shared]\n    handler: {tail: 1%:10ms}\n",
 			`bad.yaml:3: tail: expected a mapping of keys to values`},
 		{"modes missing", "experiments:\n  - workers: 2\n",
