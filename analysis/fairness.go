@@ -56,6 +56,12 @@ func ShareTopK(counts []uint64, k int) float64 {
 	return top
 }
 
+// SharesApply reports whether per-worker shares mean anything for t: not
+// when one process served as all the workers (mode single), which takes
+// everything by construction, so Jain's 1 and a top-2 share of 100% would
+// be no finding.
+func SharesApply(t *results.Trial) bool { return t.Threads == 0 }
+
 // FairnessOf computes every fairness figure for counts.
 func FairnessOf(counts []uint64) results.Fairness {
 	shares := Shares(counts)

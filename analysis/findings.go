@@ -120,8 +120,8 @@ func topTwoOf(points []*Point) *TopTwo {
 	index := map[*Point]int{} // into Above
 	var reps = map[*Point][]TopTwoTrial{}
 	for _, p := range points {
-		if p.Workers <= 2 {
-			continue // two of two workers always take everything
+		if p.Workers <= 2 || !p.SharesApply() {
+			continue // two of two workers, or one process, always take everything
 		}
 		for _, t := range p.Trials {
 			tt := TopTwoTrial{Trial: t, Share: t.Fairness.Connections.Top2Share, Connections: sum(t.ConnectionCounts())}
@@ -296,7 +296,7 @@ type ModeSpread struct {
 func evennessOf(c *Condition) Evenness {
 	var e Evenness
 	for _, p := range c.Points {
-		if len(p.Trials) == 0 {
+		if len(p.Trials) == 0 || !p.SharesApply() {
 			continue
 		}
 		req := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Requests.Jain })

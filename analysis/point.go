@@ -86,11 +86,21 @@ func (p *Point) Condition() *Condition {
 	return &Condition{Experiment: p.Experiment, Workers: p.Workers, KeepAlive: p.KeepAlive, Handler: p.Handler, Load: p.Load}
 }
 
+// SharesApply reports whether the point's per-worker shares mean
+// anything (see the function SharesApply).
+func (p *Point) SharesApply() bool {
+	return !slices.ContainsFunc(p.Trials, func(t *results.Trial) bool { return !SharesApply(t) })
+}
+
 // SortedShares returns, for each rank from the busiest worker to the
-// idlest, the summary over repetitions of that rank's share of the total.
+// idlest, the summary over repetitions of that rank's share of the total;
+// nil where shares do not apply.
 // Sorting each repetition first keeps a skew visible even when a different
 // worker is the busiest in each one.
 func (p *Point) SortedShares(counts func(*results.Trial) []uint64) []Summary {
+	if !p.SharesApply() {
+		return nil
+	}
 	var byRank [][]float64
 	for _, t := range p.Trials {
 		shares := Shares(counts(t))

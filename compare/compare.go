@@ -418,7 +418,11 @@ func first(p *analysis.Point) *results.Trial {
 }
 
 func describeHandler(h results.Handler) string {
-	return fmt.Sprintf("cpu %gµs, sleep %gms, body %d B", h.CPUMicros, h.SleepMs, h.BodyBytes)
+	s := fmt.Sprintf("cpu %gµs, sleep %gms, body %d B", h.CPUMicros, h.SleepMs, h.BodyBytes)
+	if h.Tail != (results.HandlerTail{}) {
+		s += fmt.Sprintf(", %g%% of requests %gµs", 100*h.Tail.Fraction, h.Tail.CPUMicros)
+	}
+	return s
 }
 
 func describeLoad(l results.Load) string {

@@ -45,7 +45,9 @@ type Deployment struct {
 	programs FrontendAccount // the frontend's programs, as it opened
 	cfg      Config
 	spinRate float64
-	ready    time.Time // when every worker first served
+	// oneProcess runs one worker process with cfg.Workers threads.
+	oneProcess bool
+	ready      time.Time // when every worker first served
 
 	stopping    context.Context // done once Stop begins
 	stop        context.CancelFunc
@@ -159,18 +161,18 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 	if err != nil {
 		return nil, err
 	}
-	d = &Deployment{frontend: fe, cfg: cfg, programs: frontendAccount(fe)}
+	d = &Deployment{frontend: fe, cfg: cfg, programs: frontendAccount(fe), oneProcess: m.Info().OneProcess}
 	d.stopping, d.stop = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			d.kill()
 		}
 	}()
-	if cfg.Work.CPU > 0 {
+	if cfg.Work.Busy() {
 		// Calibrated once here so that every worker does the same work.
 		d.spinRate = worker.Calibrate()
 	}
-	for i := range cfg.Workers {
+	for i := range m.Info().Processes(cfg.Workers) {
 		p, err := d.launch(i)
 		if err != nil {
 			return d, err
@@ -194,6 +196,9 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 // launch starts a worker process for index on the frontend's socket for it.
 func (d *Deployment) launch(index int) (p *supervise.Process, err error) {
 	spec := worker.Spec{Index: index, Work: d.cfg.Work, SpinRate: d.spinRate}
+	if d.oneProcess {
+		spec.Threads = d.cfg.Workers
+	}
 	if s, ok := d.frontend.(Starter); ok {
 		return s.StartWorker(spec)
 	}

@@ -76,6 +76,9 @@ func TestInfo(t *testing.T) {
 			if info.Proxy && !slices.Contains(info.AppListens, ListenPort) {
 				t.Errorf("a proxy points at one port per worker, so an app can listen on it; AppListens %v", info.AppListens)
 			}
+			if info.OneProcess && (info.AppListens != nil || info.WorkerApp != "" || info.Proxy) {
+				t.Errorf("one process of Go worker threads, yet it runs another app or a proxy: %+v", info)
+			}
 			if info.PrivateNetwork && !strings.Contains(info.Summary, "private network namespace") {
 				t.Errorf("summary %q does not say that the mode runs only in a private network namespace", info.Summary)
 			}

@@ -50,6 +50,18 @@ type Info struct {
 	// run in, such as firewall rules: they run only in a private namespace
 	// that clusterbench made, never on the host.
 	PrivateNetwork bool
+	// OneProcess marks modes that serve from one worker process whose
+	// threads (GOMAXPROCS) are the trial's workers: it has no per-worker
+	// shares, and killing a worker would kill the whole server.
+	OneProcess bool
+}
+
+// Processes is how many worker processes serve a trial of workers.
+func (i Info) Processes(workers int) int {
+	if i.OneProcess {
+		return 1
+	}
+	return workers
 }
 
 // Checker is implemented by modes that need something the host may lack.

@@ -130,12 +130,15 @@ func (d *Deployment) Validate() error {
 		return invalid("", "proxy-processes: %w", err)
 	}
 	if err := checkWork(d.Handler.Work); err != nil {
-		return &Invalid{Err: err}
+		return &Invalid{Part: PartHandler, Err: err}
 	}
 	if err := Limits.RespawnDelay.Check(d.RespawnDelay); err != nil {
 		return invalid(PartFault, "respawn-delay: %w", err)
 	}
 	if f := d.Fault; f != nil {
+		if d.Mode.Mode.Info().OneProcess {
+			return invalid(PartFault, "fault: mode %s serves from one process, so killing a worker would kill the whole server; fault injection does not apply to it", d.Mode)
+		}
 		if f.At < 0 {
 			return invalid(PartFault, "kill-at: must be at least 0, got %v", f.At)
 		}
@@ -200,6 +203,15 @@ func checkWork(w worker.Work) error {
 	}
 	if err := Limits.HandlerSleep.Check(w.Sleep); err != nil {
 		return fmt.Errorf("handler-sleep: %w", err)
+	}
+	if w.Tail.IsZero() {
+		return nil
+	}
+	if f := w.Tail.Fraction; f <= 0 || f >= 1 {
+		return fmt.Errorf("handler-tail: fraction must be between 0 and 1, exclusive, got %v", f)
+	}
+	if err := Limits.HandlerCPU.Check(w.Tail.CPU); err != nil {
+		return fmt.Errorf("handler-tail: cpu: %w", err)
 	}
 	return nil
 }

@@ -42,6 +42,10 @@ func TestValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	single, err := modes.ParseSpec("single")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name   string
 		change func(*Trial)
@@ -52,9 +56,12 @@ func TestValidate(t *testing.T) {
 		{"zero workers", func(tr *Trial) { tr.Workers = 0 }, "", "workers: must be at least 1, got 0"},
 		{"absurd workers", func(tr *Trial) { tr.Workers = 4096 }, "", "workers: must be at most 1024, got 4096 (a limit of clusterbench, against typos)"},
 		{"negative proxy processes", func(tr *Trial) { tr.Proxy.Processes = -1 }, "", "proxy-processes: must be at least 0, got -1"},
-		{"negative handler cpu", func(tr *Trial) { tr.Handler.Work = worker.Work{CPU: -time.Millisecond} }, "", "handler-cpu: must be at least 0s, got -1ms"},
-		{"absurd handler sleep", func(tr *Trial) { tr.Handler.Sleep = time.Hour }, "", "handler-sleep: must be at most 1m0s, got 1h0m0s (a limit of clusterbench, against typos)"},
-		{"absurd body", func(tr *Trial) { tr.Handler.BodyBytes = 1 << 30 }, "", "body-bytes: must be at most 67108864, got 1073741824 (a limit of clusterbench, against typos)"},
+		{"negative handler cpu", func(tr *Trial) { tr.Handler.Work = worker.Work{CPU: -time.Millisecond} }, PartHandler, "handler-cpu: must be at least 0s, got -1ms"},
+		{"absurd handler sleep", func(tr *Trial) { tr.Handler.Sleep = time.Hour }, PartHandler, "handler-sleep: must be at most 1m0s, got 1h0m0s (a limit of clusterbench, against typos)"},
+		{"tail of no requests", func(tr *Trial) { tr.Handler.Tail = worker.Tail{CPU: time.Millisecond} }, PartHandler, "handler-tail: fraction must be between 0 and 1, exclusive, got 0"},
+		{"tail above one", func(tr *Trial) { tr.Handler.Tail = worker.Tail{Fraction: 1.5, CPU: time.Millisecond} }, PartHandler, "handler-tail: fraction must be between 0 and 1, exclusive, got 1.5"},
+		{"absurd tail cpu", func(tr *Trial) { tr.Handler.Tail = worker.Tail{Fraction: 0.1, CPU: time.Hour} }, PartHandler, "handler-tail: cpu: must be at most 10s, got 1h0m0s"},
+		{"absurd body", func(tr *Trial) { tr.Handler.BodyBytes = 1 << 30 }, PartHandler, "body-bytes: must be at most 67108864, got 1073741824 (a limit of clusterbench, against typos)"},
 		{"negative rate", func(tr *Trial) { tr.Load.Rate = -1 }, PartLoad, "rate: must be at least 0, got -1"},
 		{"short duration", func(tr *Trial) { tr.Load.Duration = 0 }, PartLoad, "duration: must be at least 1ms, got 0s"},
 		{"no timeout", func(tr *Trial) { tr.Load.Timeout = 0 }, PartLoad, "timeout: must be at least 1ms, got 0s"},
@@ -73,6 +80,14 @@ func TestValidate(t *testing.T) {
 			"cpus: CPU 1000 is not on this machine (online: " + online(t) + ")"},
 		{"fault beyond the workers", func(tr *Trial) { tr.Fault = &Fault{Kill: Kill{N: 3}, Signal: DefaultSignal} }, PartFault,
 			"fault: kills 3 workers, but a trial runs only 2"},
+		{"fault in one process", func(tr *Trial) {
+			tr.Mode = single
+			tr.Fault = &Fault{Kill: Kill{N: 1}, At: time.Second, Signal: DefaultSignal}
+		}, PartFault, "fault: mode single serves from one process, so killing a worker would kill the whole server; fault injection does not apply to it"},
+		{"app in one process", func(tr *Trial) {
+			tr.Mode = single
+			tr.App = &App{Command: []string{"sh"}, Listen: modes.ListenFD}
+		}, PartApp, "worker: mode single cannot run an app that listens on fd (it runs only its own worker app)"},
 		{"fault killing nobody", func(tr *Trial) { tr.Fault = &Fault{Signal: DefaultSignal} }, PartFault, "kill: must be at least 1, got 0"},
 		{"fault at a negative time", func(tr *Trial) { tr.Fault = &Fault{Kill: Kill{N: 1}, At: -time.Second, Signal: DefaultSignal} }, PartFault,
 			"kill-at: must be at least 0, got -1s"},

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"clusterbench/analysis"
 	"clusterbench/results"
 )
 
@@ -23,15 +24,16 @@ const BenchFileName = "bench.txt"
 var benchUnits = []struct {
 	unit, better string
 	value        func(*results.Trial) float64
+	perWorker    bool // a fairness figure, which one process does not have
 }{
-	{"req/s", "higher", func(t *results.Trial) float64 { return t.ThroughputRPS }},
-	{"p50-sec", "lower", func(t *results.Trial) float64 { return t.Latency.P50 / 1e3 }},
-	{"p99-sec", "lower", func(t *results.Trial) float64 { return t.Latency.P99 / 1e3 }},
-	{"server-cpu-sec/op", "lower", func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs / 1e6 }},
-	{"errors/op", "lower", func(t *results.Trial) float64 { return float64(t.Errors) / float64(max(t.Requests, 1)) }},
-	{"jain-requests", "higher", func(t *results.Trial) float64 { return t.Fairness.Requests.Jain }},
-	{"jain-connections", "higher", func(t *results.Trial) float64 { return t.Fairness.Connections.Jain }},
-	{"top2-connections", "lower", func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share }},
+	{"req/s", "higher", func(t *results.Trial) float64 { return t.ThroughputRPS }, false},
+	{"p50-sec", "lower", func(t *results.Trial) float64 { return t.Latency.P50 / 1e3 }, false},
+	{"p99-sec", "lower", func(t *results.Trial) float64 { return t.Latency.P99 / 1e3 }, false},
+	{"server-cpu-sec/op", "lower", func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs / 1e6 }, false},
+	{"errors/op", "lower", func(t *results.Trial) float64 { return float64(t.Errors) / float64(max(t.Requests, 1)) }, false},
+	{"jain-requests", "higher", func(t *results.Trial) float64 { return t.Fairness.Requests.Jain }, true},
+	{"jain-connections", "higher", func(t *results.Trial) float64 { return t.Fairness.Connections.Jain }, true},
+	{"top2-connections", "lower", func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share }, true},
 }
 
 // WriteBench writes every measured trial as one result line of the Go
@@ -65,6 +67,9 @@ func WriteBench(w io.Writer, r *results.Run) error {
 		}
 		res := &benchfmt.Result{Config: config, Name: benchfmt.Name(benchName(t, r.Host.CPUs)), Iters: int(max(t.Successes, 1))}
 		for _, u := range benchUnits {
+			if u.perWorker && !analysis.SharesApply(t) {
+				continue // one process: no share to compare
+			}
 			res.Values = append(res.Values, benchfmt.Value{Value: significant(u.value(t)), Unit: u.unit})
 		}
 		if err := bw.Write(res); err != nil {

@@ -52,7 +52,7 @@ func summaryRow(p *analysis.Point) []string {
 	if p.LoadgenBound() > 0 {
 		mark = boundMark
 	}
-	return []string{
+	row := []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
 		reps(p),
 		fmt.Sprintf("%.0f ± %.0f%%%s", thr.Median, 100*thr.Spread(), mark),
@@ -71,7 +71,22 @@ func summaryRow(p *analysis.Point) []string {
 			p.Summary(func(t *results.Trial) float64 { return t.CPU.ProxyCores() }).Median,
 			p.Summary(func(t *results.Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
+	if !p.SharesApply() {
+		// One process served as every worker: its share is all, by construction.
+		first := slices.Index(summaryHeader, "Jain req")
+		for i := range fairnessColumns {
+			row[first+i] = notShared
+		}
+	}
+	return row
 }
+
+// The summary table's fairness columns, from "Jain req" on, and what
+// they say where per-worker shares do not apply.
+const (
+	fairnessColumns = 6
+	notShared       = "n/a: one process"
+)
 
 // reps counts the measured repetitions, and the failed ones if any.
 func reps(p *analysis.Point) string {
@@ -173,7 +188,7 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 				l.Name, describeLoad(l), l.DurationSeconds, l.WarmupSeconds, l.TimeoutSeconds)
 		}
 		for _, h := range handlers {
-			fmt.Fprintf(w, "- handler `%s`: %gµs CPU, %gms sleep, %d-byte body per request\n", h.Name, h.CPUMicros, h.SleepMs, h.BodyBytes)
+			fmt.Fprintf(w, "- handler `%s`: %gµs CPU, %gms sleep, %d-byte body per request%s\n", h.Name, h.CPUMicros, h.SleepMs, h.BodyBytes, describeTail(h.Tail))
 		}
 		fmt.Fprintf(w, "- CPU placement: %s\n", placementOf(r, exp))
 		var rows []*analysis.Point
@@ -289,6 +304,14 @@ func experiments(points []*analysis.Point) []string {
 		}
 	}
 	return names
+}
+
+// describeTail says what a heavy-tailed handler's slow requests cost; "" for none.
+func describeTail(t results.HandlerTail) string {
+	if t == (results.HandlerTail{}) {
+		return ""
+	}
+	return fmt.Sprintf("; %g%% of requests cost %gµs CPU instead", 100*t.Fraction, t.CPUMicros)
 }
 
 // conditionsOf lists the distinct loads and handlers of an experiment.

@@ -91,14 +91,19 @@ type Host struct {
 
 // Trial is one deployment under one load.
 type Trial struct {
-	Experiment string  `json:"experiment"`
-	Rep        int     `json:"rep"`
-	Mode       string  `json:"mode"`
-	Policy     string  `json:"policy,omitempty"` // how the mode picks a worker, for modes with a choice
-	Workers    int     `json:"workers"`
-	KeepAlive  bool    `json:"keepalive"`
-	Handler    Handler `json:"handler"`
-	Load       Load    `json:"load"`
+	Experiment string `json:"experiment"`
+	Rep        int    `json:"rep"`
+	Mode       string `json:"mode"`
+	Policy     string `json:"policy,omitempty"` // how the mode picks a worker, for modes with a choice
+	Workers    int    `json:"workers"`
+	// Threads is set by a mode that serves from one process (single): it
+	// is that process's GOMAXPROCS, equal to Workers, which then counts
+	// threads, not processes. PerWorker holds the one process, and
+	// Fairness is left zero: per-worker shares do not apply. 0 otherwise.
+	Threads   int     `json:"threads,omitempty"`
+	KeepAlive bool    `json:"keepalive"`
+	Handler   Handler `json:"handler"`
+	Load      Load    `json:"load"`
 	// Proxy is how a proxy mode's proxy was set up; nil in other modes.
 	Proxy *Proxy `json:"proxy,omitempty"`
 	// NetNS is true when the trial ran in a private network namespace.
@@ -187,6 +192,15 @@ type Handler struct {
 	BodyBytes int     `json:"body_bytes"`
 	CPUMicros float64 `json:"cpu_us"`
 	SleepMs   float64 `json:"sleep_ms"`
+	// Tail is the slow requests of a heavy-tailed handler; absent for none.
+	Tail HandlerTail `json:"tail,omitzero"`
+}
+
+// HandlerTail is the fraction of requests that cost CPUMicros of CPU
+// instead of the handler's usual CPU.
+type HandlerTail struct {
+	Fraction  float64 `json:"fraction"`
+	CPUMicros float64 `json:"cpu_us"`
 }
 
 // Load is how the trial was driven. Rate 0 is maximum rate (closed loop).
@@ -387,6 +401,15 @@ func (t *Trial) Label() string {
 		return t.Mode
 	}
 	return t.Mode + ":" + t.Policy
+}
+
+// Processes is how many worker processes served: one for a mode that
+// serves from one process (see Threads), else one per worker.
+func (t *Trial) Processes() int {
+	if t.Threads > 0 {
+		return 1
+	}
+	return t.Workers
 }
 
 // CountsDisagree reports whether the two sides' counts differ: the flag

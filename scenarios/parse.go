@@ -95,6 +95,11 @@ var schema = map[string]map[string]field{
 		"body_bytes": {check: intIn(plan.Limits.BodyBytes)},
 		"cpu":        {check: durationIn(plan.Limits.HandlerCPU)},
 		"sleep":      {check: durationIn(plan.Limits.HandlerSleep)},
+		"tail":       {section: "tail"},
+	},
+	"tail": {
+		"fraction": {check: isFraction},
+		"cpu":      {check: durationIn(plan.Limits.HandlerCPU)},
 	},
 	"load": {
 		"name":            {check: isName},

@@ -112,6 +112,34 @@ func TestTrialsInterleaveModesAndRepetitions(t *testing.T) {
 	}
 }
 
+// TestParseTail reads a heavy-tailed handler and names it by its shape.
+func TestParseTail(t *testing.T) {
+	f, err := Parse("ok.yaml", []byte(`
+experiments:
+  - modes: shared
+    handler:
+      - {cpu: 100us, tail: {fraction: 0.01, cpu: 10ms}}
+      - {tail: {fraction: 0.5, cpu: 0}}
+      - {name: named, cpu: 1ms}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		tail worker.Tail
+	}{
+		{"cpu-100µs-tail-0.01-10ms", worker.Tail{Fraction: 0.01, CPU: 10 * time.Millisecond}},
+		{"trivial-tail-0.5-0s", worker.Tail{Fraction: 0.5}},
+		{"named", worker.Tail{}},
+	}
+	for i, tt := range tests {
+		if h := f.Experiments[0].Handlers[i]; h.Name != tt.name || h.Tail != tt.tail {
+			t.Errorf("handler %d = %+v; want name %s, tail %+v", i, h, tt.name, tt.tail)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -133,7 +161,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative warmup", "experiments:\n  - modes: [shared]\n    load: {warmup: -1s}\n",
 			`bad.yaml:3: warmup: must be at least 0s, got -1s`},
 		{"unknown mode", "experiments:\n  - modes: [shared, fancy]\n",
-			`bad.yaml:2: modes: unknown mode "fancy" (known: haproxy, iptables, nginx, node-none, node-rr, reuseport, roundrobin, shared)`},
+			`bad.yaml:2: modes: unknown mode "fancy" (known: haproxy, iptables, nginx, node-none, node-rr, reuseport, roundrobin, shared, single)`},
 		{"unknown policy", "experiments:\n  - modes: [shared, roundrobin:fastest]\n",
 			`bad.yaml:2: modes: mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
 		{"policy of a mode without", "experiments:\n  - modes: [shared:rotate]\n",
@@ -152,8 +180,26 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:3: reps: must be at least 1, got 0`},
 		{"handler not a mapping", "experiments:\n  - modes: [shared]\n    handler: fast\n",
 			`bad.yaml:3: handler: expected a mapping of keys to values`},
+		{"tail fraction zero", "experiments:\n  - modes: [shared]\n    handler:\n      tail: {fraction: 0, cpu: 10ms}\n",
+			`bad.yaml:4: fraction: must be between 0 and 1, got 0`},
+		{"tail fraction one", "experiments:\n  - modes: [shared]\n    handler:\n      tail: {fraction: 1, cpu: 10ms}\n",
+			`bad.yaml:4: fraction: must be between 0 and 1, got 1`},
+		{"tail fraction a percentage", "experiments:\n  - modes: [shared]\n    handler:\n      tail: {fraction: 1%, cpu: 10ms}\n",
+			`bad.yaml:4: fraction: "1%" is not a number`},
+		{"negative tail cpu", "experiments:\n  - modes: [shared]\n    handler:\n      tail: {fraction: 0.01, cpu: -1ms}\n",
+			`bad.yaml:4: cpu: must be at least 0s, got -1ms`},
+		{"absurd tail cpu", "experiments:\n  - modes: [shared]\n    handler:\n      tail: {fraction: 0.01, cpu: 1m}\n",
+			`bad.yaml:4: cpu: must be at most 10s, got 1m0s (a limit of clusterbench, against typos)`},
+		{"tail without fraction", "experiments:\n  - modes: [shared]\n    handler:\n      tail: {cpu: 10ms}\n",
+			`bad.yaml:4: handler-tail: fraction must be between 0 and 1, exclusive, got 0`},
+		{"unknown tail field", "experiments:\n  - modes: [shared]\n    handler: {tail: {share: 0.1}}\n",
+			`bad.yaml:3: unknown field "share" in tail (known: cpu, fraction)`},
+		{"fault in one process", "experiments:\n  - modes: [shared, single]\n    fault: {kill: 1, at: 1s}\n",
+			`bad.yaml:3: fault: mode single serves from one process, so killing a worker would kill the whole server; fault injection does not apply to it`},
+		{"tail not a mapping", "experiments:\n  - modes: [shared]\n    handler: {tail: 1%:10ms}\n",
+			`bad.yaml:3: tail: expected a mapping of keys to values`},
 		{"modes missing", "experiments:\n  - workers: 2\n",
-			`bad.yaml:2: experiment 1: modes is required (known: haproxy, iptables, nginx, node-none, node-rr, reuseport, roundrobin, shared)`},
+			`bad.yaml:2: experiment 1: modes is required (known: haproxy, iptables, nginx, node-none, node-rr, reuseport, roundrobin, shared, single)`},
 		{"no experiments", "name: empty\nexperiments: []\n",
 			`bad.yaml:2: experiments: empty list`},
 		{"empty file", "",
@@ -181,7 +227,7 @@ func TestParseErrors(t *testing.T) {
 		{"netns not a bool", "netns: maybe\nexperiments:\n  - modes: [shared]\n",
 			`bad.yaml:1: netns: "maybe" is not true or false`},
 		{"required unknown mode", "experiments:\n  - modes: [shared]\n    required: [warp]\n",
-			`bad.yaml:3: required: unknown mode "warp" (known: haproxy, iptables, nginx, node-none, node-rr, reuseport, roundrobin, shared)`},
+			`bad.yaml:3: required: unknown mode "warp" (known: haproxy, iptables, nginx, node-none, node-rr, reuseport, roundrobin, shared, single)`},
 		{"required mode not in the experiment", "experiments:\n  - modes: [shared, roundrobin:rotate]\n    required: [roundrobin, iptables]\n",
 			`bad.yaml:3: required: iptables is not among the experiment's modes`},
 		{"required with a policy", "experiments:\n  - modes: [iptables]\n    required: [iptables:nth]\n",
@@ -323,6 +369,18 @@ func TestSingleChecksFlags(t *testing.T) {
 		{"absurd duration", func(e *Experiment) { e.Loads[0].Duration = 48 * time.Hour }, "duration: must be at most 1h0m0s"},
 		{"absurd handler sleep", func(e *Experiment) { e.Handlers = []Handler{{Work: worker.Work{Sleep: time.Hour}}} }, "handler-sleep: must be at most 1m0s"},
 		{"absurd reps", func(e *Experiment) { e.Reps = 10000 }, "reps: must be at most 1000"},
+		{"tail of no requests", func(e *Experiment) {
+			e.Handlers = []Handler{{Work: worker.Work{Tail: worker.Tail{CPU: time.Millisecond}}}}
+		}, "handler-tail: fraction must be between 0 and 1, exclusive, got 0"},
+		{"tail of every request", func(e *Experiment) {
+			e.Handlers = []Handler{{Work: worker.Work{Tail: worker.Tail{Fraction: 1, CPU: time.Millisecond}}}}
+		}, "handler-tail: fraction must be between 0 and 1, exclusive, got 1"},
+		{"absurd tail cpu", func(e *Experiment) {
+			e.Handlers = []Handler{{Work: worker.Work{Tail: worker.Tail{Fraction: 0.5, CPU: time.Minute}}}}
+		}, "handler-tail: cpu: must be at most 10s"},
+		{"negative tail cpu", func(e *Experiment) {
+			e.Handlers = []Handler{{Work: worker.Work{Tail: worker.Tail{Fraction: 0.5, CPU: -1}}}}
+		}, "handler-tail: cpu: must be at least 0s"},
 		{"fault beyond the workers", func(e *Experiment) {
 			e.Workers = []int{2}
 			e.Fault = &Fault{Kill: plan.Kill{N: 3}, Signal: plan.DefaultSignal}

@@ -217,13 +217,17 @@ func (e *Experiment) fillDefaults(n int) {
 }
 
 func handlerName(h Handler) string {
+	name := fmt.Sprintf("cpu-%v-sleep-%v", h.CPU, h.Sleep)
 	switch {
 	case h.CPU == 0 && h.Sleep == 0:
-		return "trivial"
+		name = "trivial"
 	case h.Sleep == 0:
-		return "cpu-" + h.CPU.String()
+		name = "cpu-" + h.CPU.String()
 	}
-	return fmt.Sprintf("cpu-%v-sleep-%v", h.CPU, h.Sleep)
+	if !h.Tail.IsZero() {
+		name += fmt.Sprintf("-tail-%v-%v", h.Tail.Fraction, h.Tail.CPU)
+	}
+	return name
 }
 
 // loadName names a load by its shape; a load driven by another engine

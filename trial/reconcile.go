@@ -23,7 +23,7 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 	rec.Series = series(lg)
 	rec.LoadgenPeakRSSBytes = lg.PeakRSSBytes
 
-	n := max(rec.Workers, len(lg.PerWorker), len(served.Workers))
+	n := max(rec.Processes(), len(lg.PerWorker), len(served.Workers))
 	rec.PerWorker = make([]results.WorkerCounts, n)
 	var mismatches []string
 	for i := range n {
@@ -69,9 +69,11 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 	rec.Mismatches = mismatches
 	rec.CountsAgree = len(mismatches) == 0
 	rec.CountsAuthority = countsAuthority(len(mismatches), len(rec.Unreported))
-	rec.Fairness = results.FairnessPair{
-		Requests:    analysis.FairnessOf(rec.RequestCounts()),
-		Connections: analysis.FairnessOf(rec.ConnectionCounts()),
+	if analysis.SharesApply(rec) {
+		rec.Fairness = results.FairnessPair{
+			Requests:    analysis.FairnessOf(rec.RequestCounts()),
+			Connections: analysis.FairnessOf(rec.ConnectionCounts()),
+		}
 	}
 	rec.CPU = results.CPU{
 		LoadgenSeconds: lg.CPUSeconds,

@@ -115,7 +115,11 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 			return nil, fmt.Errorf("serve: ready: %w", err)
 		}
 	} else if len(o.Client) == 0 {
-		fmt.Fprintf(stderr, "serving %s with %d workers on http://%s/ (Ctrl-C to stop)\n", d.Mode, d.Workers, dep.Addr())
+		workers := fmt.Sprintf("%d workers", d.Workers)
+		if d.Mode.Mode.Info().OneProcess {
+			workers = fmt.Sprintf("one process of %d threads", d.Workers)
+		}
+		fmt.Fprintf(stderr, "serving %s with %s on http://%s/ (Ctrl-C to stop)\n", d.Mode, workers, dep.Addr())
 	}
 
 	var clientErr error

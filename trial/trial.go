@@ -68,6 +68,10 @@ func newRecord(t plan.Trial) results.Trial {
 	if p := t.Placement; p != nil {
 		placement = &results.Placement{LoadgenCPUs: p.LoadGen.String(), ServerCPUs: p.Server.String()}
 	}
+	threads := 0
+	if spec.Mode.Info().OneProcess {
+		threads = t.Workers
+	}
 	app := spec.Mode.Info().WorkerApp
 	if t.App != nil {
 		app = fmt.Sprintf("your app: %s (listens on %s)", t.App.Label(), t.App.Listen)
@@ -75,10 +79,11 @@ func newRecord(t plan.Trial) results.Trial {
 	return results.Trial{
 		WorkerApp:  app,
 		Proxy:      proxy,
-		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Info().Name, Policy: spec.Policy, Workers: t.Workers, KeepAlive: t.KeepAlive,
+		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Info().Name, Policy: spec.Policy, Workers: t.Workers, Threads: threads, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,
 			CPUMicros: float64(t.Handler.CPU) / float64(time.Microsecond), SleepMs: float64(t.Handler.Sleep) / float64(time.Millisecond),
+			Tail: results.HandlerTail{Fraction: t.Handler.Tail.Fraction, CPUMicros: float64(t.Handler.Tail.CPU) / float64(time.Microsecond)},
 		},
 		Load: results.Load{
 			Name: t.Load.Name, Engine: string(t.Load.Engine), Rate: t.Load.Rate,
@@ -125,7 +130,7 @@ func Measure(ctx context.Context, command []string, req Request, stderr io.Write
 	lg, err := loadgen.Drive(ctx, loadgen.Config{
 		Engine:         t.Load.Engine,
 		URL:            "http://" + srv.ready.Addr + "/",
-		Workers:        t.Workers,
+		Workers:        t.Mode.Mode.Info().Processes(t.Workers),
 		Rate:           t.Load.Rate,
 		Duration:       t.Load.Duration,
 		Warmup:         t.Load.Warmup,

@@ -23,5 +23,7 @@ func NodeClusterEnv(policy string, w Work) []string {
 		"CLUSTERBENCH_BODY_BYTES=" + strconv.Itoa(w.BodyBytes),
 		"CLUSTERBENCH_HANDLER_CPU_US=" + strconv.FormatFloat(float64(w.CPU)/float64(time.Microsecond), 'f', -1, 64),
 		"CLUSTERBENCH_HANDLER_SLEEP_MS=" + strconv.FormatFloat(float64(w.Sleep)/float64(time.Millisecond), 'f', -1, 64),
+		"CLUSTERBENCH_HANDLER_TAIL_FRACTION=" + strconv.FormatFloat(w.Tail.Fraction, 'g', -1, 64),
+		"CLUSTERBENCH_HANDLER_TAIL_CPU_US=" + strconv.FormatFloat(float64(w.Tail.CPU)/float64(time.Microsecond), 'f', -1, 64),
 	}
 }

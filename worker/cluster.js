@@ -19,6 +19,9 @@ const handler = {
   bodyBytes: Number(env.CLUSTERBENCH_BODY_BYTES || 0),
   cpuMicros: Number(env.CLUSTERBENCH_HANDLER_CPU_US || 0),
   sleepMs: Number(env.CLUSTERBENCH_HANDLER_SLEEP_MS || 0),
+  // A fraction of requests costs tailCpuMicros instead, as in the Go worker.
+  tailFraction: Number(env.CLUSTERBENCH_HANDLER_TAIL_FRACTION || 0),
+  tailCpuMicros: Number(env.CLUSTERBENCH_HANDLER_TAIL_CPU_US || 0),
 };
 const countsEveryMs = 100;
 
@@ -52,7 +55,8 @@ function calibrate() {
 function primary() {
   // stdout is a pipe, which Node writes synchronously on Linux.
   const write = (line) => process.stdout.write(JSON.stringify(line) + '\n');
-  const spinRate = handler.cpuMicros > 0 ? calibrate() : 0;
+  const busy = handler.cpuMicros > 0 || (handler.tailFraction > 0 && handler.tailCpuMicros > 0);
+  const spinRate = busy ? calibrate() : 0;
 
   // Ctrl-C reaches the whole process group: stopping is clusterbench's call.
   process.on('SIGINT', () => {});
@@ -105,7 +109,9 @@ function primary() {
 
 function worker() {
   const index = Number(env.WORKER_INDEX);
-  const iterations = Math.round(handler.cpuMicros * Number(env.CLUSTERBENCH_SPIN_RATE || 0));
+  const spinRate = Number(env.CLUSTERBENCH_SPIN_RATE || 0);
+  const iterations = Math.round(handler.cpuMicros * spinRate);
+  const slowIterations = Math.round(handler.tailCpuMicros * spinRate);
   const body = Buffer.alloc(handler.bodyBytes, 'x');
   const counts = { requests: 0, connections: 0, warmup_requests: 0, accepted: 0 };
   let connIDs = 0;
@@ -116,7 +122,7 @@ function worker() {
 
   const server = http.createServer((req, res) => {
     const conn = req.socket.clusterbench;
-    spin(iterations);
+    spin(handler.tailFraction > 0 && Math.random() < handler.tailFraction ? slowIterations : iterations);
     const respond = () => {
       res.writeHead(200, {
         'X-Worker': index,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -31,6 +32,9 @@ type Spec struct {
 	SpinRate float64
 	// Addr is the HOST:PORT a user's app that listens by itself listens on.
 	Addr string
+	// Threads is the process's GOMAXPROCS when it serves alone in place of
+	// that many workers; 0 leaves the runtime's default.
+	Threads int
 }
 
 // Args are the flags that tell Main the spec.
@@ -40,7 +44,10 @@ func (s Spec) Args() []string {
 		"--body-bytes", strconv.Itoa(s.Work.BodyBytes),
 		"--handler-cpu", s.Work.CPU.String(),
 		"--handler-sleep", s.Work.Sleep.String(),
+		"--tail-fraction", strconv.FormatFloat(s.Work.Tail.Fraction, 'g', -1, 64),
+		"--tail-cpu", s.Work.Tail.CPU.String(),
 		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
+		"--threads", strconv.Itoa(s.Threads),
 	}
 }
 
@@ -52,7 +59,10 @@ func parseArgs(args []string) (Spec, error) {
 	fs.IntVar(&spec.Work.BodyBytes, "body-bytes", 0, "response body size")
 	fs.DurationVar(&spec.Work.CPU, "handler-cpu", 0, "CPU work per request")
 	fs.DurationVar(&spec.Work.Sleep, "handler-sleep", 0, "sleep per request")
+	fs.Float64Var(&spec.Work.Tail.Fraction, "tail-fraction", 0, "fraction of requests that cost --tail-cpu")
+	fs.DurationVar(&spec.Work.Tail.CPU, "tail-cpu", 0, "CPU work of the slow requests")
 	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
+	fs.IntVar(&spec.Threads, "threads", 0, "GOMAXPROCS (0: the runtime's default)")
 	err := fs.Parse(args)
 	return spec, err
 }
@@ -82,7 +92,10 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
-	if spec.SpinRate == 0 && spec.Work.CPU > 0 {
+	if spec.Threads > 0 {
+		runtime.GOMAXPROCS(spec.Threads)
+	}
+	if spec.SpinRate == 0 && spec.Work.Busy() {
 		spec.SpinRate = Calibrate()
 	}
 

@@ -41,6 +41,8 @@ type Work struct {
 	BodyBytes int           `yaml:"body_bytes"` // size of the response body
 	CPU       time.Duration `yaml:"cpu"`        // busy CPU work per request
 	Sleep     time.Duration `yaml:"sleep"`      // idle wait per request, after the CPU work
+	// Tail makes a fraction of requests cost more CPU; zero for none.
+	Tail Tail `yaml:"tail"`
 }
 
 // Check reports an impossible handler, naming the command-line flag.
@@ -52,9 +54,17 @@ func (h Work) Check() error {
 		return fmt.Errorf("handler-cpu: must be at least 0, got %v", h.CPU)
 	case h.Sleep < 0:
 		return fmt.Errorf("handler-sleep: must be at least 0, got %v", h.Sleep)
+	case !h.Tail.IsZero() && (h.Tail.Fraction <= 0 || h.Tail.Fraction >= 1):
+		return fmt.Errorf("handler-tail: fraction must be between 0 and 1, got %v", h.Tail.Fraction)
+	case h.Tail.CPU < 0:
+		return fmt.Errorf("handler-tail: cpu must be at least 0, got %v", h.Tail.CPU)
 	}
 	return nil
 }
+
+// Busy reports whether any request does busy CPU work, which needs the
+// busy loop calibrated.
+func (h Work) Busy() bool { return h.CPU > 0 || h.Tail.Fraction > 0 && h.Tail.CPU > 0 }
 
 // Counters is what a worker counts about itself.
 type Counters struct {
@@ -78,7 +88,7 @@ type Server struct {
 	// response can share them, with no allocation per request.
 	workerValue, pidValue, lengthValue []string
 	body                               []byte
-	spin                               spinWork
+	costs                              costs
 	sleep                              time.Duration
 
 	requests, connections, warmup, accepted, connIDs atomic.Uint64
@@ -108,8 +118,12 @@ func NewServer(index int, h Work, iterationsPerMicro float64) *Server {
 		pidValue:    []string{strconv.Itoa(os.Getpid())},
 		lengthValue: []string{strconv.Itoa(len(body))},
 		body:        body,
-		spin:        spinWork(float64(h.CPU.Microseconds()) * iterationsPerMicro),
-		sleep:       h.Sleep,
+		costs: costs{
+			usual:    spinWork(float64(h.CPU.Microseconds()) * iterationsPerMicro),
+			slow:     spinWork(float64(h.Tail.CPU.Microseconds()) * iterationsPerMicro),
+			fraction: h.Tail.Fraction,
+		},
+		sleep: h.Sleep,
 	}
 }
 
@@ -142,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Content-Type"] = textPlain
 	h["Content-Length"] = s.lengthValue
 
-	s.spin.run()
+	s.costs.pick().run()
 	if s.sleep > 0 {
 		time.Sleep(s.sleep)
 	}

@@ -95,6 +95,9 @@ func TestSpecArgsRoundTrip(t *testing.T) {
 		{},
 		{Index: 7, Work: Work{BodyBytes: 4096, CPU: 250 * time.Microsecond, Sleep: 5 * time.Millisecond}, SpinRate: 1234.5678},
 		{Index: 1, Work: Work{CPU: time.Nanosecond}, SpinRate: 1e-9},
+		{Index: 2, Work: Work{CPU: 100 * time.Microsecond, Tail: Tail{Fraction: 0.07, CPU: 10 * time.Millisecond}}, SpinRate: 3},
+		{Work: Work{Tail: Tail{Fraction: 1e-7, CPU: time.Nanosecond}}},
+		{Index: 0, Threads: 8},
 	} {
 		got, err := parseArgs(want.Args())
 		if err != nil {

@@ -18,15 +18,48 @@ import (
 	"clusterbench/trial"
 )
 
-// runnableModes is every registered mode, each required to run here
-// (see nstest.Require): new modes are covered without changing the tests.
-func runnableModes(t *testing.T) string {
+// faultModes is every registered mode that has workers to kill, each
+// required to run here (see nstest.Require): new modes are covered
+// without changing the tests. A mode that serves from one process is
+// left out: fault injection is refused for it, as
+// TestFaultRefusedForOneProcess checks.
+func faultModes(t *testing.T) []string {
 	t.Helper()
 	requireNetns(t)
-	for _, m := range modes.Names() {
-		requireMode(t, m)
+	var names []string
+	for _, name := range modes.Names() {
+		requireMode(t, name)
+		if m, _ := modes.Lookup(name); !m.Info().OneProcess {
+			names = append(names, name)
+		}
 	}
-	return strings.Join(modes.Names(), ",")
+	return names
+}
+
+// TestFaultRefusedForOneProcess: killing a worker of a mode that serves
+// from one process would kill the whole server, so a fault is bad input
+// for it, refused before anything runs.
+func TestFaultRefusedForOneProcess(t *testing.T) {
+	var tested int
+	for _, name := range modes.Names() {
+		if m, _ := modes.Lookup(name); !m.Info().OneProcess {
+			continue
+		}
+		tested++
+		dir := filepath.Join(t.TempDir(), "run")
+		code, _, stderr := runCLI(t, "run", "-o", dir, "--mode", "reuseport,"+name, "--workers", "4",
+			"--rate", "100", "--duration", "1s", "--kill-workers", "1", "--kill-at", "500ms")
+		want := "fault: mode " + name + " serves from one process, so killing a worker would kill the whole server"
+		if code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("%s: exit code %d, stderr %q; want %d and %q", name, code, stderr, exitUsage, want)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s: output directory written for a refused run (%v)", name, err)
+		}
+	}
+	if tested == 0 {
+		t.Error("no mode serves from one process; want at least single")
+	}
 }
 
 // TestFaultInEveryMode kills one of four workers in the middle of a trial
@@ -34,9 +67,9 @@ func runnableModes(t *testing.T) string {
 // one-second series, and the two sides' counts agree for every process
 // but the killed one, whose account is left to the client.
 func TestFaultInEveryMode(t *testing.T) {
-	all := runnableModes(t)
+	all := faultModes(t)
 	dir := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", all, "--workers", "4", "--keepalive=false",
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", strings.Join(all, ","), "--workers", "4", "--keepalive=false",
 		"--rate", "1000", "--duration", "2s", "--warmup", "0s", "--timeout", "2s", "--kill-workers", "1", "--kill-at", "600ms")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
@@ -45,7 +78,7 @@ func TestFaultInEveryMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Trials) != len(modes.Names()) {
+	if len(r.Trials) != len(all) {
 		t.Fatalf("%d trials; want one per mode", len(r.Trials))
 	}
 	for _, tr := range r.Trials {
@@ -125,17 +158,17 @@ func orZero(v *float64) float64 {
 // the deployment closes its port, new connections are refused, and the
 // trial ends on time.
 func TestAllWorkersKilledIsRefused(t *testing.T) {
-	all := runnableModes(t)
+	all := faultModes(t)
 	dir := filepath.Join(t.TempDir(), "run")
 	started := time.Now()
-	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", all, "--workers", "2", "--keepalive=false",
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", strings.Join(all, ","), "--workers", "2", "--keepalive=false",
 		"--rate", "500", "--duration", "1300ms", "--warmup", "0s", "--kill-workers", "all", "--kill-at", "300ms", "--respawn=false")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	// Each trial lasts 1.3s, plus start-up and stop: far less than a
 	// deployment that waited for its workers.
-	if took, limit := time.Since(started), time.Duration(len(modes.Names()))*10*time.Second; took > limit {
+	if took, limit := time.Since(started), time.Duration(len(all))*10*time.Second; took > limit {
 		t.Errorf("the run took %v; want under %v", took, limit)
 	}
 	r, err := results.Read(dir)

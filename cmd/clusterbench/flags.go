@@ -18,6 +18,7 @@ func handlerFlags(fs *flag.FlagSet) *worker.Work {
 	fs.IntVar(&h.BodyBytes, "body-bytes", h.BodyBytes, "response body size in bytes")
 	fs.DurationVar(&h.CPU, "handler-cpu", h.CPU, "busy CPU work per request, e.g. 200us")
 	fs.DurationVar(&h.Sleep, "handler-sleep", h.Sleep, "idle wait per request, e.g. 5ms")
+	fs.Var(&h.Tail, "handler-tail", "a heavy tail: `PERCENT%:CPU` of requests cost CPU instead of --handler-cpu, e.g. 1%:10ms")
 	return &h
 }
 

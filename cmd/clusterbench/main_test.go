@@ -413,7 +413,7 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 	for _, tt := range []struct {
 		second string
 		signal os.Signal
-	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}, {"reuseport", syscall.SIGHUP}} {
+	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}, {"reuseport", syscall.SIGHUP}, {"single", os.Interrupt}} {
 		t.Run(tt.second+"/"+tt.signal.String(), func(t *testing.T) { testInterrupt(t, tt.second, tt.signal) })
 	}
 }
@@ -549,8 +549,12 @@ func TestKilledToolLeavesNothing(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")
 			tmp := tempEntries(t)
 			cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", mode, "--workers", "4", "--duration", "30s", "--warmup", "0s")
-			waitForDeployment(t, mark, 7)      // tool, trial, serve, 4 workers
-			time.Sleep(300 * time.Millisecond) // under load
+			m, err := modes.Lookup(mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitForDeployment(t, mark, 3+m.Info().Processes(4)) // tool, trial, serve, the worker processes
+			time.Sleep(300 * time.Millisecond)                  // under load
 			namespaces := namespacesOf(t, marked(t, mark))
 			if len(namespaces) != 1 {
 				t.Fatalf("trial processes in namespaces %v; want one private namespace", namespaces)
