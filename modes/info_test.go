@@ -32,7 +32,9 @@ func TestInfo(t *testing.T) {
 			}
 
 			for i, p := range info.Policies {
-				if !policy.MatchString(p) {
+				if p == "" && i == 0 {
+					// A default without a name: the mode alone, as before it had policies.
+				} else if !policy.MatchString(p) {
 					t.Errorf("policy %q; want lower case letters, digits, dashes and underscores", p)
 				}
 				if slices.Index(info.Policies, p) != i {
@@ -76,8 +78,13 @@ func TestInfo(t *testing.T) {
 			if info.Proxy && !slices.Contains(info.AppListens, ListenPort) {
 				t.Errorf("a proxy points at one port per worker, so an app can listen on it; AppListens %v", info.AppListens)
 			}
-			if info.PrivateNetwork && !strings.Contains(info.Summary, "private network namespace") {
+			if (info.PrivateNetwork || info.PrivateNetworkPolicies != nil) && !strings.Contains(info.Summary, "private network namespace") {
 				t.Errorf("summary %q does not say that the mode runs only in a private network namespace", info.Summary)
+			}
+			for _, p := range info.PrivateNetworkPolicies {
+				if !slices.Contains(info.Policies, p) {
+					t.Errorf("private network policy %q is not one of the policies %v", p, info.Policies)
+				}
 			}
 		})
 	}
