@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"clusterbench/internal/denyns"
+	"clusterbench/internal/nstest"
 	"clusterbench/modes"
 	"clusterbench/results"
 )
@@ -76,5 +79,42 @@ func TestReusePortMigrateInTrialNamespace(t *testing.T) {
 	}
 	if now := hostMigrateSetting(t); now != host {
 		t.Errorf("the host's tcp_migrate_req went from %s to %s after the run", host, now)
+	}
+}
+
+// TestModesSaysWhyMigrateCannotRun: where the kernel has no
+// tcp_migrate_req (here hidden under an empty directory, in a mount
+// namespace of the test's own), or namespaces are not allowed, `modes`
+// says that reuseport runs but its policy migrate does not, and why.
+func TestModesSaysWhyMigrateCannotRun(t *testing.T) {
+	requireNetns(t)
+	for _, tt := range []struct {
+		name, want string
+		command    []string
+		deny       bool
+	}{
+		{"no sysctl", "reuseport none (default), migrate yes; migrate: no: the kernel has no net.ipv4.tcp_migrate_req (Linux 5.14 or later)",
+			[]string{"unshare", "--mount", "sh", "-c", `mount -t tmpfs none /proc/sys/net/ipv4 && exec "$0" modes`, os.Args[0]}, false},
+		{"namespaces not allowed", "reuseport none (default), migrate yes; migrate: no: needs a private network namespace: cannot create a network namespace (operation not permitted)",
+			[]string{os.Args[0], "modes"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(tt.command[0], tt.command[1:]...)
+			if tt.deny {
+				if err := denyns.Wrap(cmd); err != nil {
+					t.Fatal(err)
+				}
+			} else if os.Getuid() != 0 {
+				nstest.Require(t, "hiding a sysctl", errors.New("mounting over /proc/sys needs root"))
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("modes: %v\n%s", err, out)
+			}
+			flat := strings.Join(strings.Fields(strings.NewReplacer("│", " ").Replace(string(out))), " ")
+			if !strings.Contains(flat, tt.want) {
+				t.Errorf("modes does not say %q:\n%s", tt.want, out)
+			}
+		})
 	}
 }
