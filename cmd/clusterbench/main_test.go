@@ -413,7 +413,8 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 	for _, tt := range []struct {
 		second string
 		signal os.Signal
-	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}, {"reuseport", syscall.SIGHUP}} {
+	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}, {"reuseport", syscall.SIGHUP},
+		{"reuseport:migrate", os.Interrupt}} {
 		t.Run(tt.second+"/"+tt.signal.String(), func(t *testing.T) { testInterrupt(t, tt.second, tt.signal) })
 	}
 }
