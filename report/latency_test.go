@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 
@@ -78,5 +79,31 @@ func TestLatencyTableKeepsOlderReports(t *testing.T) {
 	points := analysis.Points(&results.Run{Trials: []results.Trial{trial("shared", 1, 1000, 5, 5)}})
 	if hasLatencyDetail(points) {
 		t.Error("a trial without a standard deviation asks for the latency table")
+	}
+}
+
+// TestShareFigureShowsBusyTime: the share plot gains a busy-time panel
+// per condition in records that have the latency table, and only there.
+func TestShareFigureShowsBusyTime(t *testing.T) {
+	older := trial("shared", 1, 1000, 5, 5)
+	for _, tt := range []struct {
+		name   string
+		trials []results.Trial
+		panels int
+	}{
+		{"older record", []results.Trial{older}, 2},
+		{"new record", []results.Trial{latencyTrial("shared", 1, 2, 0.3, 0.1)}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conds := analysis.Conditions(analysis.Points(&results.Run{Trials: tt.trials}))
+			f := shareFigure("e", conds, map[string]modeStyle{"shared": styleOf(0)})
+			if len(f.panels) != tt.panels || f.cols != tt.panels {
+				t.Errorf("%d panels in %d columns; want %d", len(f.panels), f.cols, tt.panels)
+			}
+		})
+	}
+	p := analysis.Points(&results.Run{Trials: []results.Trial{latencyTrial("shared", 1, 2, 0.3, 0.1)}})[0]
+	if got := p.SortedBusyShares(); len(got) != 2 || math.Abs(got[0].Median-0.75) > 1e-9 || math.Abs(got[1].Median-0.25) > 1e-9 {
+		t.Errorf("busy shares %+v; want 75%% then 25%%", got)
 	}
 }
