@@ -4,7 +4,7 @@
 // findings and warnings. It renders nothing: package report does.
 //
 // Fairness is judged on counts, never on rates: a worker's share is its count
-// over the total. Jain's index is 1 for a perfectly even split and 1/n when
+// over the total (or, for busy time, its CPU seconds over all workers'). Jain's index is 1 for a perfectly even split and 1/n when
 // one of n workers takes everything; the top-2 share answers the Node.js
 // documentation's claim about two of eight workers directly.
 package analysis
