@@ -2,6 +2,7 @@ package modes
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,27 @@ func TestReusePortMigrateSetsItsNamespace(t *testing.T) {
 	}
 	if served != 20 {
 		t.Errorf("the workers counted %d requests; want the 20 sent", served)
+	}
+}
+
+// TestSpecsListEveryPolicy: the tests that cover every mode run Specs, so
+// it must hold each mode once per policy, or once if it has none.
+func TestSpecsListEveryPolicy(t *testing.T) {
+	var got []string
+	for _, s := range Specs() {
+		got = append(got, s.String())
+	}
+	want := 0
+	for _, name := range Names() {
+		m, _ := Lookup(name)
+		want += max(1, len(m.Info().Policies))
+	}
+	if len(got) != want {
+		t.Errorf("%d specs %v; want %d", len(got), got, want)
+	}
+	for _, s := range []string{"reuseport", "reuseport:migrate", "roundrobin:free", "roundrobin:rotate", "shared"} {
+		if !slices.Contains(got, s) {
+			t.Errorf("specs %v lack %s", got, s)
+		}
 	}
 }
