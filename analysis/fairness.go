@@ -4,7 +4,7 @@
 // findings and warnings. It renders nothing: package report does.
 //
 // Fairness is judged on counts, never on rates: a worker's share is its count
-// over the total. Jain's index is 1 for a perfectly even split and 1/n when
+// over the total (or, for busy time, its CPU seconds over all workers'). Jain's index is 1 for a perfectly even split and 1/n when
 // one of n workers takes everything; the top-2 share answers the Node.js
 // documentation's claim about two of eight workers directly.
 package analysis
@@ -15,8 +15,11 @@ import (
 	"clusterbench/results"
 )
 
+// amount is what a worker can have a share of: a count, or seconds of CPU.
+type amount interface{ ~uint64 | ~float64 }
+
 // Shares returns each count's fraction of the total (all zero if the total is zero).
-func Shares(counts []uint64) []float64 {
+func Shares[T amount](counts []T) []float64 {
 	var total float64
 	for _, c := range counts {
 		total += float64(c)
@@ -32,7 +35,7 @@ func Shares(counts []uint64) []float64 {
 }
 
 // Jain returns Jain's fairness index (Σx)² / (n·Σx²), or 0 when there is nothing to share.
-func Jain(counts []uint64) float64 {
+func Jain[T amount](counts []T) float64 {
 	var sum, sumSq float64
 	for _, c := range counts {
 		x := float64(c)
@@ -46,7 +49,7 @@ func Jain(counts []uint64) float64 {
 }
 
 // ShareTopK returns the fraction of the total taken by the k largest counts.
-func ShareTopK(counts []uint64, k int) float64 {
+func ShareTopK[T amount](counts []T, k int) float64 {
 	shares := Shares(counts)
 	slices.SortFunc(shares, func(a, b float64) int { return cmpDesc(a, b) })
 	var top float64
@@ -63,7 +66,7 @@ func ShareTopK(counts []uint64, k int) float64 {
 func SharesApply(t *results.Trial) bool { return t.Threads == 0 }
 
 // FairnessOf computes every fairness figure for counts.
-func FairnessOf(counts []uint64) results.Fairness {
+func FairnessOf[T amount](counts []T) results.Fairness {
 	shares := Shares(counts)
 	if len(shares) == 0 {
 		return results.Fairness{}
@@ -84,4 +87,24 @@ func cmpDesc(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// BusySeconds is each worker's CPU time while the load was measured: how
+// long it was busy. Its shares say how the work was spread, where the
+// shares of requests say only how many each served.
+func BusySeconds(t *results.Trial) []float64 {
+	seconds := make([]float64, len(t.PerWorker))
+	for i, w := range t.PerWorker {
+		seconds[i] = w.CPUSeconds
+	}
+	return seconds
+}
+
+// BusyFairness is the fairness of the workers' busy time; zero when there
+// is nothing to share, or one worker alone.
+func BusyFairness(t *results.Trial) results.Fairness {
+	if len(t.PerWorker) < 2 {
+		return results.Fairness{}
+	}
+	return FairnessOf(BusySeconds(t))
 }

@@ -86,3 +86,36 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyFairness: a worker's share of busy time is its CPU seconds over
+// all workers' in the trial, killed processes' included in their index.
+func TestBusyFairness(t *testing.T) {
+	workers := func(seconds ...float64) *results.Trial {
+		tr := &results.Trial{Workers: len(seconds)}
+		for i, s := range seconds {
+			tr.PerWorker = append(tr.PerWorker, results.WorkerCounts{Index: i, CPUSeconds: s})
+		}
+		return tr
+	}
+	tests := []struct {
+		name  string
+		trial *results.Trial
+		want  results.Fairness
+	}{
+		{"even", workers(0.5, 0.5, 0.5, 0.5), results.Fairness{Jain: 1, Top2Share: 0.5, MaxShare: 0.25, MinShare: 0.25}},
+		{"one busy", workers(1.5, 0.25, 0.25), results.Fairness{Jain: 4.0 / (3 * 2.375), Top2Share: 0.875, MaxShare: 0.75, MinShare: 0.125}},
+		{"one idle", workers(0.6, 0.4, 0), results.Fairness{Jain: 1 / (3 * 0.52), Top2Share: 1, MaxShare: 0.6, MinShare: 0}},
+		{"no CPU measured", workers(0, 0), results.Fairness{}},
+		{"one worker: no share to speak of", workers(2), results.Fairness{}},
+		{"no workers", workers(), results.Fairness{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := BusyFairness(tt.trial)
+			if !near(got.Jain, tt.want.Jain) || !near(got.Top2Share, tt.want.Top2Share) ||
+				!near(got.MaxShare, tt.want.MaxShare) || !near(got.MinShare, tt.want.MinShare) {
+				t.Errorf("BusyFairness(%v) = %+v; want %+v", BusySeconds(tt.trial), got, tt.want)
+			}
+		})
+	}
+}

@@ -98,12 +98,25 @@ func (p *Point) SharesApply() bool {
 // Sorting each repetition first keeps a skew visible even when a different
 // worker is the busiest in each one.
 func (p *Point) SortedShares(counts func(*results.Trial) []uint64) []Summary {
+	return p.sortedShares(func(t *results.Trial) []float64 { return Shares(counts(t)) })
+}
+
+// SortedBusyShares is SortedShares of the workers' busy time (see
+// BusySeconds); none for one worker alone.
+func (p *Point) SortedBusyShares() []Summary {
+	if p.Workers < 2 {
+		return nil
+	}
+	return p.sortedShares(func(t *results.Trial) []float64 { return Shares(BusySeconds(t)) })
+}
+
+func (p *Point) sortedShares(sharesOf func(*results.Trial) []float64) []Summary {
 	if !p.SharesApply() {
 		return nil
 	}
 	var byRank [][]float64
 	for _, t := range p.Trials {
-		shares := Shares(counts(t))
+		shares := sharesOf(t)
 		slices.Sort(shares)
 		slices.Reverse(shares)
 		for rank, s := range shares {

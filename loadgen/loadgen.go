@@ -120,9 +120,10 @@ type Window struct {
 	FirstError, LastError time.Duration
 }
 
-// Latency percentiles of successful requests, in milliseconds.
+// Latency percentiles of successful requests, with their standard
+// deviation, in milliseconds.
 type Latency struct {
-	Mean, P50, P90, P99, P999, Max float64
+	Mean, P50, P90, P99, P999, Max, Stddev float64
 }
 
 // Result is the client's account of the measured part of a trial.

@@ -7,10 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"clusterbench/internal/nstest"
 	"clusterbench/plan"
@@ -74,8 +77,8 @@ func checkAgainstWorker(t *testing.T, res *Result, c worker.Counters, keepAlive 
 	if !keepAlive && c.Connections != c.Requests {
 		t.Errorf("without keep-alive: %d connections for %d requests; want one each", c.Connections, c.Requests)
 	}
-	if res.Latency.P50 <= 0 || res.Latency.P99 < res.Latency.P50 || res.Latency.Max < res.Latency.P99 {
-		t.Errorf("latency percentiles out of order: %+v", res.Latency)
+	if l := res.Latency; l.P50 <= 0 || l.P99 < l.P50 || l.P999 < l.P99 || l.Max < l.P999 || l.Stddev <= 0 || l.Stddev > l.Max {
+		t.Errorf("latency percentiles out of order, or no standard deviation: %+v", l)
 	}
 	if want := float64(res.Successes) / res.Elapsed.Seconds(); math.Abs(res.ThroughputRPS-want) > 1e-6*want {
 		t.Errorf("throughput %v; want successes/elapsed = %v", res.ThroughputRPS, want)
@@ -224,5 +227,47 @@ func TestWrkReadsHeadersInAnyCase(t *testing.T) {
 	}
 	if res.Unattributed != 0 || res.PerWorker[1].Requests != served.Load() || res.PerWorker[1].Connections != 1 {
 		t.Errorf("tallies %+v, %d unattributed; want all %d responses on worker 1, over one connection id", res.PerWorker, res.Unattributed, served.Load())
+	}
+}
+
+// TestAggregateLatencyFigures feeds the vegeta aggregate responses of
+// known latencies: half take 1 ms and half 41 ms, so the mean is 21 ms and
+// the standard deviation 20 ms; a failed request counts in neither.
+func TestAggregateLatencyFigures(t *testing.T) {
+	a := newAggregate(1, time.Second)
+	a.start = time.Now()
+	h := http.Header{}
+	h.Set(worker.HeaderWorker, "0")
+	for i := range 100 {
+		latency := time.Millisecond
+		if i%2 == 1 {
+			latency = 41 * time.Millisecond
+		}
+		a.add(&vegeta.Result{Code: 200, Timestamp: a.start, Latency: latency, Headers: h})
+	}
+	a.add(&vegeta.Result{Code: 0, Error: "connection refused", Timestamp: a.start, Latency: time.Second})
+	l := a.result().Latency
+	near := func(got, want float64) bool { return math.Abs(got-want) <= 0.001*want } // the histogram's precision
+	if !near(l.Mean, 21) || !near(l.Stddev, 20) || !near(l.P50, 1) || !near(l.P999, 41) || !near(l.Max, 41) {
+		t.Errorf("latency %+v; want mean 21, stddev 20, p50 1, p99.9 and max 41 (ms)", l)
+	}
+}
+
+// TestWrkReportLatency reads the script's report line: wrk gives
+// microseconds, the result milliseconds.
+func TestWrkReportLatency(t *testing.T) {
+	r := &wrkRun{cmd: exec.Command("true")} // a process that ended, for its resource usage
+	if err := r.cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	r.stdout.WriteString("Running 1s test\n" + wrkReportPrefix + `{"elapsed_s":1,"responses":2,"served":{"0":2},"connections":{"0":1},"statuses":{},"unnamed":0,` +
+		`"errors":{"connect":0,"read":0,"write":0,"timeout":0},"latency_us":{"mean":1500.5,"p50":1000,"p90":2000,"p99":2900,"p999":2990,"max":3000,"stdev":707.5}}` + "\n")
+	if err := r.parse(); err != nil {
+		t.Fatal(err)
+	}
+	got := r.result(1).Latency
+	want := Latency{Mean: 1.5005, P50: 1, P90: 2, P99: 2.9, P999: 2.99, Max: 3, Stddev: 0.7075}
+	if got != want {
+		t.Errorf("latency %+v; want %+v", got, want)
 	}
 }

@@ -330,6 +330,8 @@ func (a *aggregate) result() *Result {
 			P99:  ms(a.latency.ValueAtQuantile(99)),
 			P999: ms(a.latency.ValueAtQuantile(99.9)),
 			Max:  ms(a.latency.Max()),
+			// From the histogram, so to its precision (3 significant digits).
+			Stddev: a.latency.StdDev() / 1000,
 		}
 	}
 	return r

@@ -132,7 +132,7 @@ type wrkReport struct {
 	Unnamed     uint64            `json:"unnamed"`
 	Errors      map[string]uint64 `json:"errors"`
 	LatencyUs   struct {
-		Mean, P50, P90, P99, P999, Max float64
+		Mean, P50, P90, P99, P999, Max, Stdev float64
 	} `json:"latency_us"`
 }
 
@@ -291,7 +291,7 @@ func (r *wrkRun) result(workers int) *Result {
 	}
 	ms := func(us float64) float64 { return us / 1000 }
 	l := rep.LatencyUs
-	res.Latency = Latency{Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max)}
+	res.Latency = Latency{Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max), Stddev: ms(l.Stdev)}
 	return res
 }
 

@@ -148,12 +148,17 @@ function done(summary, latency, requests)
     un = un + t:get("unnamed")
   end
   local e = summary.errors
+  -- wrk's stdev divides by count - 1: NaN for a single response, which is not JSON.
+  local stdev = latency.stdev
+  if stdev ~= stdev or stdev == math.huge then
+    stdev = 0
+  end
   io.write(string.format(
     'clusterbench-wrk {"elapsed_s":%f,"duration_us":%d,"responses":%d,"served":%s,"connections":%s,"statuses":%s,"unnamed":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
-    '"latency_us":{"mean":%f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d}}\n',
+    '"latency_us":{"mean":%f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d,"stdev":%f}}\n',
     math.max(to - from, 0), summary.duration, summary.requests, object(s), object(c), object(st), un,
     e.connect, e.read, e.write, e.timeout,
     latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max))
+    latency:percentile(99.9), latency.max, stdev))
 end

@@ -149,7 +149,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 	if cfg.Workers < 1 {
 		return nil, fmt.Errorf("%s: need at least one worker, got %d", m.Info().Name, cfg.Workers)
 	}
-	if err := Available(m); err != nil {
+	if err := SpecAvailable(s); err != nil {
 		return nil, fmt.Errorf("%s: not available: %w", m.Info().Name, err)
 	}
 	if cfg.Logf == nil {

@@ -32,7 +32,9 @@ func TestInfo(t *testing.T) {
 			}
 
 			for i, p := range info.Policies {
-				if !policy.MatchString(p) {
+				if p == "" && i == 0 {
+					// A default without a name: the mode alone, as before it had policies.
+				} else if !policy.MatchString(p) {
 					t.Errorf("policy %q; want lower case letters, digits, dashes and underscores", p)
 				}
 				if slices.Index(info.Policies, p) != i {
@@ -79,8 +81,13 @@ func TestInfo(t *testing.T) {
 			if info.OneProcess && (info.AppListens != nil || info.WorkerApp != "" || info.Proxy) {
 				t.Errorf("one process of Go worker threads, yet it runs another app or a proxy: %+v", info)
 			}
-			if info.PrivateNetwork && !strings.Contains(info.Summary, "private network namespace") {
+			if (info.PrivateNetwork || info.PrivateNetworkPolicies != nil) && !strings.Contains(info.Summary, "private network namespace") {
 				t.Errorf("summary %q does not say that the mode runs only in a private network namespace", info.Summary)
+			}
+			for _, p := range info.PrivateNetworkPolicies {
+				if !slices.Contains(info.Policies, p) {
+					t.Errorf("private network policy %q is not one of the policies %v", p, info.Policies)
+				}
 			}
 		})
 	}

@@ -34,7 +34,8 @@ type Info struct {
 	// Summary says in one line how connections reach workers.
 	Summary string
 	// Policies lists the ways the mode can pick a worker, the default
-	// first; nil if it has only one.
+	// first; nil if it has only one. The default may be "", in a mode
+	// that had records before it had policies: they name it alike.
 	Policies []string
 	// AppListens lists how the mode can give a user's own worker app its
 	// socket: ListenFD, ListenPort or both; nil if it cannot run one (its
@@ -50,6 +51,9 @@ type Info struct {
 	// run in, such as firewall rules: they run only in a private namespace
 	// that clusterbench made, never on the host.
 	PrivateNetwork bool
+	// PrivateNetworkPolicies lists the policies that do so, in a mode
+	// whose others run anywhere.
+	PrivateNetworkPolicies []string
 	// OneProcess marks modes that serve from one worker process whose
 	// threads (GOMAXPROCS) are the trial's workers: it has no per-worker
 	// shares, and killing a worker would kill the whole server.
@@ -74,6 +78,25 @@ type Checker interface {
 func Available(m Mode) error {
 	if c, ok := m.(Checker); ok {
 		return c.Available()
+	}
+	return nil
+}
+
+// PolicyChecker is implemented by modes with a policy that needs something
+// the host may lack, beyond what the mode needs.
+type PolicyChecker interface {
+	// PolicyAvailable returns nil if policy can run here, or why it cannot.
+	PolicyAvailable(policy string) error
+}
+
+// SpecAvailable reports whether s's mode and policy can run on this
+// host, and if not, why.
+func SpecAvailable(s Spec) error {
+	if err := Available(s.Mode); err != nil {
+		return err
+	}
+	if c, ok := s.Mode.(PolicyChecker); ok {
+		return c.PolicyAvailable(s.Policy)
 	}
 	return nil
 }
@@ -194,4 +217,21 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Specs lists every mode with each of its policies, the modes in
+// alphabetical order: what the tests that cover every mode run.
+func Specs() []Spec {
+	var specs []Spec
+	for _, name := range Names() {
+		m := registry()[name]
+		policies := m.Info().Policies
+		if len(policies) == 0 {
+			specs = append(specs, Spec{Mode: m})
+		}
+		for _, p := range policies {
+			specs = append(specs, Spec{Mode: m, Policy: p})
+		}
+	}
+	return specs
 }

@@ -49,7 +49,7 @@ func deployForTest(t *testing.T, name string, cfg Config) *Deployment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nstest.Require(t, "mode "+name, Available(spec.Mode))
+	nstest.Require(t, "mode "+name, SpecAvailable(spec))
 	cfg.Addr, cfg.Launcher = "127.0.0.1:0", testLauncher()
 	d, err := Deploy(t.Context(), spec, cfg)
 	if err != nil {
@@ -82,7 +82,11 @@ func TestParseSpec(t *testing.T) {
 		{"roundrobin", "roundrobin:free", ""},
 		{"roundrobin:rotate", "roundrobin:rotate", ""},
 		{"roundrobin:fastest", "", `mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
-		{"reuseport:rotate", "", `mode "reuseport" has no policies, got "reuseport:rotate"`},
+		{"node-rr:rotate", "", `mode "node-rr" has no policies, got "node-rr:rotate"`},
+		{"reuseport", "reuseport", ""}, // its default has no name
+		{"reuseport:", "reuseport", ""},
+		{"reuseport:migrate", "reuseport:migrate", ""},
+		{"reuseport:rotate", "", `mode "reuseport" has no policy "rotate" (known: migrate, or none)`},
 		{"warp:free", "", `unknown mode "warp"`},
 	} {
 		spec, err := ParseSpec(tt.in)

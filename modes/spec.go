@@ -31,9 +31,26 @@ func ParseSpec(s string) (Spec, error) {
 	case !hasPolicy:
 		return Spec{Mode: m, Policy: policies[0]}, nil
 	case !slices.Contains(policies, policy):
-		return Spec{}, fmt.Errorf("mode %q has no policy %q (known: %s)", name, policy, strings.Join(policies, ", "))
+		return Spec{}, fmt.Errorf("mode %q has no policy %q (known: %s)", name, policy, knownPolicies(policies))
 	}
 	return Spec{Mode: m, Policy: policy}, nil
+}
+
+// knownPolicies lists policies for an error message; a default without a
+// name is the mode alone.
+func knownPolicies(policies []string) string {
+	named := slices.DeleteFunc(slices.Clone(policies), func(p string) bool { return p == "" })
+	if len(named) < len(policies) {
+		return strings.Join(named, ", ") + ", or none"
+	}
+	return strings.Join(named, ", ")
+}
+
+// PrivateNetwork reports whether s runs only in a private network
+// namespace that clusterbench made (see Info.PrivateNetwork).
+func (s Spec) PrivateNetwork() bool {
+	info := s.Mode.Info()
+	return info.PrivateNetwork || slices.Contains(info.PrivateNetworkPolicies, s.Policy)
 }
 
 // String is the canonical form, with the policy spelled out; "" for no mode.

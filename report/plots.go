@@ -306,10 +306,25 @@ func shareFigure(exp string, conds []*analysis.Condition, styles map[string]mode
 	f := &figure{title: exp + ": each worker's share, busiest to idlest (median of repetitions; bars span the lowest to the highest)",
 		legend: append(modeLegend(conds, styles, true), legendEntry{label: "fair share 1/N", color: color.Black, glyph: noGlyph{}, dashes: fairDashes}),
 		cols:   2}
+	// Busy time only where the latency table is: older records keep their plots.
+	busy := false
+	for _, c := range conds {
+		busy = busy || hasLatencyDetail(c.Points)
+	}
+	if busy {
+		f.cols = 3
+	}
+	counted := func(counts func(*results.Trial) []uint64) func(*analysis.Point) []analysis.Summary {
+		return func(p *analysis.Point) []analysis.Summary { return p.SortedShares(counts) }
+	}
 	for _, c := range conds {
 		f.panels = append(f.panels,
-			sharePanel("per request: "+conditionTitle(c), "share of requests (%)", c, styles, (*results.Trial).RequestCounts),
-			sharePanel("per connection: "+conditionTitle(c), "share of connections (%)", c, styles, (*results.Trial).ConnectionCounts))
+			sharePanel("per request: "+conditionTitle(c), "share of requests (%)", c, styles, counted((*results.Trial).RequestCounts)),
+			sharePanel("per connection: "+conditionTitle(c), "share of connections (%)", c, styles, counted((*results.Trial).ConnectionCounts)))
+		if busy {
+			f.panels = append(f.panels,
+				sharePanel("busy time: "+conditionTitle(c), "share of the workers' CPU time (%)", c, styles, (*analysis.Point).SortedBusyShares))
+		}
 	}
 	return f
 }
@@ -321,12 +336,12 @@ type noGlyph struct{}
 
 func (noGlyph) DrawGlyph(*draw.Canvas, draw.GlyphStyle, vg.Point) {}
 
-func sharePanel(title, yLabel string, c *analysis.Condition, styles map[string]modeStyle, counts func(*results.Trial) []uint64) *plot.Plot {
+func sharePanel(title, yLabel string, c *analysis.Condition, styles map[string]modeStyle, sortedShares func(*analysis.Point) []analysis.Summary) *plot.Plot {
 	p := newPanel(title, "worker, busiest to idlest", yLabel, false)
 	var highest float64
 	n := len(c.Points)
 	for i, pt := range c.Points {
-		ranks := pt.SortedShares(counts)
+		ranks := sortedShares(pt)
 		if len(ranks) == 0 {
 			continue
 		}

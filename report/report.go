@@ -205,6 +205,13 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 			return err
 		}
 		fmt.Fprintln(w)
+		if hasLatencyDetail(rows) {
+			fmt.Fprintf(w, "### Latency and busy time\n\n%s\n\n", latencyNote)
+			if err := WriteLatency(w, rows, true); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+		}
 		if analysis.HasFault(analysis.Conditions(rows)) {
 			fmt.Fprintf(w, "### Resilience\n\n%s\n\n", resilienceNote)
 			if err := WriteResilience(w, rows, true); err != nil {
@@ -240,6 +247,11 @@ func WriteTerminal(w io.Writer, r *results.Run) error {
 	points := analysis.Points(r)
 	if err := WriteSummary(w, points, false); err != nil {
 		return err
+	}
+	if hasLatencyDetail(points) {
+		if err := WriteLatency(w, points, false); err != nil {
+			return err
+		}
 	}
 	if err := WriteResilience(w, points, false); err != nil {
 		return err

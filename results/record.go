@@ -226,6 +226,9 @@ type Latency struct {
 	P99  float64 `json:"p99"`
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
+	// Stddev is the standard deviation; nil in records from before it
+	// was measured, which the report renders as it did then.
+	Stddev *float64 `json:"stddev,omitempty"`
 }
 
 // WorkerCounts is one worker's load, seen by the client and by the worker.

@@ -16,7 +16,8 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 	rec.ErrorKinds = lg.ErrorKinds
 	rec.DurationSeconds = lg.Elapsed.Seconds()
 	rec.RateRPS, rec.ThroughputRPS = lg.RateRPS, lg.ThroughputRPS
-	rec.Latency = results.Latency(lg.Latency)
+	l := lg.Latency
+	rec.Latency = results.Latency{Mean: l.Mean, P50: l.P50, P90: l.P90, P99: l.P99, P999: l.P999, Max: l.Max, Stddev: &l.Stddev}
 	rec.ClientDials = lg.Dials
 	rec.Unattributed = lg.Unattributed
 	rec.Load.Threads = lg.Threads

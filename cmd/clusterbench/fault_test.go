@@ -18,22 +18,32 @@ import (
 	"clusterbench/trial"
 )
 
-// faultModes is every registered mode that has workers to kill, each
-// required to run here (see nstest.Require): new modes are covered
-// without changing the tests. A mode that serves from one process is
-// left out: fault injection is refused for it, as
-// TestFaultRefusedForOneProcess checks.
+// everySpec is every registered mode with each of its policies, each
+// required to run here (see requireMode): new modes and policies are
+// covered without changing the tests.
+func everySpec(t *testing.T) []string {
+	t.Helper()
+	var specs []string
+	for _, s := range modes.Specs() {
+		requireMode(t, s.String())
+		specs = append(specs, s.String())
+	}
+	return specs
+}
+
+// faultModes is everySpec but the modes that serve from one process:
+// fault injection is refused for them, as TestFaultRefusedForOneProcess
+// checks.
 func faultModes(t *testing.T) []string {
 	t.Helper()
 	requireNetns(t)
-	var names []string
-	for _, name := range modes.Names() {
-		requireMode(t, name)
-		if m, _ := modes.Lookup(name); !m.Info().OneProcess {
-			names = append(names, name)
+	var specs []string
+	for _, s := range everySpec(t) {
+		if spec, _ := modes.ParseSpec(s); !spec.Mode.Info().OneProcess {
+			specs = append(specs, s)
 		}
 	}
-	return names
+	return specs
 }
 
 // TestFaultRefusedForOneProcess: killing a worker of a mode that serves
@@ -79,38 +89,38 @@ func TestFaultInEveryMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(r.Trials) != len(all) {
-		t.Fatalf("%d trials; want one per mode", len(r.Trials))
+		t.Fatalf("%d trials; want one per mode and policy", len(r.Trials))
 	}
 	for _, tr := range r.Trials {
 		f := tr.Fault
 		switch {
 		case tr.Failed():
-			t.Errorf("%s: failed: %s", tr.Mode, tr.Error)
+			t.Errorf("%s: failed: %s", tr.Label(), tr.Error)
 			continue
 		case f == nil:
-			t.Errorf("%s: no fault recorded", tr.Mode)
+			t.Errorf("%s: no fault recorded", tr.Label())
 			continue
 		}
 		t.Logf("%s: lost %d %v, errors for %.0f ms, replacement ready %.0f ms, first response %.0f ms, throughput %.0f → %.0f",
-			tr.Mode, f.LostRequests, f.After.ErrorKinds, 1000*f.ErrorsForSeconds, 1000*orZero(f.ReplacementReadySeconds),
+			tr.Label(), f.LostRequests, f.After.ErrorKinds, 1000*f.ErrorsForSeconds, 1000*orZero(f.ReplacementReadySeconds),
 			1000*orZero(f.RecoverySeconds), f.Before.ThroughputRPS, f.After.ThroughputRPS)
 		if f.Kill != 1 || f.Signal != "SIGKILL" || len(f.PIDs) != 1 || f.Workers[0] != 0 {
-			t.Errorf("%s: fault %+v; want worker 0 killed by SIGKILL", tr.Mode, f)
+			t.Errorf("%s: fault %+v; want worker 0 killed by SIGKILL", tr.Label(), f)
 		}
 		// A loaded machine can be late to deliver the signal, never early.
 		if f.AtSeconds < 0.6 || f.AtSeconds > 1 {
-			t.Errorf("%s: killed at %.3fs; want 600ms into the measured load", tr.Mode, f.AtSeconds)
+			t.Errorf("%s: killed at %.3fs; want 600ms into the measured load", tr.Label(), f.AtSeconds)
 		}
 		// Two clocks: the deployment's notice of readiness can come after
 		// the replacement's first response, when serve is slow to run. A
 		// Node worker takes half a second to start under the race detector,
 		// so the trial leaves the replacement 1.4 s to answer in.
 		if f.RecoverySeconds == nil || f.ReplacementReadySeconds == nil || *f.RecoverySeconds <= 0 || *f.RecoverySeconds > tr.DurationSeconds-f.AtSeconds || *f.ReplacementReadySeconds <= 0 {
-			t.Errorf("%s: replacement ready after %v s, first response after %v s; want both, within the trial", tr.Mode, f.ReplacementReadySeconds, f.RecoverySeconds)
+			t.Errorf("%s: replacement ready after %v s, first response after %v s; want both, within the trial", tr.Label(), f.ReplacementReadySeconds, f.RecoverySeconds)
 		}
 		// The two windows are the whole trial, and the errors of the kill are its losses.
 		if f.Before.Requests+f.After.Requests != tr.Requests || f.Before.Errors+f.After.Errors != tr.Errors || f.LostRequests != f.After.Errors {
-			t.Errorf("%s: before %+v and after %+v do not add up to the trial's %d requests, %d errors", tr.Mode, f.Before, f.After, tr.Requests, tr.Errors)
+			t.Errorf("%s: before %+v and after %+v do not add up to the trial's %d requests, %d errors", tr.Label(), f.Before, f.After, tr.Requests, tr.Errors)
 		}
 		var series uint64
 		for _, s := range tr.Series {
@@ -122,15 +132,15 @@ func TestFaultInEveryMode(t *testing.T) {
 		// handed to the dead worker, which then waits for the client's
 		// timeout.
 		if len(tr.Series) != 2 || math.Abs(tr.Series[1].Seconds-min(1, tr.DurationSeconds-1)) > 1e-6 || tr.DurationSeconds > 5 || series != tr.Requests {
-			t.Errorf("%s: series %+v over %.3fs; want a second and the rest of the trial, adding up to %d requests", tr.Mode, tr.Series, tr.DurationSeconds, tr.Requests)
+			t.Errorf("%s: series %+v over %.3fs; want a second and the rest of the trial, adding up to %d requests", tr.Label(), tr.Series, tr.DurationSeconds, tr.Requests)
 		}
 		w := tr.PerWorker[0]
 		if w.Restarts != 1 || len(w.Processes) != 2 || !w.Processes[0].Killed || w.Processes[0].Final || !w.Processes[1].Final || w.Processes[1].Requests == 0 {
-			t.Errorf("%s: worker 0 %+v; want the killed process and its replacement, which served", tr.Mode, w)
+			t.Errorf("%s: worker 0 %+v; want the killed process and its replacement, which served", tr.Label(), w)
 		}
 		if !tr.CountsAgree || len(tr.Unreported) != 1 || !strings.HasPrefix(tr.CountsAuthority, "client for the processes that died") {
 			t.Errorf("%s: counts agree %v, mismatches %v, unreported %v, authority %q; want only the killed process left to the client",
-				tr.Mode, tr.CountsAgree, tr.Mismatches, tr.Unreported, tr.CountsAuthority)
+				tr.Label(), tr.CountsAgree, tr.Mismatches, tr.Unreported, tr.CountsAuthority)
 		}
 	}
 	report, err := os.ReadFile(filepath.Join(dir, report.FileName))
@@ -178,18 +188,18 @@ func TestAllWorkersKilledIsRefused(t *testing.T) {
 	for _, tr := range r.Trials {
 		f := tr.Fault
 		if tr.Failed() || f == nil {
-			t.Errorf("%s: failed %q, fault %v", tr.Mode, tr.Error, f)
+			t.Errorf("%s: failed %q, fault %v", tr.Label(), tr.Error, f)
 			continue
 		}
-		t.Logf("%s: port closed after %.1f ms, errors after the kill %v", tr.Mode, 1000*orZero(f.PortClosedSeconds), f.After.ErrorKinds)
+		t.Logf("%s: port closed after %.1f ms, errors after the kill %v", tr.Label(), 1000*orZero(f.PortClosedSeconds), f.After.ErrorKinds)
 		if f.Kill != 2 || f.PortClosedSeconds == nil || *f.PortClosedSeconds > 1 {
-			t.Errorf("%s: fault %+v; want both workers killed and the port closed within a second", tr.Mode, f)
+			t.Errorf("%s: fault %+v; want both workers killed and the port closed within a second", tr.Label(), f)
 		}
 		if f.After.ErrorKinds["refused"] == 0 || f.RecoverySeconds != nil {
-			t.Errorf("%s: after the kill %+v, recovery %v; want refused connections and no recovery", tr.Mode, f.After, f.RecoverySeconds)
+			t.Errorf("%s: after the kill %+v, recovery %v; want refused connections and no recovery", tr.Label(), f.After, f.RecoverySeconds)
 		}
 		if last := tr.Series[len(tr.Series)-1]; last.Successes != 0 {
-			t.Errorf("%s: %d responses in the last second, with no worker alive", tr.Mode, last.Successes)
+			t.Errorf("%s: %d responses in the last second, with no worker alive", tr.Label(), last.Successes)
 		}
 	}
 	report, _ := os.ReadFile(filepath.Join(dir, report.FileName))

@@ -413,7 +413,8 @@ func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
 	for _, tt := range []struct {
 		second string
 		signal os.Signal
-	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}, {"reuseport", syscall.SIGHUP}, {"single", os.Interrupt}} {
+	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}, {"reuseport", syscall.SIGHUP},
+		{"reuseport:migrate", os.Interrupt}, {"single", os.Interrupt}} {
 		t.Run(tt.second+"/"+tt.signal.String(), func(t *testing.T) { testInterrupt(t, tt.second, tt.signal) })
 	}
 }
@@ -541,10 +542,11 @@ func noNewTempEntries(t *testing.T, before map[string]bool, runDir string) {
 // private namespace and no firewall rule may outlive it.
 func TestKilledToolLeavesNothing(t *testing.T) {
 	requireNetns(t)
-	for _, mode := range modes.Names() { // every mode, new ones too
+	for _, spec := range modes.Specs() { // every mode and policy, new ones too
+		mode := spec.String()
 		t.Run(mode, func(t *testing.T) {
 			requireMode(t, mode)
-			before := hostNAT(t)
+			before, migrate := hostNAT(t), hostMigrateSetting(t)
 			mark := strconv.FormatInt(time.Now().UnixNano(), 36)
 			dir := filepath.Join(t.TempDir(), "run")
 			tmp := tempEntries(t)
@@ -565,6 +567,9 @@ func TestKilledToolLeavesNothing(t *testing.T) {
 			eventuallyEmpty(t, namespaces)
 			if after := hostNAT(t); after != before {
 				t.Errorf("host nat table changed:\n%s\nwas:\n%s", after, before)
+			}
+			if after := hostMigrateSetting(t); after != migrate {
+				t.Errorf("host tcp_migrate_req changed from %s to %s", migrate, after)
 			}
 			noProxyFiles(t)
 			noNewTempEntries(t, tmp, dir)

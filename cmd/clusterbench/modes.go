@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
@@ -25,14 +26,30 @@ func cmdModes(args []string, stdout, stderr io.Writer) error {
 		available := "yes"
 		if err := modes.Available(m); err != nil {
 			available = "no: " + err.Error()
+		} else {
+			// A policy may need more than its mode: say which cannot run, and why.
+			for _, p := range m.Info().Policies {
+				if err := modes.SpecAvailable(modes.Spec{Mode: m, Policy: p}); err != nil {
+					available += fmt.Sprintf("; %s: no: %v", policyName(p), err)
+				}
+			}
 		}
 		policies := "-"
 		if p := m.Info().Policies; len(p) > 0 {
-			policies = p[0] + " (default), " + strings.Join(p[1:], ", ")
+			policies = policyName(p[0]) + " (default), " + strings.Join(p[1:], ", ")
 		}
 		if err := table.Append(name, policies, available, m.Info().Summary); err != nil {
 			return err
 		}
 	}
 	return table.Render()
+}
+
+// policyName names a policy in the table; a default without a name is
+// the mode alone, with no policy given.
+func policyName(p string) string {
+	if p == "" {
+		return "none"
+	}
+	return p
 }

@@ -57,7 +57,7 @@ func asNobody(t *testing.T, mark string, args ...string) (*exec.Cmd, string) {
 	return cmd, dir
 }
 
-// TestModesTellNobodyTheTruth: for a user other than root, every mode that
+// TestModesTellNobodyTheTruth: for a user other than root, every mode (and policy) that
 // `modes` calls available measures its trial, and every other one is
 // skipped with its reason; none fails.
 func TestModesTellNobodyTheTruth(t *testing.T) {
@@ -74,7 +74,11 @@ func TestModesTellNobodyTheTruth(t *testing.T) {
 		}
 	}
 
-	cmd, dir := asNobody(t, mark, "run", "-o", "run", "--mode", strings.Join(modes.Names(), ","), "--workers", "2",
+	var every []string // every mode with each of its policies
+	for _, s := range modes.Specs() {
+		every = append(every, s.String())
+	}
+	cmd, dir := asNobody(t, mark, "run", "-o", "run", "--mode", strings.Join(every, ","), "--workers", "2",
 		"--duration", "300ms", "--warmup", "0s", "--concurrency", "4")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr

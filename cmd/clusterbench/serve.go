@@ -93,14 +93,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	o := trial.ServeOptions{Addr: *addr, CPUProfile: *cpuProfile, ReadyFD: *readyFD, Client: client, JSON: *asJSON, Args: args}
-	if (*private || d.Mode.Mode.Info().PrivateNetwork) && !netns.Private() {
+	if (*private || d.Mode.PrivateNetwork()) && !netns.Private() {
 		switch {
 		case len(client) == 0 && *private:
 			return usagef("serve: --netns needs a command after -- to run against the deployment: nothing else can reach a private network namespace")
 		case len(client) == 0:
-			return usagef("serve: mode %s writes firewall rules, so it serves only in a private network namespace, "+
+			return usagef("serve: mode %s changes its network namespace (firewall rules or sysctls), so it serves only in a private network namespace, "+
 				"which only a command started with it can reach; give one after --, e.g. "+
-				"clusterbench serve --mode %s -- wrk -d 10s http://127.0.0.1:8080/", d.Mode.Mode.Info().Name, d.Mode)
+				"clusterbench serve --mode %s -- wrk -d 10s http://127.0.0.1:8080/", d.Mode, d.Mode)
 		case *readyFD > 0:
 			return usagef("serve: --ready-fd cannot reach out of a private network namespace")
 		}
