@@ -147,8 +147,8 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 	if cfg.Workers < 1 {
 		return nil, fmt.Errorf("%s: need at least one worker, got %d", m.Info().Name, cfg.Workers)
 	}
-	if err := Available(m); err != nil {
-		return nil, fmt.Errorf("%s: not available: %w", m.Info().Name, err)
+	if err := SpecAvailable(s); err != nil {
+		return nil, fmt.Errorf("%s: not available: %w", s, err)
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -194,6 +194,9 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 // launch starts a worker process for index on the frontend's socket for it.
 func (d *Deployment) launch(index int) (p *supervise.Process, err error) {
 	spec := worker.Spec{Index: index, Work: d.cfg.Work, SpinRate: d.spinRate}
+	if a, ok := d.frontend.(AcceptFrontend); ok {
+		spec.Accept = a.WorkerAccept()
+	}
 	if s, ok := d.frontend.(Starter); ok {
 		return s.StartWorker(spec)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"clusterbench/internal/accept"
 	"clusterbench/internal/supervise"
 	"clusterbench/worker"
 )
@@ -40,6 +41,10 @@ type Info struct {
 	// socket: ListenFD, ListenPort or both; nil if it cannot run one (its
 	// workers get a channel, or it runs an app of its own).
 	AppListens []string
+	// AppPolicies lists the policies under which a user's own app can
+	// run; nil means all of them. A policy that steers how the Go worker
+	// accepts cannot steer a user's app.
+	AppPolicies []string
 	// WorkerApp names the app the mode runs in place of the Go worker, and
 	// how it accepts connections; "" for modes that run the Go worker.
 	WorkerApp string
@@ -58,12 +63,39 @@ type Checker interface {
 	Available() error
 }
 
+// PolicyChecker is implemented by modes with a policy that needs
+// something the host may lack.
+type PolicyChecker interface {
+	// PolicyAvailable returns nil if the policy can run here, or why it cannot.
+	PolicyAvailable(policy string) error
+}
+
 // Available reports whether m can run on this host, and if not, why.
 func Available(m Mode) error {
 	if c, ok := m.(Checker); ok {
 		return c.Available()
 	}
 	return nil
+}
+
+// PolicyAvailable reports whether m's policy can run on this host, if m
+// can, and if not, why.
+func PolicyAvailable(m Mode, policy string) error {
+	if c, ok := m.(PolicyChecker); ok && policy != "" {
+		if err := c.PolicyAvailable(policy); err != nil {
+			return fmt.Errorf("policy %s: %w", policy, err)
+		}
+	}
+	return nil
+}
+
+// SpecAvailable reports whether s, a mode with its policy, can run on this
+// host, and if not, why.
+func SpecAvailable(s Spec) error {
+	if err := Available(s.Mode); err != nil {
+		return err
+	}
+	return PolicyAvailable(s.Mode, s.Policy)
 }
 
 // Setup is what a mode is opened with.
@@ -103,6 +135,13 @@ type Frontend interface {
 type Starter interface {
 	StartWorker(worker.Spec) (*supervise.Process, error)
 	Finish() error
+}
+
+// AcceptFrontend is implemented by frontends whose workers share a socket
+// and must all take connections from it one way: the Go worker is told
+// which (worker.Spec.Accept).
+type AcceptFrontend interface {
+	WorkerAccept() accept.Policy
 }
 
 // PortFrontend is implemented by frontends that give each worker a port
@@ -172,6 +211,24 @@ func Lookup(name string) (Mode, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("unknown mode %q (known: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Every lists every registered mode with each of its policies, the modes
+// in alphabetical order and their policies in theirs: what a test that
+// means to cover everything runs.
+func Every() []Spec {
+	var specs []Spec
+	for _, name := range Names() {
+		m := registry()[name]
+		policies := m.Info().Policies
+		if len(policies) == 0 {
+			specs = append(specs, Spec{Mode: m})
+		}
+		for _, p := range policies {
+			specs = append(specs, Spec{Mode: m, Policy: p})
+		}
+	}
+	return specs
 }
 
 // Names lists the registered modes in alphabetical order.

@@ -190,7 +190,7 @@ func (r *Runner) unavailable(spec modes.Spec) error {
 	var err error
 	if spec.Mode.Info().PrivateNetwork && !r.Isolate {
 		err = fmt.Errorf("needs a private network namespace, but trials run on the %s", r.Isolation)
-	} else if err = modes.Available(spec.Mode); err != nil {
+	} else if err = modes.SpecAvailable(spec); err != nil {
 		err = fmt.Errorf("not available: %w", err)
 	}
 	if r.availability == nil {

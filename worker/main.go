@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"clusterbench/internal/accept"
 	"clusterbench/internal/handoff"
 )
 
@@ -31,17 +32,24 @@ type Spec struct {
 	SpinRate float64
 	// Addr is the HOST:PORT a user's app that listens by itself listens on.
 	Addr string
+	// Accept is how the worker takes connections from a socket it shares
+	// with the others; "" is Go's own listener (accept.Race).
+	Accept accept.Policy
 }
 
 // Args are the flags that tell Main the spec.
 func (s Spec) Args() []string {
-	return []string{
+	args := []string{
 		"--index", strconv.Itoa(s.Index),
 		"--body-bytes", strconv.Itoa(s.Work.BodyBytes),
 		"--handler-cpu", s.Work.CPU.String(),
 		"--handler-sleep", s.Work.Sleep.String(),
 		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
 	}
+	if s.Accept != "" {
+		args = append(args, "--accept", string(s.Accept))
+	}
+	return args
 }
 
 // parseArgs reads the spec that Spec.Args wrote.
@@ -53,6 +61,10 @@ func parseArgs(args []string) (Spec, error) {
 	fs.DurationVar(&spec.Work.CPU, "handler-cpu", 0, "CPU work per request")
 	fs.DurationVar(&spec.Work.Sleep, "handler-sleep", 0, "sleep per request")
 	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
+	fs.Func("accept", "how to take connections from a shared socket (race, exclusive, blocking)", func(v string) error {
+		spec.Accept = accept.Policy(v)
+		return accept.Available(spec.Accept)
+	})
 	err := fs.Parse(args)
 	return spec, err
 }
@@ -96,7 +108,7 @@ func Main(args []string) error {
 	os.Unsetenv("LISTEN_PID")
 	os.Unsetenv("LISTEN_FDNAMES")
 
-	ln, err := inheritedListener()
+	ln, err := inheritedListener(spec.Accept)
 	if err != nil {
 		return err
 	}
@@ -137,14 +149,14 @@ func Main(args []string) error {
 }
 
 // inheritedListener serves what the parent put at fd 3: a listening socket,
-// or in round-robin mode a channel on which the master hands over
-// connections it accepted.
-func inheritedListener() (net.Listener, error) {
+// accepted on by policy, or in round-robin mode a channel on which the
+// master hands over connections it accepted.
+func inheritedListener(policy accept.Policy) (net.Listener, error) {
 	f := os.NewFile(listenFD, "listener")
 	if handoff.IsChannel(listenFD) {
 		return handoff.NewListener(f)
 	}
-	ln, err := net.FileListener(f)
+	ln, err := accept.Listen(f, policy)
 	if err != nil {
 		return nil, fmt.Errorf("worker: no listening socket on fd %d: %w", listenFD, err)
 	}

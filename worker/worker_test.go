@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"clusterbench/internal/accept"
 )
 
 // get sends one request, marked as warm-up if asked, and reads the answer.
@@ -95,6 +97,7 @@ func TestSpecArgsRoundTrip(t *testing.T) {
 		{},
 		{Index: 7, Work: Work{BodyBytes: 4096, CPU: 250 * time.Microsecond, Sleep: 5 * time.Millisecond}, SpinRate: 1234.5678},
 		{Index: 1, Work: Work{CPU: time.Nanosecond}, SpinRate: 1e-9},
+		{Index: 2, Accept: accept.Blocking},
 	} {
 		got, err := parseArgs(want.Args())
 		if err != nil {

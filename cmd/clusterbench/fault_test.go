@@ -18,15 +18,26 @@ import (
 	"clusterbench/trial"
 )
 
-// runnableModes is every registered mode, each required to run here
-// (see nstest.Require): new modes are covered without changing the tests.
+// runnableModes is every registered mode with each of its policies, each
+// required to run here (see nstest.Require): new modes and policies are
+// covered without changing the tests.
 func runnableModes(t *testing.T) string {
 	t.Helper()
 	requireNetns(t)
-	for _, m := range modes.Names() {
+	for _, m := range everySpec() {
 		requireMode(t, m)
 	}
-	return strings.Join(modes.Names(), ",")
+	return strings.Join(everySpec(), ",")
+}
+
+// everySpec is every registered mode with each of its policies, as
+// --mode takes them.
+func everySpec() []string {
+	var specs []string
+	for _, s := range modes.Every() {
+		specs = append(specs, s.String())
+	}
+	return specs
 }
 
 // TestFaultInEveryMode kills one of four workers in the middle of a trial
@@ -45,8 +56,8 @@ func TestFaultInEveryMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Trials) != len(modes.Names()) {
-		t.Fatalf("%d trials; want one per mode", len(r.Trials))
+	if len(r.Trials) != len(everySpec()) {
+		t.Fatalf("%d trials; want one per mode and policy", len(r.Trials))
 	}
 	for _, tr := range r.Trials {
 		f := tr.Fault
@@ -134,7 +145,7 @@ func TestAllWorkersKilledIsRefused(t *testing.T) {
 	}
 	// Each trial lasts 1.3s, plus start-up and stop: far less than a
 	// deployment that waited for its workers.
-	if took, limit := time.Since(started), time.Duration(len(modes.Names()))*10*time.Second; took > limit {
+	if took, limit := time.Since(started), time.Duration(len(everySpec()))*10*time.Second; took > limit {
 		t.Errorf("the run took %v; want under %v", took, limit)
 	}
 	r, err := results.Read(dir)

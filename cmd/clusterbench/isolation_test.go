@@ -69,7 +69,7 @@ func requireMode(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nstest.Require(t, "the "+name+" mode", modes.Available(spec.Mode))
+	nstest.Require(t, "the "+name+" mode", modes.SpecAvailable(spec))
 }
 
 // noProxyFiles checks that no proxy wrote its files on the host: they

@@ -217,7 +217,7 @@ func TestPlacementPinsTheServer(t *testing.T) {
 func TestWrkEngineCountsAgree(t *testing.T) {
 	requireWrk(t)
 	dir := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", strings.Join(modes.Names(), ","), "--workers", "4",
+	code, stdout, stderr := runCLI(t, "run", "-o", dir, "--mode", strings.Join(everySpec(), ","), "--workers", "4",
 		"--keepalive=false,true", "--duration", "1s", "--warmup", "1s", "--concurrency", "8", "--loadgen", "wrk")
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
@@ -226,8 +226,8 @@ func TestWrkEngineCountsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Trials) != 2*len(modes.Names()) {
-		t.Errorf("%d trials; want %d (skipped: %+v)", len(run.Trials), 2*len(modes.Names()), run.Skipped)
+	if len(run.Trials) != 2*len(everySpec()) {
+		t.Errorf("%d trials; want %d (skipped: %+v)", len(run.Trials), 2*len(everySpec()), run.Skipped)
 	}
 	for _, tr := range run.Trials {
 		name := fmt.Sprintf("%s keep-alive=%v", tr.Label(), tr.KeepAlive)

@@ -26,13 +26,29 @@ func cmdModes(args []string, stdout, stderr io.Writer) error {
 		if err := modes.Available(m); err != nil {
 			available = "no: " + err.Error()
 		}
-		policies := "-"
-		if p := m.Info().Policies; len(p) > 0 {
-			policies = p[0] + " (default), " + strings.Join(p[1:], ", ")
-		}
-		if err := table.Append(name, policies, available, m.Info().Summary); err != nil {
+		if err := table.Append(name, describePolicies(m), available, m.Info().Summary); err != nil {
 			return err
 		}
 	}
 	return table.Render()
+}
+
+// describePolicies lists a mode's policies, the default marked, and says
+// of each that cannot run here why not.
+func describePolicies(m modes.Mode) string {
+	policies := m.Info().Policies
+	if len(policies) == 0 {
+		return "-"
+	}
+	described := make([]string, len(policies))
+	for i, p := range policies {
+		described[i] = p
+		if i == 0 {
+			described[i] += " (default)"
+		}
+		if err := modes.PolicyAvailable(m, p); err != nil {
+			described[i] += " (not here: " + strings.TrimPrefix(err.Error(), "policy "+p+": ") + ")"
+		}
+	}
+	return strings.Join(described, ", ")
 }
