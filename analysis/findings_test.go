@@ -372,6 +372,18 @@ func TestSiblings(t *testing.T) {
 		c.Node.ThroughputRPS != 2000 || c.Go.ThroughputRPS != 8000 || c.Node.MasterCores != 0.9 || c.Go.MasterCores != 0.5 || c.Go.TopTwo != 0.5 {
 		t.Errorf("comparison %+v; want node-rr (2000 req/s, master 0.9) beside roundrobin:free (8000, 0.5, top two 50%%)", c)
 	}
+
+	// Of shared's policies, race is Node's design: libuv does not wait
+	// with EPOLLEXCLUSIVE either.
+	got = siblingsOf(Conditions(Points(run(
+		trial("shared:exclusive", 1, 9000, 25, 25, 25, 25),
+		trial("shared:race", 1, 8000, 25, 25, 25, 25),
+		trial("shared:blocking", 1, 8500, 25, 25, 25, 25),
+		trial("node-none", 1, 7000, 70, 10, 10, 10),
+	))))
+	if len(got) != 1 || got[0].Go.Mode != "shared:race" || got[0].Go.ThroughputRPS != 8000 {
+		t.Errorf("comparisons %+v; want node-none beside shared:race", got)
+	}
 }
 
 // faultTrial is a trial of 4 workers whose worker 0 was killed at 1s,

@@ -10,6 +10,9 @@ import (
 // the same design: one design, two implementations, the same load.
 type Sibling struct {
 	Node, Go string
+	// Policy is the Go mode's policy that is Node's design: the one put
+	// beside the Node mode when a condition ran several.
+	Policy string
 	// Design says what both do.
 	Design string
 	// Master is true when the design has a master whose CPU matters.
@@ -18,12 +21,14 @@ type Sibling struct {
 
 // Siblings are the Node modes and their Go siblings.
 var Siblings = []Sibling{
-	{"node-rr", "roundrobin", "a master accepts and hands each connection to a free worker", true},
-	{"node-none", "shared", "every worker accepts on one shared socket", false},
+	{"node-rr", "roundrobin", "free", "a master accepts and hands each connection to a free worker", true},
+	// libuv, like Go's netpoller, waits without EPOLLEXCLUSIVE: every
+	// worker wakes.
+	{"node-none", "shared", "race", "every worker accepts on one shared socket", false},
 }
 
-// goPoint is the Go mode's point in c, its default policy (Node's own
-// design) first.
+// goPoint is the Go mode's point in c, the policy of Node's own design
+// first.
 func (s Sibling) goPoint(c *Condition) *Point {
 	var found *Point
 	for _, p := range c.Points {
@@ -31,7 +36,7 @@ func (s Sibling) goPoint(c *Condition) *Point {
 		if name != s.Go || len(p.Trials) == 0 {
 			continue
 		}
-		if found == nil || policy == "free" {
+		if found == nil || policy == s.Policy {
 			found = p
 		}
 	}

@@ -150,7 +150,7 @@ func Deploy(ctx context.Context, s Spec, cfg Config) (d *Deployment, err error) 
 		return nil, fmt.Errorf("%s: need at least one worker, got %d", m.Info().Name, cfg.Workers)
 	}
 	if err := SpecAvailable(s); err != nil {
-		return nil, fmt.Errorf("%s: not available: %w", m.Info().Name, err)
+		return nil, fmt.Errorf("%s: not available: %w", s, err)
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -198,6 +198,9 @@ func (d *Deployment) launch(index int) (p *supervise.Process, err error) {
 	spec := worker.Spec{Index: index, Work: d.cfg.Work, SpinRate: d.spinRate}
 	if d.oneProcess {
 		spec.Threads = d.cfg.Workers
+	}
+	if a, ok := d.frontend.(AcceptFrontend); ok {
+		spec.Accept = a.WorkerAccept()
 	}
 	if s, ok := d.frontend.(Starter); ok {
 		return s.StartWorker(spec)

@@ -67,6 +67,18 @@ func TestInfo(t *testing.T) {
 					t.Errorf("%q listed twice in %v", l, info.AppListens)
 				}
 			}
+			for _, p := range info.AppPolicies {
+				if !slices.Contains(info.Policies, p) {
+					t.Errorf("a user's app may run under policy %q, which is not one of %v", p, info.Policies)
+				}
+			}
+			if info.AppPolicies != nil && (info.AppListens == nil || len(info.AppPolicies) == 0) {
+				t.Errorf("AppPolicies %v, AppListens %v: name the policies only of a mode that runs an app, and at least one", info.AppPolicies, info.AppListens)
+			}
+			_, checksPolicies := m.(PolicyChecker)
+			if checksPolicies && info.Policies == nil {
+				t.Error("checks its policies but has none")
+			}
 			if info.WorkerApp != "" && info.AppListens != nil {
 				t.Errorf("runs its own app (%s) yet offers to run yours on %v", info.WorkerApp, info.AppListens)
 			}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"clusterbench/internal/accept"
 	"clusterbench/internal/supervise"
 	"clusterbench/worker"
 )
@@ -41,6 +42,10 @@ type Info struct {
 	// socket: ListenFD, ListenPort or both; nil if it cannot run one (its
 	// workers get a channel, or it runs an app of its own).
 	AppListens []string
+	// AppPolicies lists the policies under which a user's own app can
+	// run; nil means all of them. A policy that steers how the Go worker
+	// accepts cannot steer a user's app.
+	AppPolicies []string
 	// WorkerApp names the app the mode runs in place of the Go worker, and
 	// how it accepts connections; "" for modes that run the Go worker.
 	WorkerApp string
@@ -74,6 +79,13 @@ type Checker interface {
 	Available() error
 }
 
+// PolicyChecker is implemented by modes with a policy that needs
+// something the host may lack.
+type PolicyChecker interface {
+	// PolicyAvailable returns nil if the policy can run here, or why it cannot.
+	PolicyAvailable(policy string) error
+}
+
 // Available reports whether m can run on this host, and if not, why.
 func Available(m Mode) error {
 	if c, ok := m.(Checker); ok {
@@ -82,23 +94,24 @@ func Available(m Mode) error {
 	return nil
 }
 
-// PolicyChecker is implemented by modes with a policy that needs something
-// the host may lack, beyond what the mode needs.
-type PolicyChecker interface {
-	// PolicyAvailable returns nil if policy can run here, or why it cannot.
-	PolicyAvailable(policy string) error
+// PolicyAvailable reports whether m's policy can run on this host, if m
+// can, and if not, why.
+func PolicyAvailable(m Mode, policy string) error {
+	if c, ok := m.(PolicyChecker); ok && policy != "" {
+		if err := c.PolicyAvailable(policy); err != nil {
+			return fmt.Errorf("policy %s: %w", policy, err)
+		}
+	}
+	return nil
 }
 
-// SpecAvailable reports whether s's mode and policy can run on this
+// SpecAvailable reports whether s, a mode with its policy, can run on this
 // host, and if not, why.
 func SpecAvailable(s Spec) error {
 	if err := Available(s.Mode); err != nil {
 		return err
 	}
-	if c, ok := s.Mode.(PolicyChecker); ok {
-		return c.PolicyAvailable(s.Policy)
-	}
-	return nil
+	return PolicyAvailable(s.Mode, s.Policy)
 }
 
 // Setup is what a mode is opened with.
@@ -138,6 +151,13 @@ type Frontend interface {
 type Starter interface {
 	StartWorker(worker.Spec) (*supervise.Process, error)
 	Finish() error
+}
+
+// AcceptFrontend is implemented by frontends whose workers share a socket
+// and must all take connections from it one way: the Go worker is told
+// which (worker.Spec.Accept).
+type AcceptFrontend interface {
+	WorkerAccept() accept.Policy
 }
 
 // PortFrontend is implemented by frontends that give each worker a port

@@ -76,9 +76,27 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
+// TestEvery: every mode and policy once, each as ParseSpec reads it.
+func TestEvery(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Specs() {
+		again, err := ParseSpec(s.String())
+		if err != nil || again != s || seen[s.String()] {
+			t.Errorf("%s: read back as %v (%v), or listed twice", s, again, err)
+		}
+		seen[s.String()] = true
+	}
+	for _, want := range []string{"reuseport", "roundrobin:rotate", "shared:race", "shared:exclusive", "shared:blocking"} {
+		if !seen[want] {
+			t.Errorf("Specs() lacks %s: %v", want, Specs())
+		}
+	}
+}
+
 func TestParseSpec(t *testing.T) {
 	for _, tt := range []struct{ in, want, err string }{
-		{"shared", "shared", ""},
+		{"shared", "shared:race", ""},
+		{"shared:exclusive", "shared:exclusive", ""},
 		{"roundrobin", "roundrobin:free", ""},
 		{"roundrobin:rotate", "roundrobin:rotate", ""},
 		{"roundrobin:fastest", "", `mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
@@ -105,7 +123,7 @@ func TestParseSpec(t *testing.T) {
 // and checks that every connection is served and counted exactly once.
 func TestDeploy(t *testing.T) {
 	const workers, requests = 4, 400
-	for _, name := range []string{"shared", "reuseport", "roundrobin:free", "roundrobin:rotate"} {
+	for _, name := range []string{"shared", "shared:exclusive", "shared:blocking", "reuseport", "roundrobin:free", "roundrobin:rotate"} {
 		t.Run(name, func(t *testing.T) {
 			d := deployForTest(t, name, Config{Workers: workers, Work: worker.Work{BodyBytes: 16}})
 			pids := d.PIDs()

@@ -95,7 +95,7 @@ func TestSpecsListEveryPolicy(t *testing.T) {
 	if len(got) != want {
 		t.Errorf("%d specs %v; want %d", len(got), got, want)
 	}
-	for _, s := range []string{"reuseport", "reuseport:migrate", "roundrobin:free", "roundrobin:rotate", "shared"} {
+	for _, s := range []string{"reuseport", "reuseport:migrate", "roundrobin:free", "roundrobin:rotate", "shared:race", "single"} {
 		if !slices.Contains(got, s) {
 			t.Errorf("specs %v lack %s", got, s)
 		}

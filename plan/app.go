@@ -54,11 +54,25 @@ func (a *App) check(spec modes.Spec) error {
 	if _, err := exec.LookPath(a.Command[0]); err != nil {
 		return fmt.Errorf("worker: command: %v", err)
 	}
-	listens := spec.Mode.Info().AppListens
+	info := spec.Mode.Info()
+	listens := info.AppListens
 	if !slices.Contains(listens, a.Listen) {
-		return fmt.Errorf("worker: mode %s cannot run an app that listens on %s (%s)", spec.Mode.Info().Name, a.Listen, canRun(listens))
+		return fmt.Errorf("worker: mode %s cannot run an app that listens on %s (%s)", info.Name, a.Listen, canRun(listens))
+	}
+	if info.AppPolicies != nil && !slices.Contains(info.AppPolicies, spec.Policy) {
+		return fmt.Errorf("worker: %s steers how the Go worker accepts, which your app does its own way; run it under %s",
+			spec, appSpecs(info))
 	}
 	return nil
+}
+
+// appSpecs names the mode's policies a user's app can run under.
+func appSpecs(info modes.Info) string {
+	specs := make([]string, len(info.AppPolicies))
+	for i, p := range info.AppPolicies {
+		specs[i] = info.Name + ":" + p
+	}
+	return strings.Join(specs, " or ")
 }
 
 // canRun says which apps a mode can run.

@@ -34,7 +34,9 @@ func TestTextRoundTrip(t *testing.T) {
 		in, want string
 		value    func() textValue
 	}{
-		{"shared", "shared", func() textValue { return new(modes.Spec) }},
+		{"reuseport", "reuseport", func() textValue { return new(modes.Spec) }},
+		{"shared", "shared:race", func() textValue { return new(modes.Spec) }},
+		{"shared:blocking", "shared:blocking", func() textValue { return new(modes.Spec) }},
 		{"roundrobin", "roundrobin:free", func() textValue { return new(modes.Spec) }},
 		{"roundrobin:rotate", "roundrobin:rotate", func() textValue { return new(modes.Spec) }},
 		{"3", "3", func() textValue { return new(Kill) }},
@@ -66,7 +68,8 @@ func TestTextErrors(t *testing.T) {
 		value    textValue
 	}{
 		{"warp", `unknown mode "warp" (known: `, new(modes.Spec)},
-		{"shared:rotate", `mode "shared" has no policies, got "shared:rotate"`, new(modes.Spec)},
+		{"single:rotate", `mode "single" has no policies, got "single:rotate"`, new(modes.Spec)},
+		{"shared:rotate", `mode "shared" has no policy "rotate" (known: race, exclusive, blocking)`, new(modes.Spec)},
 		{"roundrobin:fastest", `mode "roundrobin" has no policy "fastest" (known: free, rotate)`, new(modes.Spec)},
 		{"some", `"some" is not a number of workers or "all"`, new(Kill)},
 		{"0", "must be at least 1, got 0", new(Kill)},

@@ -106,7 +106,7 @@ func TestTrialsInterleaveModesAndRepetitions(t *testing.T) {
 		got = append(got, tr.Mode.String()+"/"+string(rune('0'+tr.Rep)))
 	}
 	// A mode with policies is spelled out with its default one.
-	want := "shared/1 roundrobin:free/1 roundrobin:rotate/1 shared/2 roundrobin:free/2 roundrobin:rotate/2"
+	want := "shared:race/1 roundrobin:free/1 roundrobin:rotate/1 shared:race/2 roundrobin:free/2 roundrobin:rotate/2"
 	if strings.Join(got, " ") != want {
 		t.Errorf("trial order %v; want %s", got, want)
 	}
@@ -164,8 +164,8 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:2: modes: unknown mode "fancy" (known: haproxy, iptables, nginx, node-none, node-rr, reuseport, roundrobin, shared, single)`},
 		{"unknown policy", "experiments:\n  - modes: [shared, roundrobin:fastest]\n",
 			`bad.yaml:2: modes: mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
-		{"policy of a mode without", "experiments:\n  - modes: [shared:rotate]\n",
-			`bad.yaml:2: modes: mode "shared" has no policies, got "shared:rotate"`},
+		{"policy of a mode without", "experiments:\n  - modes: [single:rotate]\n",
+			`bad.yaml:2: modes: mode "single" has no policies, got "single:rotate"`},
 		{"rate below zero", "experiments:\n  - modes: [shared]\n    load: {rate: -1}\n",
 			`bad.yaml:3: rate: must be at least 0, got -1`},
 		{"wrong type for workers", "experiments:\n  - modes: [shared]\n    workers: eight\n",
@@ -248,6 +248,8 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:3: worker: command is required, e.g. [python3, examples/python/app.py]`},
 		{"worker app in a mode with its own app", "experiments:\n  - modes: [shared, node-rr]\n    worker:\n      command: [sh, app.sh]\n",
 			`bad.yaml:4: worker: mode node-rr cannot run an app that listens on fd (it runs only its own worker app)`},
+		{"worker app under an accept policy", "experiments:\n  - modes: [shared, shared:exclusive]\n    worker:\n      command: [sh, app.sh]\n",
+			`bad.yaml:4: worker: shared:exclusive steers how the Go worker accepts, which your app does its own way; run it under shared:race`},
 		{"worker app on a port in a socket mode", "experiments:\n  - modes: [nginx, reuseport]\n    worker: {command: [sh], listen: port}\n",
 			`bad.yaml:3: worker: mode reuseport cannot run an app that listens on port (it can give an app: fd)`},
 		{"worker app listening oddly", "experiments:\n  - modes: [shared]\n    worker: {command: [sh], listen: socket}\n",

@@ -43,5 +43,6 @@ func cpuModel() string {
 
 // workerAppName describes the built-in worker app for reports.
 func workerAppName() string {
-	return "clusterbench Go worker (net/http, " + runtime.Version() + "; Go's netpoller wakes every worker waiting on a shared socket, no EPOLLEXCLUSIVE)"
+	return "clusterbench Go worker (net/http, " + runtime.Version() + "; on a shared socket it accepts by the mode's policy: " +
+		"race, Go's netpoller, wakes every waiting worker; exclusive waits with EPOLLEXCLUSIVE; blocking blocks in accept4)"
 }

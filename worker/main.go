@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"clusterbench/internal/accept"
 	"clusterbench/internal/handoff"
 )
 
@@ -35,11 +36,14 @@ type Spec struct {
 	// Threads is the process's GOMAXPROCS when it serves alone in place of
 	// that many workers; 0 leaves the runtime's default.
 	Threads int
+	// Accept is how the worker takes connections from a socket it shares
+	// with the others; "" is Go's own listener (accept.Race).
+	Accept accept.Policy
 }
 
 // Args are the flags that tell Main the spec.
 func (s Spec) Args() []string {
-	return []string{
+	args := []string{
 		"--index", strconv.Itoa(s.Index),
 		"--body-bytes", strconv.Itoa(s.Work.BodyBytes),
 		"--handler-cpu", s.Work.CPU.String(),
@@ -49,6 +53,10 @@ func (s Spec) Args() []string {
 		"--spin-rate", strconv.FormatFloat(s.SpinRate, 'f', -1, 64),
 		"--threads", strconv.Itoa(s.Threads),
 	}
+	if s.Accept != "" {
+		args = append(args, "--accept", string(s.Accept))
+	}
+	return args
 }
 
 // parseArgs reads the spec that Spec.Args wrote.
@@ -63,6 +71,10 @@ func parseArgs(args []string) (Spec, error) {
 	fs.DurationVar(&spec.Work.Tail.CPU, "tail-cpu", 0, "CPU work of the slow requests")
 	fs.Float64Var(&spec.SpinRate, "spin-rate", 0, "busy-loop iterations per microsecond (0: calibrate here)")
 	fs.IntVar(&spec.Threads, "threads", 0, "GOMAXPROCS (0: the runtime's default)")
+	fs.Func("accept", "how to take connections from a shared socket (race, exclusive, blocking)", func(v string) error {
+		spec.Accept = accept.Policy(v)
+		return accept.Available(spec.Accept)
+	})
 	err := fs.Parse(args)
 	return spec, err
 }
@@ -109,7 +121,7 @@ func Main(args []string) error {
 	os.Unsetenv("LISTEN_PID")
 	os.Unsetenv("LISTEN_FDNAMES")
 
-	ln, err := inheritedListener()
+	ln, err := inheritedListener(spec.Accept)
 	if err != nil {
 		return err
 	}
@@ -150,14 +162,14 @@ func Main(args []string) error {
 }
 
 // inheritedListener serves what the parent put at fd 3: a listening socket,
-// or in round-robin mode a channel on which the master hands over
-// connections it accepted.
-func inheritedListener() (net.Listener, error) {
+// accepted on by policy, or in round-robin mode a channel on which the
+// master hands over connections it accepted.
+func inheritedListener(policy accept.Policy) (net.Listener, error) {
 	f := os.NewFile(listenFD, "listener")
 	if handoff.IsChannel(listenFD) {
 		return handoff.NewListener(f)
 	}
-	ln, err := net.FileListener(f)
+	ln, err := accept.Listen(f, policy)
 	if err != nil {
 		return nil, fmt.Errorf("worker: no listening socket on fd %d: %w", listenFD, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"clusterbench/internal/accept"
 )
 
 // get sends one request, marked as warm-up if asked, and reads the answer.
@@ -98,6 +100,7 @@ func TestSpecArgsRoundTrip(t *testing.T) {
 		{Index: 2, Work: Work{CPU: 100 * time.Microsecond, Tail: Tail{Fraction: 0.07, CPU: 10 * time.Millisecond}}, SpinRate: 3},
 		{Work: Work{Tail: Tail{Fraction: 1e-7, CPU: time.Nanosecond}}},
 		{Index: 0, Threads: 8},
+		{Index: 2, Accept: accept.Blocking},
 	} {
 		got, err := parseArgs(want.Args())
 		if err != nil {

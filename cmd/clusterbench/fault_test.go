@@ -115,8 +115,16 @@ func TestFaultInEveryMode(t *testing.T) {
 		// the replacement's first response, when serve is slow to run. A
 		// Node worker takes half a second to start under the race detector,
 		// so the trial leaves the replacement 1.4 s to answer in.
-		if f.RecoverySeconds == nil || f.ReplacementReadySeconds == nil || *f.RecoverySeconds <= 0 || *f.RecoverySeconds > tr.DurationSeconds-f.AtSeconds || *f.ReplacementReadySeconds <= 0 {
-			t.Errorf("%s: replacement ready after %v s, first response after %v s; want both, within the trial", tr.Label(), f.ReplacementReadySeconds, f.RecoverySeconds)
+		// Under shared:exclusive the kernel wakes the first registered
+		// worker that waits: at this light load the replacement, which
+		// registered last, may never be woken. That is the policy, not a
+		// failure; it must still be ready.
+		mayIdle := tr.Label() == "shared:exclusive"
+		if f.ReplacementReadySeconds == nil || *f.ReplacementReadySeconds <= 0 {
+			t.Errorf("%s: replacement ready after %v s; want it ready within the trial", tr.Label(), f.ReplacementReadySeconds)
+		}
+		if !mayIdle && (f.RecoverySeconds == nil || *f.RecoverySeconds <= 0 || *f.RecoverySeconds > tr.DurationSeconds-f.AtSeconds) {
+			t.Errorf("%s: first response from the replacement after %v s; want one within the trial", tr.Label(), f.RecoverySeconds)
 		}
 		// The two windows are the whole trial, and the errors of the kill are its losses.
 		if f.Before.Requests+f.After.Requests != tr.Requests || f.Before.Errors+f.After.Errors != tr.Errors || f.LostRequests != f.After.Errors {
@@ -135,7 +143,7 @@ func TestFaultInEveryMode(t *testing.T) {
 			t.Errorf("%s: series %+v over %.3fs; want a second and the rest of the trial, adding up to %d requests", tr.Label(), tr.Series, tr.DurationSeconds, tr.Requests)
 		}
 		w := tr.PerWorker[0]
-		if w.Restarts != 1 || len(w.Processes) != 2 || !w.Processes[0].Killed || w.Processes[0].Final || !w.Processes[1].Final || w.Processes[1].Requests == 0 {
+		if w.Restarts != 1 || len(w.Processes) != 2 || !w.Processes[0].Killed || w.Processes[0].Final || !w.Processes[1].Final || (w.Processes[1].Requests == 0 && !mayIdle) {
 			t.Errorf("%s: worker 0 %+v; want the killed process and its replacement, which served", tr.Label(), w)
 		}
 		if !tr.CountsAgree || len(tr.Unreported) != 1 || !strings.HasPrefix(tr.CountsAuthority, "client for the processes that died") {

@@ -89,7 +89,9 @@ func TestExitCodes(t *testing.T) {
 		{"netns not a bool", []string{"run", "--mode", "shared", "--netns=perhaps"}, exitUsage, "invalid boolean value"},
 		{"serve unknown mode", []string{"serve", "--mode", "warp"}, exitUsage, `unknown mode "warp"`},
 		{"serve unknown policy", []string{"serve", "--mode", "roundrobin:fastest"}, exitUsage, `mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
-		{"run policy of a mode without", []string{"run", "--mode", "shared:free"}, exitUsage, `mode "shared" has no policies`},
+		{"run policy of a mode without", []string{"run", "--mode", "reuseport:free"}, exitUsage, `mode "reuseport" has no policies`},
+		{"run an app under an accept policy", []string{"run", "--mode", "shared,shared:blocking", "--worker-command", "sh app.sh"}, exitUsage,
+			"shared:blocking steers how the Go worker accepts, which your app does its own way; run it under shared:race"},
 		{"profile with a file is fine, bad file is not", []string{"run", "--profile", bad}, exitUsage, bad + ":3:"},
 		{"serve zero workers", []string{"serve", "--mode", "shared", "--workers", "0"}, exitUsage, "serve: workers: must be at least 1"},
 		{"serve negative cpu", []string{"serve", "--mode", "shared", "--handler-cpu", "-1ms"}, exitUsage, "handler-cpu: must be at least 0"},
@@ -141,7 +143,7 @@ func TestModesListsAvailability(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit code %d", code)
 	}
-	for _, want := range []string{"shared", "reuseport", "roundrobin", "free (default), rotate", "yes"} {
+	for _, want := range []string{"shared", "reuseport", "roundrobin", "free (default), rotate", "race (default), exclusive", "yes"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("modes output lacks %q:\n%s", want, stdout)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
@@ -26,23 +25,32 @@ func cmdModes(args []string, stdout, stderr io.Writer) error {
 		available := "yes"
 		if err := modes.Available(m); err != nil {
 			available = "no: " + err.Error()
-		} else {
-			// A policy may need more than its mode: say which cannot run, and why.
-			for _, p := range m.Info().Policies {
-				if err := modes.SpecAvailable(modes.Spec{Mode: m, Policy: p}); err != nil {
-					available += fmt.Sprintf("; %s: no: %v", policyName(p), err)
-				}
-			}
 		}
-		policies := "-"
-		if p := m.Info().Policies; len(p) > 0 {
-			policies = policyName(p[0]) + " (default), " + strings.Join(p[1:], ", ")
-		}
-		if err := table.Append(name, policies, available, m.Info().Summary); err != nil {
+		if err := table.Append(name, describePolicies(m), available, m.Info().Summary); err != nil {
 			return err
 		}
 	}
 	return table.Render()
+}
+
+// describePolicies lists a mode's policies, the default marked, and says
+// of each that cannot run here why not.
+func describePolicies(m modes.Mode) string {
+	policies := m.Info().Policies
+	if len(policies) == 0 {
+		return "-"
+	}
+	described := make([]string, len(policies))
+	for i, p := range policies {
+		described[i] = policyName(p)
+		if i == 0 {
+			described[i] += " (default)"
+		}
+		if err := modes.PolicyAvailable(m, p); err != nil {
+			described[i] += " (not here: " + strings.TrimPrefix(err.Error(), "policy "+p+": ") + ")"
+		}
+	}
+	return strings.Join(described, ", ")
 }
 
 // policyName names a policy in the table; a default without a name is

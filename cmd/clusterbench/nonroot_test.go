@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"clusterbench/internal/nstest"
-	"clusterbench/modes"
 	"clusterbench/results"
 )
 
@@ -74,11 +73,7 @@ func TestModesTellNobodyTheTruth(t *testing.T) {
 		}
 	}
 
-	var every []string // every mode with each of its policies
-	for _, s := range modes.Specs() {
-		every = append(every, s.String())
-	}
-	cmd, dir := asNobody(t, mark, "run", "-o", "run", "--mode", strings.Join(every, ","), "--workers", "2",
+	cmd, dir := asNobody(t, mark, "run", "-o", "run", "--mode", strings.Join(everySpec(t), ","), "--workers", "2",
 		"--duration", "300ms", "--warmup", "0s", "--concurrency", "4")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr

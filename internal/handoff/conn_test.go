@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -113,24 +114,15 @@ func options(t *testing.T, c net.Conn) sockOptions {
 // fdOf is a connection's descriptor, for reading its options.
 func fdOf(t *testing.T, c net.Conn) int {
 	t.Helper()
-	var rc interface {
-		Control(func(uintptr)) error
-	}
-	switch c := c.(type) {
-	case *conn:
-		r, err := c.f.SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc = r
-	case *net.TCPConn:
-		r, err := c.SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc = r
-	default:
+	sc, ok := c.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
 		t.Fatalf("%T is not a TCP connection", c)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var fd int
 	rc.Control(func(u uintptr) { fd = int(u) })

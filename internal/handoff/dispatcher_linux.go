@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"clusterbench/internal/fdconn"
 )
 
 // Policy decides which worker gets the next connection.
@@ -141,7 +143,7 @@ func (d *Dispatcher) setup() (err error) {
 	if err := d.learnLocal(); err != nil {
 		return err
 	}
-	if err := setConnOptions(d.lnFD); err != nil {
+	if err := fdconn.SetListenerOptions(d.lnFD); err != nil {
 		return err
 	}
 	if d.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -367,26 +369,6 @@ func (d *Dispatcher) learnLocal() error {
 	}
 	d.local = slices.Clone(unsafe.Slice((*byte)(unsafe.Pointer(&d.rsa)), min(n, unix.SizeofSockaddrAny)))
 	d.anyIP = tcpAddr(d.local).IP.IsUnspecified()
-	return nil
-}
-
-// setConnOptions sets on the listener what Go's TCPListener sets on each
-// connection it accepts: no Nagle delay, and keep-alive probes after 15 s
-// idle, every 15 s, 9 of them. Linux copies a listener's options to the
-// connections it accepts, so a handed-over connection has them without a
-// system call per connection.
-func setConnOptions(fd int) error {
-	for _, o := range []struct{ level, name, value int }{
-		{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
-		{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
-		{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
-		{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15},
-		{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9},
-	} {
-		if err := unix.SetsockoptInt(fd, o.level, o.name, o.value); err != nil {
-			return fmt.Errorf("setsockopt: %w", err)
-		}
-	}
 	return nil
 }
 

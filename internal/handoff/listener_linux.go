@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"clusterbench/internal/fdconn"
 )
 
 // Listener is the worker's end of a channel, seen as a net.Listener: Accept
@@ -94,7 +96,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if wantAck {
 			l.acknowledge(seq, true)
 		}
-		c, err := newConn(fd, local, peer)
+		c, err := fdconn.New(fd, local, peer)
 		if err != nil {
 			continue // the client left before we could look at it
 		}
