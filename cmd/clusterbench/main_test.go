@@ -89,7 +89,7 @@ func TestExitCodes(t *testing.T) {
 		{"netns not a bool", []string{"run", "--mode", "shared", "--netns=perhaps"}, exitUsage, "invalid boolean value"},
 		{"serve unknown mode", []string{"serve", "--mode", "warp"}, exitUsage, `unknown mode "warp"`},
 		{"serve unknown policy", []string{"serve", "--mode", "roundrobin:fastest"}, exitUsage, `mode "roundrobin" has no policy "fastest" (known: free, rotate)`},
-		{"run policy of a mode without", []string{"run", "--mode", "reuseport:free"}, exitUsage, `mode "reuseport" has no policies`},
+		{"run policy of a mode without", []string{"run", "--mode", "single:free"}, exitUsage, `mode "single" has no policies`},
 		{"run an app under an accept policy", []string{"run", "--mode", "shared,shared:blocking", "--worker-command", "sh app.sh"}, exitUsage,
 			"shared:blocking steers how the Go worker accepts, which your app does its own way; run it under shared:race"},
 		{"profile with a file is fine, bad file is not", []string{"run", "--profile", bad}, exitUsage, bad + ":3:"},
@@ -411,13 +411,14 @@ func waitForTrials(t *testing.T, dir string, n int) {
 	t.Fatalf("no %d finished trials in %s", n, dir)
 }
 
+// TestInterruptKeepsFinishedTrialsAndLeavesNothing interrupts a run in a
+// trial of every mode and policy, new ones too, with each of the signals
+// that stop a run in turn.
 func TestInterruptKeepsFinishedTrialsAndLeavesNothing(t *testing.T) {
-	for _, tt := range []struct {
-		second string
-		signal os.Signal
-	}{{"iptables", os.Interrupt}, {"nginx", syscall.SIGTERM}, {"haproxy", os.Interrupt}, {"reuseport", syscall.SIGHUP},
-		{"reuseport:migrate", os.Interrupt}, {"single", os.Interrupt}} {
-		t.Run(tt.second+"/"+tt.signal.String(), func(t *testing.T) { testInterrupt(t, tt.second, tt.signal) })
+	signals := []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+	for i, spec := range modes.Specs() {
+		second, sig := spec.String(), signals[i%len(signals)]
+		t.Run(second+"/"+sig.String(), func(t *testing.T) { testInterrupt(t, second, sig) })
 	}
 }
 
@@ -553,12 +554,8 @@ func TestKilledToolLeavesNothing(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")
 			tmp := tempEntries(t)
 			cmd, _, _ := startTool(t, mark, "run", "-o", dir, "--mode", mode, "--workers", "4", "--duration", "30s", "--warmup", "0s")
-			m, err := modes.Lookup(mode)
-			if err != nil {
-				t.Fatal(err)
-			}
-			waitForDeployment(t, mark, 3+m.Info().Processes(4)) // tool, trial, serve, the worker processes
-			time.Sleep(300 * time.Millisecond)                  // under load
+			waitForDeployment(t, mark, 3+spec.Mode.Info().Processes(4)) // tool, trial, serve, the worker processes
+			time.Sleep(300 * time.Millisecond)                          // under load
 			namespaces := namespacesOf(t, marked(t, mark))
 			if len(namespaces) != 1 {
 				t.Fatalf("trial processes in namespaces %v; want one private namespace", namespaces)

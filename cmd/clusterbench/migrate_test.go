@@ -93,9 +93,9 @@ func TestModesSaysWhyMigrateCannotRun(t *testing.T) {
 		command    []string
 		deny       bool
 	}{
-		{"no sysctl", "reuseport none (default), migrate (not here: the kernel has no net.ipv4.tcp_migrate_req (Linux 5.14 or later)) yes",
+		{"no sysctl", "reuseport none (default), migrate (not here: the kernel has no net.ipv4.tcp_migrate_req (Linux 5.14 or later)",
 			[]string{"unshare", "--mount", "sh", "-c", `mount -t tmpfs none /proc/sys/net/ipv4 && exec "$0" modes`, os.Args[0]}, false},
-		{"namespaces not allowed", "reuseport none (default), migrate (not here: needs a private network namespace: cannot create a network namespace (operation not permitted)) yes",
+		{"namespaces not allowed", "reuseport none (default), migrate (not here: needs a private network namespace: cannot create a network namespace (operation not permitted)",
 			[]string{os.Args[0], "modes"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ func TestDescribePolicies(t *testing.T) {
 		mode modes.Mode
 		want string
 	}{
-		{modes.ReusePort{}, "-"},
+		{modes.Single{}, "-"},
 		{modes.RoundRobin{}, "free (default), rotate"},
 		{lackingMode{}, "race (default), exclusive (not here: EPOLLEXCLUSIVE not supported by this kernel), blocking"},
 	} {
