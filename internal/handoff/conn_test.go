@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -17,20 +16,7 @@ import (
 // client's end and the connection as the worker's Listener returns it.
 func handOver(t *testing.T, listen string) (client net.Conn, served net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := ln.(*net.TCPListener).File()
-	ln.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := NewDispatcher(f, Rotate, t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d, addr := newDispatcherOn(t, Rotate, listen)
 	end, err := d.Attach(0)
 	if err != nil {
 		t.Fatal(err)
@@ -40,10 +26,13 @@ func handOver(t *testing.T, listen string) (client net.Conn, served net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { worker.Close() })
-	port := ln.Addr().(*net.TCPAddr).Port
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// 127.0.0.2 is loopback too: a listener on every address must report
 	// the one the client dialed.
-	client, err = net.Dial("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
+	client, err = net.Dial("tcp", net.JoinHostPort("127.0.0.2", port))
 	if err != nil {
 		t.Fatal(err)
 	}

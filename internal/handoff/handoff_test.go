@@ -98,7 +98,13 @@ func (w *fakeWorker) receivesNothing() {
 
 func newDispatcher(t testing.TB, policy Policy) (*Dispatcher, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return newDispatcherOn(t, policy, "127.0.0.1:0")
+}
+
+// newDispatcherOn is newDispatcher on a listener at listen.
+func newDispatcherOn(t testing.TB, policy Policy, listen string) (*Dispatcher, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		t.Fatal(err)
 	}
