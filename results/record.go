@@ -124,6 +124,11 @@ type Trial struct {
 	RateRPS         float64           `json:"rate_rps"`
 	ThroughputRPS   float64           `json:"throughput_rps"`
 	Latency         Latency           `json:"latency_ms"`
+	// LatencyHistogram is the latency of successful requests in
+	// microseconds, an HDR histogram in its compressed V2 encoding
+	// (base64), so percentile plots re-render from the record alone;
+	// empty in records from before it was kept.
+	LatencyHistogram string `json:"latency_histogram,omitempty"`
 
 	PerWorker []WorkerCounts `json:"per_worker"`
 	Fairness  FairnessPair   `json:"fairness"`
