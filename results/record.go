@@ -396,6 +396,16 @@ func (c CPU) ProxyCores() float64 { return perSecond(c.ProxySeconds, c.ServingSe
 // WorkersCores is the workers' average CPU use in cores while they served.
 func (c CPU) WorkersCores() float64 { return perSecond(c.WorkersSeconds, c.ServingSeconds) }
 
+// fillServingSeconds gives a schema-1 trial from before serving_seconds
+// was kept the time its CPU figures cover, so that its cores are not
+// read as zero: they were taken over the deployment's life, so the
+// warm-up and the measured load are the nearest time the record knows.
+func (t *Trial) fillServingSeconds() {
+	if t.CPU.ServingSeconds <= 0 && !t.Failed() {
+		t.CPU.ServingSeconds = t.Load.WarmupSeconds + t.DurationSeconds
+	}
+}
+
 func perSecond(x, seconds float64) float64 {
 	if seconds <= 0 {
 		return 0
@@ -495,6 +505,9 @@ func Read(path string) (*Run, error) {
 	for i := range r.Trials {
 		if err := r.Trials[i].check(); err != nil {
 			return nil, fmt.Errorf("results: %s: trial %d: %w", path, i+1, err)
+		}
+		if r.Schema == 1 {
+			r.Trials[i].fillServingSeconds()
 		}
 	}
 	return &r, nil
