@@ -77,8 +77,8 @@ func TestFaultReportFollowsTheData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, mode := range []string{"roundrobin:free", "reuseport"} {
-		if !hasColour(img, styleOf(i).color) {
+	for _, mode := range []string{"roundrobin:free", "reuseport"} {
+		if !hasColour(img, styleOf(mode).color) {
 			t.Errorf("fault plot has no line in %s's colour", mode)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -11,6 +12,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"clusterbench/modes"
 )
 
 // A figure is one PNG: a title, one legend for all its panels, and the
@@ -24,12 +27,14 @@ type figure struct {
 	cols   int
 }
 
-// legendEntry is a colour swatch, or a marker on a line when glyph is set.
+// legendEntry is a colour swatch, a marker on a line when glyph is set,
+// or a text mark drawn in the panels (mark).
 type legendEntry struct {
 	label  string
 	color  color.Color
 	glyph  draw.GlyphDrawer
 	dashes []vg.Length
+	mark   string
 }
 
 // Sizes, at figureDPI, chosen so that two panels side by side read well at
@@ -38,7 +43,8 @@ const (
 	figureDPI     = 96
 	panelWidth    = 6 * vg.Inch
 	panelHeight   = 4 * vg.Inch
-	titleHeight   = 0.45 * vg.Inch
+	titleLine     = 0.27 * vg.Inch // one line of the title
+	titlePadding  = 0.18 * vg.Inch // above and below the title's lines
 	legendRow     = 0.3 * vg.Inch
 	legendSwatch  = 0.35 * vg.Inch
 	legendGap     = 0.25 * vg.Inch
@@ -49,6 +55,7 @@ const (
 var (
 	titleStyle  = textStyle(14)
 	legendStyle = textStyle(11)
+	markStyle   = textStyle(12)
 )
 
 func textStyle(size vg.Length) text.Style {
@@ -59,7 +66,61 @@ func textStyle(size vg.Length) text.Style {
 func (f *figure) size() (vg.Length, vg.Length) {
 	rows := (len(f.panels) + f.cols - 1) / f.cols
 	width := vg.Length(f.cols) * panelWidth
-	return width, titleHeight + vg.Length(len(f.legendRows(width)))*legendRow + vg.Length(rows)*panelHeight
+	return width, f.titleHeight(width) + vg.Length(len(f.legendRows(width)))*legendRow + vg.Length(rows)*panelHeight
+}
+
+func (f *figure) titleHeight(width vg.Length) vg.Length {
+	_, lines := f.titleLayout(width)
+	return titlePadding + vg.Length(len(lines))*titleLine
+}
+
+// titleLayout breaks the title into lines that fit the figure's width: a
+// one-panel figure is narrow, and a title shrunk to fit on one line
+// becomes hard to read. A title that does not fit breaks before its
+// parenthesis, then between words; only a word wider than the figure
+// (a long experiment name) makes the font smaller.
+func (f *figure) titleLayout(width vg.Length) (text.Style, []string) {
+	style := titleStyle
+	room := width - 2*figureMargin
+	if style.Width(f.title) <= room {
+		return style, []string{f.title}
+	}
+	parts := []string{f.title}
+	if head, rest, ok := strings.Cut(f.title, " ("); ok && head != "" {
+		parts = []string{head, "(" + rest}
+	}
+	var lines []string
+	for _, part := range parts {
+		lines = append(lines, wrapWords(part, style, room)...)
+	}
+	widest := vg.Length(0)
+	for _, l := range lines {
+		widest = max(widest, style.Width(l))
+	}
+	if widest > room {
+		style.Font.Size = style.Font.Size * room / widest
+	}
+	return style, lines
+}
+
+// wrapWords fills lines with words up to room wide; a word wider than
+// room has a line of its own.
+func wrapWords(s string, style text.Style, room vg.Length) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && style.Width(line+" "+word) > room {
+			lines, line = append(lines, line), ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // legendRows flows the legend entries into rows that fit the width.
@@ -90,15 +151,13 @@ func (f *figure) writePNG(w io.Writer) error {
 	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(figureDPI), vgimg.UseBackgroundColor(color.White))
 	dc := draw.New(img)
 
-	title := titleStyle
+	title, lines := f.titleLayout(width)
 	title.XAlign, title.YAlign = draw.XCenter, draw.YCenter
-	// A long experiment name must not push the title off the image.
-	if w, room := title.Width(f.title), width-2*figureMargin; w > room {
-		title.Font.Size = title.Font.Size * room / w
+	for i, line := range lines {
+		dc.FillText(title, vg.Point{X: width / 2, Y: height - titlePadding/2 - (vg.Length(i)+0.5)*titleLine}, line)
 	}
-	dc.FillText(title, vg.Point{X: width / 2, Y: height - titleHeight/2}, f.title)
 
-	top := height - titleHeight
+	top := height - f.titleHeight(width)
 	for _, row := range f.legendRows(width) {
 		f.drawLegendRow(dc, row, top-legendRow/2)
 		top -= legendRow
@@ -132,7 +191,11 @@ func (f *figure) writePNG(w io.Writer) error {
 func (f *figure) drawLegendRow(dc draw.Canvas, row []legendEntry, y vg.Length) {
 	x := figureMargin
 	for _, e := range row {
-		if e.glyph != nil {
+		if e.mark != "" {
+			style := markStyle
+			style.XAlign, style.YAlign = draw.XCenter, draw.YCenter
+			dc.FillText(style, vg.Point{X: x + legendSwatch/2, Y: y}, e.mark)
+		} else if e.glyph != nil {
 			line := draw.LineStyle{Color: e.color, Width: vg.Points(1.5), Dashes: e.dashes}
 			dc.StrokeLine2(line, x, y, x+legendSwatch, y)
 			dc.DrawGlyph(draw.GlyphStyle{Color: e.color, Radius: vg.Points(3.5), Shape: e.glyph}, vg.Point{X: x + legendSwatch/2, Y: y})
@@ -154,36 +217,37 @@ func (f *figure) drawLegendRow(dc draw.Canvas, row []legendEntry, y vg.Length) {
 	}
 }
 
-// palette tells up to ten modes apart (Tableau 10, chosen for contrast and
-// for readers with colour-vision deficiencies); beyond ten, colours repeat
-// with another marker and dash.
-var palette = []color.Color{
-	rgb(0x4e79a7), rgb(0xf28e2b), rgb(0xe15759), rgb(0x76b7b2), rgb(0x59a14f),
-	rgb(0xedc948), rgb(0xb07aa1), rgb(0xff9da7), rgb(0x9c755f), rgb(0x79706e),
-}
-
+// glyphs mark a mode's points; a mode's number in the registry picks one.
+// In this order a mode's default policy (shared:race, reuseport,
+// roundrobin:free) gets a filled marker and its other policies the hollow
+// one of the same shape (Box and Pyramid are the filled ones).
 var glyphs = []draw.GlyphDrawer{
-	draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.PlusGlyph{}, draw.CrossGlyph{},
-	draw.RingGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{},
+	draw.CircleGlyph{}, draw.RingGlyph{}, draw.CrossGlyph{}, draw.BoxGlyph{}, draw.SquareGlyph{},
+	draw.PyramidGlyph{}, draw.TriangleGlyph{}, draw.PlusGlyph{},
 }
 
-var dashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}}
+// unknownDashes draws the lines of a mode the registry does not know, so
+// that a spare colour is not taken for a registered mode's.
+var unknownDashes = []vg.Length{vg.Points(6), vg.Points(3)}
 
 func rgb(hex uint32) color.Color {
 	return color.RGBA{R: uint8(hex >> 16), G: uint8(hex >> 8), B: uint8(hex), A: 0xff}
 }
 
-// modeStyle is the look of the i-th mode of a run, the same in every figure.
+// modeStyle is the look of a mode, the same in every figure of every report.
 type modeStyle struct {
 	color  color.Color
 	glyph  draw.GlyphDrawer
 	dashes []vg.Length
 }
 
-func styleOf(i int) modeStyle {
-	return modeStyle{
-		color:  palette[i%len(palette)],
-		glyph:  glyphs[i%len(glyphs)],
-		dashes: dashes[(i/len(palette))%len(dashes)],
+// styleOf is a mode label's look: its colour from the registry, whatever
+// other modes the run holds, and a marker by its number there.
+func styleOf(label string) modeStyle {
+	c, n := modes.Look(label)
+	s := modeStyle{color: c, glyph: glyphs[n%len(glyphs)]}
+	if n >= modes.Known() {
+		s.dashes = unknownDashes
 	}
+	return s
 }

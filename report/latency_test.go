@@ -96,7 +96,7 @@ func TestShareFigureShowsBusyTime(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			conds := analysis.Conditions(analysis.Points(&results.Run{Trials: tt.trials}))
-			f := shareFigure("e", conds, map[string]modeStyle{"shared": styleOf(0)})
+			f := shareFigure("e", conds, map[string]modeStyle{"shared": styleOf("shared")})
 			if len(f.panels) != tt.panels || f.cols != tt.panels {
 				t.Errorf("%d panels in %d columns; want %d", len(f.panels), f.cols, tt.panels)
 			}

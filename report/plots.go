@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"clusterbench/analysis"
+	"clusterbench/internal/cpuset"
 	"clusterbench/results"
 )
 
@@ -30,7 +33,9 @@ type Plot struct {
 
 // Plots lists the PNGs of a run: for each experiment, throughput, load
 // share per worker, latency and CPU per role, each with one panel per
-// condition, and for an experiment with a fault its damage over time. Names depend only on the record, so the report can link them.
+// condition, server CPU per request where the record has it, and for an
+// experiment with a fault its damage over time. Names depend only on the
+// record, so the report can link them.
 func Plots(r *results.Run) []Plot {
 	points := analysis.Points(r)
 	styles := modeStyles(points)
@@ -58,6 +63,10 @@ func Plots(r *results.Run) []Plot {
 			Plot{exp, "latency percentiles", base + "-latency.png", func() *figure { return latencyFigure(exp, conds, styles) }},
 			Plot{exp, "CPU per process role", base + "-cpu.png", func() *figure { return cpuFigure(exp, conds, r.Host.CPUs) }},
 		)
+		if hasCPUPerRequest(conds) {
+			out = append(out, Plot{exp, "server CPU per request", base + "-cpu-per-request.png",
+				func() *figure { return cpuPerRequestFigure(exp, conds, styles) }})
+		}
 		if analysis.HasFault(conds) {
 			out = append(out, Plot{exp, "successful responses and errors per second, the kill marked", base + "-fault.png",
 				func() *figure { return faultFigure(exp, conds, styles) }})
@@ -130,14 +139,11 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// modeStyles gives every mode label of the run its look, in order of first
-// appearance, so a mode looks the same in every figure.
+// modeStyles gives every mode label of the run its look (see styleOf).
 func modeStyles(points []*analysis.Point) map[string]modeStyle {
 	styles := map[string]modeStyle{}
 	for _, p := range points {
-		if _, ok := styles[p.Mode]; !ok {
-			styles[p.Mode] = styleOf(len(styles))
-		}
+		styles[p.Mode] = styleOf(p.Mode)
 	}
 	return styles
 }
@@ -245,17 +251,24 @@ func rangeAround(x float64, s analysis.Summary, scale float64) (plotter.XY, stru
 }
 
 func addErrorBars(p *plot.Plot, pts errorPoints, c color.Color) {
+	if bars := errorBars(pts, c); bars != nil {
+		p.Add(bars)
+	}
+}
+
+// errorBars draws pts' ranges; nil for none.
+func errorBars(pts errorPoints, c color.Color) *plotter.YErrorBars {
 	if len(pts.XYs) == 0 {
-		return
+		return nil
 	}
 	bars, err := plotter.NewYErrorBars(pts)
 	if err != nil {
-		return // only for NaN or infinite values, which Summarize never returns
+		return nil // only for NaN or infinite values, which Summarize never returns
 	}
 	bars.LineStyle.Color = c
 	bars.LineStyle.Width = vg.Points(1.2)
 	bars.CapWidth = vg.Points(6)
-	p.Add(bars)
+	return bars
 }
 
 // headroom leaves space above the highest value so that the top of a bar
@@ -272,39 +285,181 @@ func barWidth(n int) vg.Length {
 	return vg.Length(math.Min(28, 300/float64(max(n, 1))))
 }
 
+// throughputMark is what a throughput panel draws for one mode: the median
+// and range over repetitions, in requests/s or, at a fixed rate, in
+// percent of it, and in how many repetitions the load generator, not the
+// server, was the limit.
+type throughputMark struct {
+	x            float64
+	mode         string
+	summary      analysis.Summary
+	loadgenBound int
+	reps         int
+}
+
+// throughputMarks are the marks of a condition's measured modes; rate > 0
+// gives them in percent of that rate.
+func throughputMarks(c *analysis.Condition, rate float64) []throughputMark {
+	var marks []throughputMark
+	for i, pt := range c.Points {
+		if len(pt.Trials) == 0 {
+			continue
+		}
+		s := pt.Summary(func(t *results.Trial) float64 { return t.ThroughputRPS })
+		if rate > 0 {
+			s = pt.Summary(func(t *results.Trial) float64 { return 100 * t.ThroughputRPS / rate })
+		}
+		marks = append(marks, throughputMark{x: float64(i), mode: pt.Mode, summary: s, loadgenBound: pt.LoadgenBound(), reps: len(pt.Trials)})
+	}
+	return marks
+}
+
+// offeredRate is a condition's fixed rate in requests/s, 0 for a closed
+// loop: every repetition of every mode was offered the same rate.
+func offeredRate(c *analysis.Condition) float64 {
+	rate := -1
+	for _, p := range c.Points {
+		for _, t := range p.Trials {
+			if rate >= 0 && t.Load.Rate != rate {
+				return 0
+			}
+			rate = t.Load.Rate
+		}
+	}
+	return float64(max(rate, 0))
+}
+
+// plotBoundMark, the tables' mark, is drawn above a bar the load generator limited: its height is
+// what the load generator managed, not what the server could do.
+const plotBoundMark = "†"
+
+func boundLabel(m throughputMark) string {
+	if m.loadgenBound == m.reps {
+		return plotBoundMark
+	}
+	return fmt.Sprintf("%s %d/%d", plotBoundMark, m.loadgenBound, m.reps)
+}
+
 func throughputFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
 	f := &figure{title: exp + ": throughput (median of repetitions; bars span the lowest to the highest)",
 		legend: modeLegend(conds, styles, false), cols: panelCols(len(conds))}
+	bound, fixed := false, false
 	for _, c := range conds {
-		p := newPanel(conditionTitle(c), "", "throughput (requests/s)", true)
-		modeAxis(p, c)
-		var highest float64
-		for i, pt := range c.Points {
-			if len(pt.Trials) == 0 {
-				continue
-			}
-			s := pt.Summary(func(t *results.Trial) float64 { return t.ThroughputRPS })
-			bar, err := plotter.NewBarChart(plotter.Values{s.Median}, barWidth(len(c.Points)))
-			if err != nil {
-				continue
-			}
-			bar.XMin = float64(i)
-			bar.Color = styles[pt.Mode].color
-			bar.LineStyle.Width = 0
-			p.Add(bar)
-			xy, e := rangeAround(float64(i), s, 1)
-			addErrorBars(p, errorPoints{plotter.XYs{xy}, plotter.YErrors{e}}, color.Black)
-			highest = math.Max(highest, s.Max)
+		rate := offeredRate(c)
+		marks := throughputMarks(c, rate)
+		for _, m := range marks {
+			bound = bound || m.loadgenBound > 0
 		}
-		headroom(p, highest)
-		f.panels = append(f.panels, p)
+		if rate > 0 {
+			fixed = true
+			f.panels = append(f.panels, deliveredPanel(c, marks, rate, styles))
+		} else {
+			f.panels = append(f.panels, throughputPanel(c, marks, styles))
+		}
+	}
+	if fixed {
+		f.title = exp + ": throughput, at a fixed rate in percent of it (median of repetitions; ranges span the lowest to the highest)"
+		f.legend = append(f.legend, legendEntry{label: "the offered rate", color: referenceGrey, glyph: noGlyph{}, dashes: fairDashes})
+	}
+	if bound {
+		f.legend = append(f.legend, legendEntry{label: "the load generator was the limit (n/m: in n of m repetitions)", mark: plotBoundMark})
 	}
 	return f
 }
 
+// throughputPanel draws a closed loop's throughput as bars from zero.
+func throughputPanel(c *analysis.Condition, marks []throughputMark, styles map[string]modeStyle) *plot.Plot {
+	p := newPanel(conditionTitle(c), "", "throughput (requests/s)", true)
+	modeAxis(p, c)
+	var highest float64
+	for _, m := range marks {
+		bar, err := plotter.NewBarChart(plotter.Values{m.summary.Median}, barWidth(len(c.Points)))
+		if err != nil {
+			continue
+		}
+		bar.XMin = m.x
+		bar.Color = styles[m.mode].color
+		bar.LineStyle.Width = 0
+		p.Add(bar)
+		xy, e := rangeAround(m.x, m.summary, 1)
+		addErrorBars(p, errorPoints{plotter.XYs{xy}, plotter.YErrors{e}}, color.Black)
+		highest = math.Max(highest, m.summary.Max)
+	}
+	headroom(p, highest*1.05) // room for the marks above the ranges
+	addBoundMarks(p, marks)
+	return p
+}
+
+// deliveredPanel draws a fixed rate's throughput as percent of the rate,
+// points with their ranges on an axis zoomed to them: every mode
+// delivers about the rate, and bars from zero would all look alike.
+func deliveredPanel(c *analysis.Condition, marks []throughputMark, rate float64, styles map[string]modeStyle) *plot.Plot {
+	p := newPanel(conditionTitle(c), "", fmt.Sprintf("delivered (%% of the offered %.0f requests/s)", rate), true)
+	modeAxis(p, c)
+	offered := plotter.NewFunction(func(float64) float64 { return 100 })
+	offered.Color, offered.Dashes, offered.Width = referenceGrey, fairDashes, vg.Points(1)
+	p.Add(offered)
+	lowest, highest := 100.0, 100.0
+	for _, m := range marks {
+		st := styles[m.mode]
+		xy, e := rangeAround(m.x, m.summary, 1)
+		addErrorBars(p, errorPoints{plotter.XYs{xy}, plotter.YErrors{e}}, st.color)
+		dot, err := plotter.NewScatter(plotter.XYs{xy})
+		if err != nil {
+			continue
+		}
+		dot.Color, dot.Shape, dot.Radius = st.color, draw.CircleGlyph{}, vg.Points(5)
+		p.Add(dot)
+		lowest, highest = math.Min(lowest, m.summary.Min), math.Max(highest, m.summary.Max)
+	}
+	p.Y.Min, p.Y.Max = zoom(lowest, highest)
+	addBoundMarks(p, marks)
+	return p
+}
+
+// zoom is an axis range around lo..hi with room for the marks above, at
+// least two percent wide, so that noise is not blown up into a finding.
+func zoom(lo, hi float64) (float64, float64) {
+	const least = 2
+	span := hi - lo
+	lo, hi = lo-0.15*span, hi+0.25*span
+	if widen := least - (hi - lo); widen > 0 {
+		lo, hi = lo-widen/2, hi+widen/2
+	}
+	return math.Max(0, lo), hi
+}
+
+// addBoundMarks writes plotBoundMark above each mark the load generator limited.
+func addBoundMarks(p *plot.Plot, marks []throughputMark) {
+	var labels plotter.XYLabels
+	for _, m := range marks {
+		if m.loadgenBound > 0 {
+			labels.XYs = append(labels.XYs, plotter.XY{X: m.x, Y: m.summary.Max})
+			labels.Labels = append(labels.Labels, boundLabel(m))
+		}
+	}
+	if len(labels.XYs) == 0 {
+		return
+	}
+	l, err := plotter.NewLabels(labels)
+	if err != nil {
+		return
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i] = markStyle
+		l.TextStyle[i].XAlign, l.TextStyle[i].YAlign = draw.XCenter, draw.YBottom
+	}
+	l.Offset = vg.Point{Y: vg.Points(4)}
+	p.Add(l)
+}
+
+// referenceGrey draws reference lines (fair share, offered rate, CPUs),
+// lighter than the data so that lines on them stay visible.
+var referenceGrey = rgb(0x8c8c8c)
+
 func shareFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
 	f := &figure{title: exp + ": each worker's share, busiest to idlest (median of repetitions; bars span the lowest to the highest)",
-		legend: append(modeLegend(conds, styles, true), legendEntry{label: "fair share 1/N", color: color.Black, glyph: noGlyph{}, dashes: fairDashes}),
+		legend: append(modeLegend(conds, styles, true), legendEntry{label: "fair share 1/N", color: referenceGrey, glyph: noGlyph{}, dashes: fairDashes}),
 		cols:   2}
 	// Busy time only where the latency table is: older records keep their plots.
 	busy := false
@@ -338,6 +493,20 @@ func (noGlyph) DrawGlyph(*draw.Canvas, draw.GlyphStyle, vg.Point) {}
 
 func sharePanel(title, yLabel string, c *analysis.Condition, styles map[string]modeStyle, sortedShares func(*analysis.Point) []analysis.Summary) *plot.Plot {
 	p := newPanel(title, "worker, busiest to idlest", yLabel, false)
+	layers, highest := shareLayers(c, styles, sortedShares)
+	p.Add(layers...)
+	p.X.Min, p.X.Max = 0.5, float64(c.Workers)+0.5
+	p.X.Tick.Marker = integerTicks{}
+	headroom(p, highest)
+	return p
+}
+
+// shareLayers are what a share panel draws, bottom first: the fair share,
+// in grey, under the modes' lines, which often run along it.
+func shareLayers(c *analysis.Condition, styles map[string]modeStyle, sortedShares func(*analysis.Point) []analysis.Summary) ([]plot.Plotter, float64) {
+	fair := plotter.NewFunction(func(float64) float64 { return 100 / float64(c.Workers) })
+	fair.Color, fair.Dashes, fair.Width = referenceGrey, fairDashes, vg.Points(1)
+	layers := []plot.Plotter{fair}
 	var highest float64
 	n := len(c.Points)
 	for i, pt := range c.Points {
@@ -361,16 +530,12 @@ func sharePanel(title, yLabel string, c *analysis.Condition, styles map[string]m
 		}
 		line.Color, line.Width, line.Dashes = st.color, vg.Points(1.5), st.dashes
 		points.Color, points.Shape, points.Radius = st.color, st.glyph, vg.Points(3)
-		p.Add(line, points)
-		addErrorBars(p, pts, st.color)
+		layers = append(layers, line, points)
+		if bars := errorBars(pts, st.color); bars != nil {
+			layers = append(layers, bars)
+		}
 	}
-	fair := plotter.NewFunction(func(float64) float64 { return 100 / float64(c.Workers) })
-	fair.Color, fair.Dashes, fair.Width = color.Black, fairDashes, vg.Points(1)
-	p.Add(fair)
-	p.X.Min, p.X.Max = 0.5, float64(c.Workers)+0.5
-	p.X.Tick.Marker = integerTicks{}
-	headroom(p, highest)
-	return p
+	return layers, highest
 }
 
 // integerTicks marks every worker rank.
@@ -461,13 +626,36 @@ func loadgenCores(t *results.Trial) float64 {
 	return t.CPU.LoadgenSeconds / t.DurationSeconds
 }
 
+// cpuLimit is the reference line of a condition's CPU panel: the CPUs the
+// server was pinned to when every trial was pinned to as many, else the
+// machine's.
+func cpuLimit(c *analysis.Condition, machine int) (cpus int, pinned bool) {
+	n := 0
+	for _, p := range c.Points {
+		for _, t := range p.Trials {
+			if t.Placement == nil {
+				return machine, false
+			}
+			set, err := cpuset.Parse(t.Placement.ServerCPUs)
+			if err != nil || set.IsEmpty() || n > 0 && set.Len() != n {
+				return machine, false
+			}
+			n = set.Len()
+		}
+	}
+	if n == 0 {
+		return machine, false
+	}
+	return n, true
+}
+
 func cpuFigure(exp string, conds []*analysis.Condition, cpus int) *figure {
-	f := &figure{title: fmt.Sprintf("%s: CPU per process role, in cores (median of repetitions; the machine has %d)", exp, cpus),
-		cols: panelCols(len(conds))}
+	f := &figure{cols: panelCols(len(conds))}
 	for _, r := range roles {
 		f.legend = append(f.legend, legendEntry{label: r.name, color: r.color})
 	}
-	f.legend = append(f.legend, legendEntry{label: "CPUs of the machine", color: color.Black, glyph: noGlyph{}, dashes: fairDashes})
+	pinnedTo := map[int]bool{}
+	unpinned := false
 	for _, c := range conds {
 		p := newPanel(conditionTitle(c), "", "CPU (cores)", true)
 		modeAxis(p, c)
@@ -490,15 +678,97 @@ func cpuFigure(exp string, conds []*analysis.Condition, cpus int) *figure {
 			p.Add(bar)
 			below = bar
 		}
-		machine := plotter.NewFunction(func(float64) float64 { return float64(cpus) })
-		machine.Color, machine.Dashes, machine.Width = color.Black, fairDashes, vg.Points(1)
-		p.Add(machine)
-		highest := float64(cpus)
+		limit, pinned := cpuLimit(c, cpus)
+		if pinned {
+			pinnedTo[limit] = true
+		} else {
+			unpinned = true
+		}
+		line := plotter.NewFunction(func(float64) float64 { return float64(limit) })
+		line.Color, line.Dashes, line.Width = color.Black, fairDashes, vg.Points(1)
+		p.Add(line)
+		highest := float64(limit)
 		for _, s := range stacked {
 			highest = math.Max(highest, s)
 		}
 		headroom(p, highest)
 		f.panels = append(f.panels, p)
 	}
+	f.title = fmt.Sprintf("%s: CPU per process role, in cores (median of repetitions; the machine has %d)", exp, cpus)
+	label := "CPUs of the machine"
+	if len(pinnedTo) > 0 {
+		f.title = fmt.Sprintf("%s: CPU per process role, in cores (median of repetitions; the machine has %d, the server was pinned to %s)",
+			exp, cpus, joinInts(slices.Sorted(maps.Keys(pinnedTo))))
+		label = "CPUs the server was pinned to"
+		if unpinned {
+			label = "CPUs the server had: pinned to, or the machine's"
+		}
+	}
+	f.legend = append(f.legend, legendEntry{label: label, color: color.Black, glyph: noGlyph{}, dashes: fairDashes})
 	return f
+}
+
+// joinInts is "1", "1 or 2".
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, " or ")
+}
+
+// cpuPerRequestFigure draws the server's CPU time per request (master,
+// proxy and workers) of each mode: the cost of a design, which holds
+// where throughput is the load generator's or a fixed rate's. Trials that
+// did not record it (0) are left out (see hasCPUPerRequest).
+func cpuPerRequestFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
+	f := &figure{title: exp + ": server CPU per request: master, proxy and workers (median of repetitions; bars span the lowest to the highest)",
+		legend: modeLegend(conds, styles, false), cols: panelCols(len(conds))}
+	for _, c := range conds {
+		p := newPanel(conditionTitle(c), "", "server CPU per request (µs)", true)
+		modeAxis(p, c)
+		var highest float64
+		for i, pt := range c.Points {
+			s, ok := cpuPerRequest(pt)
+			if !ok {
+				continue
+			}
+			bar, err := plotter.NewBarChart(plotter.Values{s.Median}, barWidth(len(c.Points)))
+			if err != nil {
+				continue
+			}
+			bar.XMin, bar.Color, bar.LineStyle.Width = float64(i), styles[pt.Mode].color, 0
+			p.Add(bar)
+			xy, e := rangeAround(float64(i), s, 1)
+			addErrorBars(p, errorPoints{plotter.XYs{xy}, plotter.YErrors{e}}, color.Black)
+			highest = math.Max(highest, s.Max)
+		}
+		headroom(p, highest)
+		f.panels = append(f.panels, p)
+	}
+	return f
+}
+
+func hasCPUPerRequest(conds []*analysis.Condition) bool {
+	for _, c := range conds {
+		for _, p := range c.Points {
+			if _, ok := cpuPerRequest(p); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cpuPerRequest summarizes a point's server CPU per request over the
+// repetitions that recorded it; false if none did.
+func cpuPerRequest(p *analysis.Point) (analysis.Summary, bool) {
+	var xs []float64
+	for _, t := range p.Trials {
+		if t.ServerCPUPerRequestUs > 0 {
+			xs = append(xs, t.ServerCPUPerRequestUs)
+		}
+	}
+	s := analysis.Summarize(xs)
+	return s, s.N > 0
 }

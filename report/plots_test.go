@@ -13,25 +13,29 @@ import (
 func TestPlotsAreValidPNGs(t *testing.T) {
 	r := fixture(t)
 	plots := Plots(r)
-	// Two experiments, four figures each, named after the experiment.
+	// Two experiments, five figures each, named after the experiment.
 	want := []string{
-		"quick-throughput.png", "quick-share.png", "quick-latency.png", "quick-cpu.png",
-		"open-loop-throughput.png", "open-loop-share.png", "open-loop-latency.png", "open-loop-cpu.png",
+		"quick-throughput.png", "quick-share.png", "quick-latency.png", "quick-cpu.png", "quick-cpu-per-request.png",
+		"open-loop-throughput.png", "open-loop-share.png", "open-loop-latency.png", "open-loop-cpu.png", "open-loop-cpu-per-request.png",
 	}
 	if len(plots) != len(want) {
 		t.Fatalf("%d plots; want %d", len(plots), len(want))
 	}
-	// At 96 dpi a panel is 6 × 4 inches (576 × 384 px), two to a row; the
-	// title takes 0.45 in (43 px) and each legend row 0.3 in (29 px).
+	// At 96 dpi a panel is 6 × 4 inches (576 × 384 px), two to a row; a
+	// title of one line takes 0.45 in (43 px), each more line 0.27 in (26
+	// px), and each legend row 0.3 in (29 px). One panel's width holds
+	// these titles on two lines.
 	sizes := map[string]image.Point{
-		"quick-throughput.png":     {1152, 456}, // 2 conditions, 4 modes: one legend row
-		"quick-share.png":          {1152, 840}, // 2 conditions × (requests, connections)
-		"quick-latency.png":        {1152, 456}, //
-		"quick-cpu.png":            {1152, 456}, // 4 roles and the CPU line: one legend row
-		"open-loop-throughput.png": {576, 456},  // one condition: one panel
-		"open-loop-share.png":      {1152, 456}, // requests and connections
-		"open-loop-latency.png":    {576, 456},  //
-		"open-loop-cpu.png":        {576, 485},  // the legend needs two rows in one panel's width
+		"quick-throughput.png":          {1152, 456}, // 2 conditions, 4 modes and the † mark: one legend row
+		"quick-share.png":               {1152, 840}, // 2 conditions × (requests, connections)
+		"quick-latency.png":             {1152, 456}, //
+		"quick-cpu.png":                 {1152, 456}, // 4 roles and the CPU line: one legend row
+		"quick-cpu-per-request.png":     {1152, 456}, //
+		"open-loop-throughput.png":      {576, 482},  // one condition: one panel; the offered rate in the legend
+		"open-loop-share.png":           {1152, 456}, // requests and connections
+		"open-loop-latency.png":         {576, 482},  //
+		"open-loop-cpu.png":             {576, 511},  // the legend needs two rows in one panel's width
+		"open-loop-cpu-per-request.png": {576, 482},  //
 	}
 	for i, p := range plots {
 		if p.File != want[i] {
@@ -59,8 +63,8 @@ func TestPlotsAreValidPNGs(t *testing.T) {
 
 	// Each mode's bar is drawn in that mode's colour.
 	img, _ := png.Decode(bytes.NewReader(must(plots[0].Render())))
-	for i, mode := range []string{"shared", "reuseport", "roundrobin:free", "iptables:nth"} {
-		if !hasColour(img, styleOf(i).color) {
+	for _, mode := range []string{"shared", "reuseport", "roundrobin:free", "iptables:nth"} {
+		if !hasColour(img, styleOf(mode).color) {
 			t.Errorf("throughput plot has no bar in %s's colour", mode)
 		}
 	}

@@ -298,8 +298,8 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 	}
 	plots := report.Plots(run)
-	if len(plots) != 4 {
-		t.Errorf("%d plots; want throughput, share, latency and CPU", len(plots))
+	if len(plots) != 5 {
+		t.Errorf("%d plots; want throughput, share, latency, CPU and CPU per request", len(plots))
 	}
 	pngs := map[string][]byte{}
 	for _, p := range plots {
