@@ -426,7 +426,8 @@ func zoom(lo, hi float64) (float64, float64) {
 	if widen := least - (hi - lo); widen > 0 {
 		lo, hi = lo-widen/2, hi+widen/2
 	}
-	return math.Max(0, lo), hi
+	// Whole percents at the ends, so that the ticks fall on round numbers.
+	return math.Max(0, math.Floor(lo)), math.Ceil(hi)
 }
 
 // addBoundMarks writes plotBoundMark above each mark the load generator limited.
