@@ -28,6 +28,8 @@ import (
 	"strings"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"clusterbench/plan"
 )
 
@@ -137,6 +139,12 @@ type Result struct {
 	RateRPS       float64
 	ThroughputRPS float64
 	Latency       Latency
+	// LatencyHistogram is the latency of successful requests while
+	// measuring, in microseconds: vegeta's own, and for wrk the
+	// distribution wrk reports, which includes the requests its
+	// coordinated-omission correction adds (so it may count more than
+	// Successes). nil when wrk's script could not read it.
+	LatencyHistogram *hdrhistogram.Histogram
 	// PerWorker is indexed by the X-Worker header.
 	PerWorker []Tally
 	// Processes is what each worker process served (X-Worker-Pid), so
@@ -150,6 +158,9 @@ type Result struct {
 	// nil without a fault.
 	FaultAt    time.Duration
 	AfterFault *Window
+	// FaultTimeline is what completed millisecond by millisecond from
+	// shortly before the fault on (vegeta only); nil without a fault.
+	FaultTimeline *Timeline
 	// Unattributed counts successful responses that named no worker.
 	Unattributed uint64
 	// WarmupPerWorker counts successful warm-up requests per worker.
@@ -195,6 +206,12 @@ func Drive(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	_, err := plan.ParseEngine(string(cfg.Engine))
 	return nil, fmt.Errorf("loadgen: %w", err)
+}
+
+// newLatencyHistogram holds latencies in microseconds, from 1 µs to an
+// hour, to 3 significant digits.
+func newLatencyHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
 }
 
 // peakRSS is this process's high-water mark of resident memory, from
