@@ -59,7 +59,7 @@ func Plots(r *results.Run) []Plot {
 			Plot{exp, "CPU per process role", base + "-cpu.png", func() *figure { return cpuFigure(exp, conds, r.Host.CPUs) }},
 		)
 		if analysis.HasFault(conds) {
-			out = append(out, Plot{exp, "successful responses and errors per second, the kill marked", base + "-fault.png",
+			out = append(out, Plot{exp, faultCaption(conds), base + "-fault.png",
 				func() *figure { return faultFigure(exp, conds, styles) }})
 		}
 	}
