@@ -11,8 +11,12 @@
 //   - wrk, the C load generator, run as a child with a Lua script that
 //     counts responses per worker. It is closed loop only: each
 //     connection sends its next request when the last one returns, so a
-//     stalled server also stalls the load, and its latencies leave out the
-//     requests that were never sent meanwhile (coordinated omission). It
+//     stalled server also stalls the load, and the requests that were
+//     never sent meanwhile have no latency (coordinated omission). wrk
+//     makes up for it roughly after the run: for every slow response it
+//     adds the requests a connection would have sent meanwhile at its
+//     average pace, so its latency distribution counts more requests than
+//     were answered (a fifth more, at maximum rate on 2 busy cores). It
 //     is for the question "how fast can this go".
 //
 // Memory does not grow with the number of requests: latencies go into
