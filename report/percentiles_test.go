@@ -104,8 +104,8 @@ func TestLatencyFigureFromHistograms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, mode := range []string{"shared", "reuseport"} {
-		if !hasColour(img, styleOf(i).color) {
+	for _, mode := range []string{"shared", "reuseport"} {
+		if !hasColour(img, styles[mode].color) {
 			t.Errorf("percentile plot has no curve in %s's colour", mode)
 		}
 	}

@@ -66,7 +66,8 @@ func TestFaultFigureFromTimelines(t *testing.T) {
 		timelineTrial("roundrobin:free", 1, -100.2), timelineTrial("reuseport", 1, -100.7),
 	}}
 	conds := analysis.Conditions(analysis.Points(r))
-	f := faultFigure("e", conds, modeStyles(analysis.Points(r)))
+	styles := modeStyles(analysis.Points(r))
+	f := faultFigure("e", conds, styles)
 	if len(f.panels) != 2 || f.panels[0].X.Label.Text != "milliseconds from the kill" || f.panels[0].X.Min > -99 || f.panels[0].X.Max < 100 {
 		t.Fatalf("%d panels, x %q from %v to %v; want successes and errors in ms from the kill, -100 to 100", len(f.panels), f.panels[0].X.Label.Text, f.panels[0].X.Min, f.panels[0].X.Max)
 	}
@@ -82,8 +83,8 @@ func TestFaultFigureFromTimelines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, mode := range []string{"roundrobin:free", "reuseport"} {
-		if !hasColour(img, styleOf(i).color) {
+	for _, mode := range []string{"roundrobin:free", "reuseport"} {
+		if !hasColour(img, styles[mode].color) {
 			t.Errorf("fault plot has no line in %s's colour", mode)
 		}
 	}
