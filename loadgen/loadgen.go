@@ -11,8 +11,12 @@
 //   - wrk, the C load generator, run as a child with a Lua script that
 //     counts responses per worker. It is closed loop only: each
 //     connection sends its next request when the last one returns, so a
-//     stalled server also stalls the load, and its latencies leave out the
-//     requests that were never sent meanwhile (coordinated omission). It
+//     stalled server also stalls the load, and the requests that were
+//     never sent meanwhile have no latency (coordinated omission). wrk
+//     makes up for it roughly after the run: for every slow response it
+//     adds the requests a connection would have sent meanwhile at its
+//     average pace, so its latency distribution counts more requests than
+//     were answered (a fifth more, at maximum rate on 2 busy cores). It
 //     is for the question "how fast can this go".
 //
 // Memory does not grow with the number of requests: latencies go into
@@ -27,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"clusterbench/plan"
 )
@@ -137,6 +143,12 @@ type Result struct {
 	RateRPS       float64
 	ThroughputRPS float64
 	Latency       Latency
+	// LatencyHistogram is the latency of successful requests while
+	// measuring, in microseconds: vegeta's own, and for wrk the
+	// distribution wrk reports, which includes the requests its
+	// coordinated-omission correction adds (so it may count more than
+	// Successes). nil when wrk's script could not read it.
+	LatencyHistogram *hdrhistogram.Histogram
 	// PerWorker is indexed by the X-Worker header.
 	PerWorker []Tally
 	// Processes is what each worker process served (X-Worker-Pid), so
@@ -150,6 +162,9 @@ type Result struct {
 	// nil without a fault.
 	FaultAt    time.Duration
 	AfterFault *Window
+	// FaultTimeline is what completed millisecond by millisecond from
+	// shortly before the fault on (vegeta only); nil without a fault.
+	FaultTimeline *Timeline
 	// Unattributed counts successful responses that named no worker.
 	Unattributed uint64
 	// WarmupPerWorker counts successful warm-up requests per worker.
@@ -195,6 +210,12 @@ func Drive(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	_, err := plan.ParseEngine(string(cfg.Engine))
 	return nil, fmt.Errorf("loadgen: %w", err)
+}
+
+// newLatencyHistogram holds latencies in microseconds, from 1 µs to an
+// hour, to 3 significant digits.
+func newLatencyHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
 }
 
 // peakRSS is this process's high-water mark of resident memory, from

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -49,6 +50,7 @@ func TestRunCountsAgreeWithWorker(t *testing.T) {
 					t.Fatal(err)
 				}
 				checkAgainstWorker(t, res, s.Counters(0), keepAlive)
+				checkLatencyHistogram(t, res, engine)
 				if len(phases) != 2 || !phases[0] || phases[1] {
 					t.Errorf("phase calls %v; want [true false]", phases)
 				}
@@ -82,6 +84,37 @@ func checkAgainstWorker(t *testing.T, res *Result, c worker.Counters, keepAlive 
 	}
 	if want := float64(res.Successes) / res.Elapsed.Seconds(); math.Abs(res.ThroughputRPS-want) > 1e-6*want {
 		t.Errorf("throughput %v; want successes/elapsed = %v", res.ThroughputRPS, want)
+	}
+}
+
+// checkLatencyHistogram: the histogram holds the measured successes, and
+// its percentiles are those the engine reported, to the histogram's
+// precision (3 significant digits) or one rank's difference, because wrk
+// rounds a percentile's rank a little differently.
+func checkLatencyHistogram(t *testing.T, res *Result, engine plan.Engine) {
+	t.Helper()
+	h := res.LatencyHistogram
+	if h == nil {
+		t.Fatal("no latency histogram")
+	}
+	count := uint64(h.TotalCount())
+	switch {
+	case engine == plan.Vegeta && count != res.Successes:
+		t.Errorf("histogram counts %d requests; want the %d successes", count, res.Successes)
+	// wrk's own distribution holds the requests its coordinated-omission
+	// correction adds: a fifth more on this busy machine.
+	case engine == plan.Wrk && count < res.Successes:
+		t.Errorf("histogram counts %d requests; want the %d successes and wrk's corrections", count, res.Successes)
+	}
+	for _, pc := range []struct {
+		q    float64
+		want float64
+	}{{50, res.Latency.P50}, {99, res.Latency.P99}} {
+		got := float64(h.ValueAtQuantile(pc.q)) / 1000
+		below, above := float64(h.ValueAtQuantile(pc.q-100/float64(count)))/1000, float64(h.ValueAtQuantile(pc.q+100/float64(count)))/1000
+		if tolerance := 0.001*pc.want + 0.001; math.Abs(got-pc.want) > tolerance && (pc.want < below-tolerance || pc.want > above+tolerance) {
+			t.Errorf("p%v from the histogram %v ms (a rank either side: %v, %v); %s said %v ms", pc.q, got, below, above, engine, pc.want)
+		}
 	}
 }
 
@@ -269,5 +302,48 @@ func TestWrkReportLatency(t *testing.T) {
 	want := Latency{Mean: 1.5005, P50: 1, P90: 2, P99: 2.9, P999: 2.99, Max: 3, Stddev: 0.7075}
 	if got != want {
 		t.Errorf("latency %+v; want %+v", got, want)
+	}
+	if h := r.result(1).LatencyHistogram; h != nil {
+		t.Errorf("a report without latency buckets gave a histogram of %d", h.TotalCount())
+	}
+}
+
+// TestWrkReportLatencyBuckets: each bucket's latency is given less the
+// previous one's (exact below 2048 µs, the histogram's precision); a
+// script that could not read them says null.
+func TestWrkReportLatencyBuckets(t *testing.T) {
+	for _, tt := range []struct {
+		buckets  string
+		want     map[int64]int64
+		noBucket bool
+	}{
+		{buckets: "[1000,1,500,3,5,2]", want: map[int64]int64{1000: 1, 1500: 3, 1505: 2}},
+		{buckets: "[]", want: map[int64]int64{}},
+		{buckets: "null", noBucket: true},
+	} {
+		r := &wrkRun{cmd: exec.Command("true")}
+		if err := r.cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		r.stdout.WriteString(wrkReportPrefix + `{"elapsed_s":1,"served":{},"connections":{},"statuses":{},"errors":{},"latency_us":{},"latency_buckets":` + tt.buckets + "}\n")
+		if err := r.parse(); err != nil {
+			t.Fatal(err)
+		}
+		h := r.result(1).LatencyHistogram
+		if tt.noBucket {
+			if h != nil {
+				t.Errorf("%s: a histogram of %d; want none", tt.buckets, h.TotalCount())
+			}
+			continue
+		}
+		got := map[int64]int64{}
+		for _, b := range h.Distribution() {
+			if b.Count > 0 {
+				got[b.From] += b.Count
+			}
+		}
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("%s: histogram %v; want %v", tt.buckets, got, tt.want)
+		}
 	}
 }

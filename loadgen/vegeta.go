@@ -57,6 +57,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Result, error) {
 	agg.start = time.Now()
 	if f := cfg.Fault; f != nil {
 		agg.after = &Window{ErrorKinds: map[string]uint64{}}
+		agg.timeline = newTimeline(f.At)
 		timer := time.AfterFunc(f.At, func() {
 			// Noted before the fault, so nothing it causes is counted before it.
 			agg.faultAt.Store(int64(time.Since(agg.start)))
@@ -132,6 +133,8 @@ type aggregate struct {
 	// -1 before. after is what completed from then on; nil without a fault.
 	faultAt atomic.Int64
 	after   *Window
+	// timeline is the fault's millisecond bins; nil without a fault.
+	timeline *Timeline
 	// warm-up requests are counted apart and never mixed into the figures
 	warmRequests, warmErrors uint64
 	lastReport               time.Time
@@ -141,7 +144,7 @@ func newAggregate(workers int, duration time.Duration) *aggregate {
 	a := &aggregate{
 		seconds:    max(1, int((duration+time.Second-1)/time.Second)),
 		errorKinds: map[string]uint64{},
-		latency:    hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
+		latency:    newLatencyHistogram(),
 		workers:    make([]workerTally, workers),
 	}
 	a.faultAt.Store(-1)
@@ -231,12 +234,16 @@ func (a *aggregate) add(res *vegeta.Result) {
 	if at := a.faultAt.Load(); at >= 0 && int64(done) >= at {
 		after = a.after
 	}
+	bad := failed(res)
 	a.requests++
 	sec.Requests++
+	if a.timeline != nil {
+		a.timeline.add(done, bad)
+	}
 	if after != nil {
 		after.Requests++
 	}
-	if failed(res) {
+	if bad {
 		kind := ErrorKind(res.Code, res.Error)
 		a.errors++
 		a.errorKinds[kind]++
@@ -316,12 +323,13 @@ func (a *aggregate) result() *Result {
 	}
 	r.Series = a.series
 	if at := a.faultAt.Load(); at >= 0 {
-		r.FaultAt, r.AfterFault = time.Duration(at), a.after
+		r.FaultAt, r.AfterFault, r.FaultTimeline = time.Duration(at), a.after, a.timeline
 	}
 	if s := elapsed.Seconds(); s > 0 {
 		r.RateRPS = float64(r.Requests) / s
 		r.ThroughputRPS = float64(r.Successes) / s
 	}
+	r.LatencyHistogram = a.latency
 	if a.latency.TotalCount() > 0 {
 		r.Latency = Latency{
 			Mean: a.latency.Mean() / 1000,

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
 	"clusterbench/internal/tail"
@@ -134,6 +135,10 @@ type wrkReport struct {
 	LatencyUs   struct {
 		Mean, P50, P90, P99, P999, Max, Stdev float64
 	} `json:"latency_us"`
+	// LatencyBuckets is wrk's latency distribution as pairs: a latency in
+	// microseconds, less the previous pair's, and its count; nil when the
+	// script could not read it.
+	LatencyBuckets *[]uint64 `json:"latency_buckets"`
 }
 
 func startWrk(ctx context.Context, cfg Config, threads int, d time.Duration, warmup bool) (*wrkRun, error) {
@@ -235,10 +240,11 @@ func (r *wrkRun) readStderr(done chan<- struct{}) {
 }
 
 func (r *wrkRun) parse() error {
-	sc := bufio.NewScanner(bytes.NewReader(r.stdout.Bytes()))
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), wrkReportPrefix); ok {
-			if err := json.Unmarshal([]byte(line), &r.report); err != nil {
+	// Not a bufio.Scanner: the report line holds the latency buckets and
+	// may be longer than a scanner's line limit.
+	for line := range bytes.Lines(r.stdout.Bytes()) {
+		if line, ok := bytes.CutPrefix(line, []byte(wrkReportPrefix)); ok {
+			if err := json.Unmarshal(line, &r.report); err != nil {
 				return fmt.Errorf("loadgen: wrk script's report: %w", err)
 			}
 			return nil
@@ -292,7 +298,21 @@ func (r *wrkRun) result(workers int) *Result {
 	ms := func(us float64) float64 { return us / 1000 }
 	l := rep.LatencyUs
 	res.Latency = Latency{Mean: ms(l.Mean), P50: ms(l.P50), P90: ms(l.P90), P99: ms(l.P99), P999: ms(l.P999), Max: ms(l.Max), Stddev: ms(l.Stdev)}
+	if rep.LatencyBuckets != nil {
+		res.LatencyHistogram = bucketHistogram(*rep.LatencyBuckets)
+	}
 	return res
+}
+
+// bucketHistogram is the histogram of the script's latency buckets.
+func bucketHistogram(pairs []uint64) *hdrhistogram.Histogram {
+	h := newLatencyHistogram()
+	var us uint64
+	for i := 0; i+1 < len(pairs); i += 2 {
+		us += pairs[i]
+		_ = h.RecordValues(int64(us), int64(pairs[i+1])) // only past an hour, which wrk's timeout never reaches
+	}
+	return h
 }
 
 // growTo makes room in the per-worker tallies for worker w, a whole

@@ -24,6 +24,7 @@ local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } clusterbench_timespec;
 int clock_gettime(int clock, clusterbench_timespec *ts);
+typedef struct { uint64_t count; uint64_t limit; uint64_t min; uint64_t max; uint64_t data[]; } clusterbench_wrk_stats;
 ]]
 local ts = ffi.new("clusterbench_timespec")
 local CLOCK_MONOTONIC = 1
@@ -136,6 +137,37 @@ local function object(counts)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
+-- buckets is wrk's latency distribution as a JSON array of pairs: each
+-- latency (microseconds, less the previous pair's, so the line stays
+-- short) and its count. It reads wrk's stats struct (src/stats.h, the same
+-- since wrk 4.0) straight through the userdata, because wrk's Lua
+-- interface finds the i-th bucket by scanning from the first, which is
+-- quadratic in the buckets; the struct is believed only if its min, max
+-- and count agree with what that interface says. "null" if they do not.
+local function buckets(latency)
+  local s = ffi.cast("clusterbench_wrk_stats **", latency)[0]
+  local count = tonumber(s.count)
+  if count == 0 then
+    return "[]"
+  end
+  local lo, hi = tonumber(s.min), tonumber(s.max)
+  if lo ~= latency.min or hi ~= latency.max or hi >= tonumber(s.limit) then
+    return "null"
+  end
+  local parts, prev, sum = {}, 0, 0
+  for v = lo, hi do
+    local n = tonumber(s.data[v])
+    if n > 0 then
+      parts[#parts + 1] = string.format("%d,%d", v - prev, n)
+      prev, sum = v, sum + n
+    end
+  end
+  if sum ~= count then
+    return "null"
+  end
+  return "[" .. table.concat(parts, ",") .. "]"
+end
+
 function done(summary, latency, requests)
   local s, c, st, un = {}, {}, {}, 0
   local from, to = math.huge, 0
@@ -156,9 +188,9 @@ function done(summary, latency, requests)
   io.write(string.format(
     'clusterbench-wrk {"elapsed_s":%f,"duration_us":%d,"responses":%d,"served":%s,"connections":%s,"statuses":%s,"unnamed":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
-    '"latency_us":{"mean":%f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d,"stdev":%f}}\n',
+    '"latency_us":{"mean":%f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d,"stdev":%f},"latency_buckets":%s}\n',
     math.max(to - from, 0), summary.duration, summary.requests, object(s), object(c), object(st), un,
     e.connect, e.read, e.write, e.timeout,
     latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max, stdev))
+    latency:percentile(99.9), latency.max, stdev, buckets(latency)))
 end

@@ -68,7 +68,7 @@ func Plots(r *results.Run) []Plot {
 				func() *figure { return cpuPerRequestFigure(exp, conds, styles) }})
 		}
 		if analysis.HasFault(conds) {
-			out = append(out, Plot{exp, "successful responses and errors per second, the kill marked", base + "-fault.png",
+			out = append(out, Plot{exp, faultCaption(conds), base + "-fault.png",
 				func() *figure { return faultFigure(exp, conds, styles) }})
 		}
 	}
@@ -561,7 +561,13 @@ var percentiles = []struct {
 	{"max", func(l results.Latency) float64 { return l.Max }},
 }
 
+// latencyFigure is the percentile plot when the trials kept latency
+// histograms, else the recorded percentiles, as older records have
+// always been drawn.
 func latencyFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
+	if hasLatencyHistograms(conds) {
+		return percentileFigure(exp, conds, styles)
+	}
 	f := &figure{title: exp + ": latency of successful requests (median of repetitions; log scale)",
 		legend: modeLegend(conds, styles, true), cols: panelCols(len(conds))}
 	names := make([]string, len(percentiles))

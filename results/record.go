@@ -127,7 +127,10 @@ type Trial struct {
 	// LatencyHistogram is the latency of successful requests in
 	// microseconds, an HDR histogram in its compressed V2 encoding
 	// (base64), so percentile plots re-render from the record alone;
-	// empty in records from before it was kept.
+	// empty in records from before it was kept. It covers the measured
+	// phase only. With wrk it is wrk's own distribution, from which Latency
+	// comes: it includes the requests wrk's coordinated-omission
+	// correction adds, so it may count more than Successes.
 	LatencyHistogram string `json:"latency_histogram,omitempty"`
 
 	PerWorker []WorkerCounts `json:"per_worker"`
@@ -301,6 +304,24 @@ type Fault struct {
 	// PortClosedSeconds is from the kill until the deployment closed its
 	// port because no worker was left; nil if it stayed open.
 	PortClosedSeconds *float64 `json:"port_closed_seconds,omitempty"`
+	// Timeline is what completed millisecond by millisecond around the
+	// kill, fine enough to show a gap of a few milliseconds; nil in records
+	// from before it was kept.
+	Timeline *Timeline `json:"timeline,omitempty"`
+}
+
+// Timeline is what the client saw complete in each bin of a span around
+// a kill: from about 100 ms before it to 100 ms after the later of the
+// last error and the first response of a replacement, at most 2,000 bins.
+type Timeline struct {
+	// StartMs is the first bin's start, in milliseconds from the kill
+	// (negative: before it); BinMs is the width of every bin.
+	StartMs float64 `json:"start_ms"`
+	BinMs   float64 `json:"bin_ms"`
+	// Successes and Errors are the responses and failed requests that
+	// completed in each bin.
+	Successes []uint32 `json:"successes"`
+	Errors    []uint32 `json:"errors"`
 }
 
 // Window is what the client saw in part of a trial.

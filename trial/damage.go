@@ -65,7 +65,29 @@ func damage(d plan.Deployment, lg *loadgen.Result, served *ServeAccount) (*resul
 	if !served.PortClosed.IsZero() {
 		dmg.PortClosedSeconds = ptr(served.PortClosed.Sub(kill.At).Seconds())
 	}
+	if tl := lg.FaultTimeline; tl != nil {
+		// What tells something: up to the last error or the replacement's
+		// first response, whichever came later, and a little after.
+		settled := at
+		if a.Errors > 0 {
+			settled = max(settled, a.LastError)
+		}
+		if dmg.RecoverySeconds != nil {
+			settled = max(settled, first)
+		}
+		dmg.Timeline = timeline(tl.Until(min(settled+timelineAfter, lg.Elapsed)), at)
+	}
 	return dmg, nil
+}
+
+// timelineAfter is how much of the timeline is kept after the fault settled.
+const timelineAfter = 100 * time.Millisecond
+
+// timeline is the client's millisecond account around the kill at at,
+// for results.json.
+func timeline(tl *loadgen.Timeline, at time.Duration) *results.Timeline {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return &results.Timeline{StartMs: ms(tl.Start - at), BinMs: ms(tl.Bin), Successes: tl.Successes, Errors: tl.Errors}
 }
 
 func window(requests, successes, errs uint64, kinds map[string]uint64, seconds float64) results.Window {

@@ -95,3 +95,62 @@ func TestSeries(t *testing.T) {
 		t.Errorf("series of wrk's load (no seconds) = %+v; want nil", got)
 	}
 }
+
+// The record keeps the fault's millisecond timeline from 100 ms before
+// the kill to 100 ms after the fault settled: the last error or the
+// replacement's first response, whichever came later, and never past the
+// load's end.
+func TestDamageTimeline(t *testing.T) {
+	kill := time.Unix(1000, 0)
+	bins := func() *loadgen.Timeline {
+		tl := &loadgen.Timeline{Start: 900 * time.Millisecond, Bin: time.Millisecond, Successes: make([]uint32, 2000), Errors: make([]uint32, 2000)}
+		for i := range tl.Successes {
+			tl.Successes[i] = 5
+		}
+		tl.Successes[103], tl.Errors[103] = 0, 2 // 3 ms after the kill
+		return tl
+	}
+	for _, tt := range []struct {
+		name      string
+		lastError time.Duration
+		recovered time.Duration // 0: no replacement served
+		elapsed   time.Duration
+		wantBins  int
+	}{
+		{"errors last", 1500 * time.Millisecond, 1300 * time.Millisecond, 4 * time.Second, 701},
+		{"recovery last", 1200 * time.Millisecond, 1300 * time.Millisecond, 4 * time.Second, 501},
+		{"no replacement", 1200 * time.Millisecond, 0, 4 * time.Second, 401},
+		{"the load ended first", 1500 * time.Millisecond, 1300 * time.Millisecond, 1050 * time.Millisecond, 151},
+	} {
+		lg := &loadgen.Result{
+			Requests: 100, Successes: 98, Errors: 2, Elapsed: tt.elapsed, FaultAt: time.Second, FaultTimeline: bins(),
+			AfterFault: &loadgen.Window{Requests: 60, Successes: 58, Errors: 2, LastError: tt.lastError},
+			Processes:  []loadgen.ProcessTally{{Worker: 0, PID: 100}},
+		}
+		served := &ServeAccount{Account: modes.Account{
+			Faults:   []modes.Fault{{At: kill, Signal: "SIGKILL", Workers: []int{0}, PIDs: []int{100}}},
+			Restarts: []modes.Restart{{Worker: 0, PID: 100, ReplacementPID: 200, ReadyAt: kill.Add(50 * time.Millisecond), Killed: true}},
+		}}
+		if tt.recovered > 0 {
+			lg.Processes = append(lg.Processes, loadgen.ProcessTally{Worker: 0, PID: 200, FirstSuccess: tt.recovered})
+		}
+		got, err := damage(plan.Deployment{Respawn: true}, lg, served)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl := got.Timeline
+		if tl == nil || tl.StartMs != -100 || tl.BinMs != 1 || len(tl.Successes) != tt.wantBins || len(tl.Errors) != tt.wantBins {
+			t.Errorf("%s: timeline %+v; want %d bins of 1 ms from -100 ms", tt.name, tl, tt.wantBins)
+			continue
+		}
+		if tl.Successes[102] != 5 || tl.Successes[103] != 0 || tl.Errors[103] != 2 {
+			t.Errorf("%s: bins at 2 and 3 ms: %d and %d successes, %d errors at 3 ms; want 5, 0, 2", tt.name, tl.Successes[102], tl.Successes[103], tl.Errors[103])
+		}
+	}
+	// Records of loads without a timeline (wrk, older) have none.
+	lg := &loadgen.Result{Elapsed: time.Second, FaultAt: 0, AfterFault: &loadgen.Window{}}
+	served := &ServeAccount{Account: modes.Account{Faults: []modes.Fault{{At: kill, Workers: []int{0}}}}}
+	if got, err := damage(plan.Deployment{}, lg, served); err != nil || got.Timeline != nil {
+		t.Errorf("no timeline measured: got %+v, %v; want none", got.Timeline, err)
+	}
+}

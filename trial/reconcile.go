@@ -22,6 +22,12 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 	rec.Unattributed = lg.Unattributed
 	rec.Load.Threads = lg.Threads
 	rec.Series = series(lg)
+	if lg.LatencyHistogram != nil {
+		var err error
+		if rec.LatencyHistogram, err = results.EncodeLatency(lg.LatencyHistogram); err != nil {
+			rec.Warnings = append(rec.Warnings, "latency histogram not kept: "+err.Error())
+		}
+	}
 	rec.LoadgenPeakRSSBytes = lg.PeakRSSBytes
 
 	n := max(rec.Processes(), len(lg.PerWorker), len(served.Workers))

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"clusterbench/loadgen"
 	"clusterbench/modes"
 	"clusterbench/results"
@@ -88,6 +90,28 @@ func TestFillMeasurementWarmupAndWarnings(t *testing.T) {
 	}
 	if want := 1e6 * 2.0 / 10; rec.ServerCPUPerRequestUs != want {
 		t.Errorf("server CPU per request %v µs; want %v", rec.ServerCPUPerRequestUs, want)
+	}
+}
+
+// The record keeps the client's latency histogram, and a trial without
+// one (an older engine's) keeps none.
+func TestFillMeasurementKeepsTheLatencyHistogram(t *testing.T) {
+	lg := client([2]uint64{3, 1})
+	lg.LatencyHistogram = hdrhistogram.New(1, 3_600_000_000, 3)
+	for _, us := range []int64{120, 250, 9000} {
+		_ = lg.LatencyHistogram.RecordValue(us)
+	}
+	rec := results.Trial{Workers: 1}
+	fillMeasurement(&rec, lg, account([2]uint64{3, 1}), serverCPU{workers: map[int]float64{}})
+	h, err := rec.LatencyDistribution()
+	if err != nil || h == nil || h.TotalCount() != 3 || h.Max() != lg.LatencyHistogram.Max() {
+		t.Errorf("recorded histogram %v (%v); want the client's 3 latencies up to 9 ms", h, err)
+	}
+	lg.LatencyHistogram = nil
+	rec = results.Trial{Workers: 1}
+	fillMeasurement(&rec, lg, account([2]uint64{3, 1}), serverCPU{workers: map[int]float64{}})
+	if rec.LatencyHistogram != "" {
+		t.Errorf("no histogram measured, %q recorded", rec.LatencyHistogram)
 	}
 }
 

@@ -146,6 +146,14 @@ func TestFaultInEveryMode(t *testing.T) {
 		if w.Restarts != 1 || len(w.Processes) != 2 || !w.Processes[0].Killed || w.Processes[0].Final || !w.Processes[1].Final || (w.Processes[1].Requests == 0 && !mayIdle) {
 			t.Errorf("%s: worker 0 %+v; want the killed process and its replacement, which served", tr.Label(), w)
 		}
+		// The millisecond timeline starts 100 ms before the planned kill
+		// (more before the kill when the signal came late) and holds every
+		// error of the kill, unless the last came after its 2,000 bins (a
+		// request that waited for the client's timeout).
+		if tl := f.Timeline; tl == nil || tl.BinMs != 1 || tl.StartMs > -99.9 || tl.StartMs < -500 || sum(tl.Errors) > tr.Errors ||
+			(sum(tl.Errors) < f.LostRequests && 1000*f.ErrorsForSeconds < tl.StartMs+float64(len(tl.Errors))) {
+			t.Errorf("%s: timeline %+v; want 1 ms bins from 100 ms before the kill, holding the %d requests lost", tr.Label(), tl, f.LostRequests)
+		}
 		if !tr.CountsAgree || len(tr.Unreported) != 1 || !strings.HasPrefix(tr.CountsAuthority, "client for the processes that died") {
 			t.Errorf("%s: counts agree %v, mismatches %v, unreported %v, authority %q; want only the killed process left to the client",
 				tr.Label(), tr.CountsAgree, tr.Mismatches, tr.Unreported, tr.CountsAuthority)
@@ -163,6 +171,14 @@ func TestFaultInEveryMode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "flags-fault.png")); err != nil {
 		t.Error(err)
 	}
+}
+
+func sum(counts []uint32) uint64 {
+	var n uint64
+	for _, c := range counts {
+		n += uint64(c)
+	}
+	return n
 }
 
 func orZero(v *float64) float64 {

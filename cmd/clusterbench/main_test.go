@@ -182,7 +182,7 @@ func TestRunEndToEnd(t *testing.T) {
 	for _, tr := range trials {
 		trial := tr.(map[string]any)
 		for _, key := range []string{"mode", "workers", "keepalive", "throughput_rps", "requests", "errors", "latency_ms", "per_worker", "fairness",
-			"cpu", "server_cpu_us_per_request", "loadgen_bound", "loadgen_peak_rss_bytes"} {
+			"cpu", "server_cpu_us_per_request", "loadgen_bound", "loadgen_peak_rss_bytes", "latency_histogram"} {
 			if _, ok := trial[key]; !ok {
 				t.Errorf("trial lacks %q", key)
 			}
@@ -227,6 +227,9 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 		if tr.ServerCPUPerRequestUs <= 0 {
 			t.Errorf("%s: server CPU per request %v µs, want it measured", name, tr.ServerCPUPerRequestUs)
+		}
+		if h, err := tr.LatencyDistribution(); err != nil || h == nil || uint64(h.TotalCount()) != tr.Successes {
+			t.Errorf("%s: latency histogram %v (%v); want one of the %d successes", name, h, err, tr.Successes)
 		}
 		if isolated := netns.Available() == nil; tr.NetNS != isolated {
 			t.Errorf("%s: ran in a private namespace: %v; want %v (%s)", name, tr.NetNS, isolated, run.Host.Isolation)
