@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -595,4 +596,124 @@ func TestDocsCountTrialsOfShippedScenarios(t *testing.T) {
 			t.Errorf("docs/scenarios.md does not list %s with its trials", name)
 		}
 	}
+}
+
+// TestDocsQuoteCommandOutputs checks the outputs docs/ci.md quotes from
+// benchstat and compare on the reference runs ci-base and ci-head: every
+// line it shows (but "…") is a line the command prints today, and the
+// count of significant changes it states is benchstat's.
+func TestDocsQuoteCommandOutputs(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "ci.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, head := filepath.Join(repoRoot, "results/reference/ci-base"), filepath.Join(repoRoot, "results/reference/ci-head")
+	code, compared, stderr := runCLI(t, "compare", base, head)
+	if code != exitOK {
+		t.Fatalf("compare: exit %d: %s", code, stderr)
+	}
+	cmd := exec.Command("go", "tool", "benchstat", "-filter", ".unit:req/s",
+		"results/reference/ci-base/bench.txt", "results/reference/ci-head/bench.txt")
+	cmd.Dir = repoRoot
+	benchstat, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go tool benchstat: %v", err)
+	}
+	quoted := 0
+	for _, block := range fencedBlocks(string(doc)) {
+		var output string
+		switch {
+		case strings.Contains(block, "\ngeomean"):
+			output = string(benchstat)
+		case strings.Contains(block, "\nno regression:"):
+			output = compared
+		default:
+			continue
+		}
+		lines := map[string]bool{}
+		for _, l := range strings.Split(output, "\n") {
+			lines[strings.TrimRight(l, " ")] = true
+		}
+		for _, l := range strings.Split(block, "\n") {
+			if l = strings.TrimRight(l, " "); l != "" && l != "…" {
+				quoted++
+				if !lines[l] {
+					t.Errorf("docs/ci.md quotes a line the command does not print:\n%s", l)
+				}
+			}
+		}
+	}
+	if quoted < 20 {
+		t.Errorf("found only %d quoted lines of benchstat and compare", quoted)
+	}
+	faster, significant, points := 0, 0, 0
+	for _, l := range strings.Split(string(benchstat), "\n") {
+		f := strings.Fields(l)
+		if !strings.HasPrefix(l, "ci/") || len(f) < 8 {
+			continue
+		}
+		points++
+		if rate(f[1]) < rate(f[4]) {
+			faster++
+		}
+		if strings.HasPrefix(f[7], "+") || strings.HasPrefix(f[7], "-") {
+			significant++
+		}
+	}
+	if want := fmt.Sprintf("sees every point faster in the second, %d of them \"significantly\"", significant); faster != points || points == 0 || !strings.Contains(string(doc), want) {
+		t.Errorf("benchstat: %d of %d points faster, %d significant; docs/ci.md should say %q", faster, points, significant, want)
+	}
+	largest, inTable := 0.0, false
+	for _, l := range strings.Split(compared, "\n") {
+		switch {
+		case strings.HasPrefix(l, "throughput_vs_ref:"):
+			inTable = true
+		case strings.TrimSpace(l) == "":
+			inTable = false
+		case inTable && strings.HasPrefix(l, "│ ci "):
+			cells := strings.Split(l, "│")
+			change, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(cells[6]), "%"), 64)
+			if err != nil {
+				t.Fatalf("compare: change %q: %v", cells[6], err)
+			}
+			largest = max(largest, math.Abs(change))
+		}
+	}
+	if want := fmt.Sprintf("The ratios still move by up to %.0f%% between these two runs", largest); !strings.Contains(string(doc), want) {
+		t.Errorf("docs/ci.md should say %q", want)
+	}
+}
+
+// rate reads benchstat's "6.884k".
+func rate(s string) float64 {
+	scale := 1.0
+	if strings.HasSuffix(s, "k") {
+		s, scale = strings.TrimSuffix(s, "k"), 1e3
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return x * scale
+}
+
+// fencedBlocks returns the text of each fenced code block of a document.
+func fencedBlocks(doc string) []string {
+	var blocks []string
+	var cur []string
+	fenced := false
+	for _, l := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "```") {
+			if fenced {
+				blocks = append(blocks, strings.Join(cur, "\n"))
+				cur = nil
+			}
+			fenced = !fenced
+			continue
+		}
+		if fenced {
+			cur = append(cur, l)
+		}
+	}
+	return blocks
 }
