@@ -37,6 +37,7 @@ var Sections = map[string]Section{
 	"latency":    asMarkdown(pointsTable(WriteLatency)),
 	"resilience": asMarkdown(pointsTable(WriteResilience)),
 	"warnings":   asMarkdown(warningList),
+	"spread":     asMarkdown(connectionSpread),
 	"run":        asMarkdown(runLine),
 	"record":     recordExcerpt, // JSON as results.json holds it, unescaped
 }
@@ -155,4 +156,31 @@ func recordExcerpt(w io.Writer, r *results.Run) error {
 	}
 	_, err = fmt.Fprintf(w, "```json\n%s\n```\n", data)
 	return err
+}
+
+// connectionSpread tabulates, for every point and repetition, how many
+// connections each worker got, busiest first: a draw shows as it fell,
+// not only as a median.
+func connectionSpread(w io.Writer, r *results.Run) error {
+	table := NewTable(w, true)
+	table.Header([]string{"mode", "workers", "keep-alive", "handler", "load", "rep", "top-2 conn", "connections per worker, busiest first"})
+	for _, p := range analysis.Points(r) {
+		for _, t := range p.Trials {
+			counts := make([]int, len(t.PerWorker))
+			for i, c := range t.PerWorker {
+				counts[i] = int(c.Connections)
+			}
+			slices.SortFunc(counts, func(a, b int) int { return b - a })
+			each := make([]string, len(counts))
+			for i, c := range counts {
+				each[i] = fmt.Sprint(c)
+			}
+			row := []string{p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load, fmt.Sprint(t.Rep),
+				fmt.Sprintf("%.0f%%", 100*t.Fairness.Connections.Top2Share), strings.Join(each, ", ")}
+			if err := table.Append(row); err != nil {
+				return err
+			}
+		}
+	}
+	return table.Render()
 }

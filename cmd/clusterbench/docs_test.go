@@ -717,3 +717,114 @@ func fencedBlocks(doc string) []string {
 	}
 	return blocks
 }
+
+// benchQuote is a figure docs/roundrobin.md quotes from the committed
+// benchmark outputs of results/reference/roundrobin-cost: pattern matches
+// the doc's words with one group per figure, and each figure names the
+// output ("before" or "after"), the benchmark and the unit it comes from.
+type benchQuote struct {
+	pattern string
+	figures [][3]string
+}
+
+func tableRow(label string, unit func(policy string) (bench, unit string)) benchQuote {
+	q := benchQuote{pattern: `\| ` + regexp.QuoteMeta(label) + ` \| (\d+(?:\.\d+)?) \| (\d+(?:\.\d+)?) \| (\d+(?:\.\d+)?) \| (\d+(?:\.\d+)?) \|`}
+	for _, policy := range []string{"rotate", "free"} {
+		for _, when := range []string{"before", "after"} {
+			b, u := unit(policy)
+			q.figures = append(q.figures, [3]string{when, b, u})
+		}
+	}
+	return q
+}
+
+var roundRobinQuotes = []benchQuote{
+	tableRow("throughput / `reuseport`", func(p string) (string, string) { return "throughput", p + "/reuseport-req/s" }),
+	tableRow("server CPU per request / `reuseport`", func(p string) (string, string) { return "throughput", p + "/reuseport-cpu/req" }),
+	tableRow("master CPU µs per connection", func(p string) (string, string) { return "throughput", p + "-master-us/conn" }),
+	tableRow("master system calls per connection", func(p string) (string, string) {
+		return "syscalls/roundrobin:" + p, "master-syscalls/conn"
+	}),
+	tableRow("worker system calls per connection", func(p string) (string, string) {
+		return "syscalls/roundrobin:" + p, "worker-syscalls/conn"
+	}),
+	{`A .reuseport. worker makes (\d+(?:\.\d+)?) system calls per connection \(before; (\d+(?:\.\d+)?) after\)`,
+		[][3]string{{"before", "syscalls/reuseport", "worker-syscalls/conn"}, {"after", "syscalls/reuseport", "worker-syscalls/conn"}}},
+	{`\(.rotate., (\d+(?:\.\d+)?) → (\d+(?:\.\d+)?)\):\s+- gone`,
+		[][3]string{{"before", "syscalls/roundrobin:rotate", "worker-syscalls/conn"}, {"after", "syscalls/roundrobin:rotate", "worker-syscalls/conn"}}},
+	{`\*\*Master\*\* \(.rotate., (\d+(?:\.\d+)?) → (\d+(?:\.\d+)?)\)`,
+		[][3]string{{"before", "syscalls/roundrobin:rotate", "master-syscalls/conn"}, {"after", "syscalls/roundrobin:rotate", "master-syscalls/conn"}}},
+	{`cut .epoll_pwait. from (\d+(?:\.\d+)?) to (\d+(?:\.\d+)?) per connection`,
+		[][3]string{{"before", "syscalls/roundrobin:rotate", "master-epoll_pwait/conn"}, {"after", "syscalls/roundrobin:rotate", "master-epoll_pwait/conn"}}},
+	{`(\d+(?:\.\d+)?) .accept4. calls per connection`, [][3]string{{"after", "syscalls/roundrobin:rotate", "master-accept4/conn"}}},
+	{`.nanosleep. from\s+(\d+(?:\.\d+)?) to (\d+(?:\.\d+)?)`,
+		[][3]string{{"before", "syscalls/roundrobin:rotate", "master-nanosleep/conn"}, {"after", "syscalls/roundrobin:rotate", "master-nanosleep/conn"}}},
+	{`\(.epoll_pwait. (\d+(?:\.\d+)?) against\s+(\d+(?:\.\d+)?)\)`,
+		[][3]string{{"after", "syscalls/roundrobin:free", "master-epoll_pwait/conn"}, {"after", "syscalls/roundrobin:rotate", "master-epoll_pwait/conn"}}},
+	{`\((\d+(?:\.\d+)?)\s+against (\d+(?:\.\d+)?) µs\)`,
+		[][3]string{{"after", "throughput", "free-master-us/conn"}, {"after", "throughput", "rotate-master-us/conn"}}},
+}
+
+// TestRoundRobinDocQuotesItsBenchmarks checks every figure docs/roundrobin.md
+// takes from the committed benchmark outputs, to the precision it shows.
+func TestRoundRobinDocQuotesItsBenchmarks(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "roundrobin.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]map[string]float64{}
+	for _, when := range []string{"before", "after"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot, "results/reference/roundrobin-cost/benchmark-"+when+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[when] = benchmarkValues(string(data))
+	}
+	for _, q := range roundRobinQuotes {
+		m := regexp.MustCompile(q.pattern).FindStringSubmatch(string(doc))
+		if m == nil {
+			t.Errorf("docs/roundrobin.md has no %s", q.pattern)
+			continue
+		}
+		for i, f := range q.figures {
+			want, ok := outputs[f[0]]["BenchmarkRoundRobin/"+f[1]+"-2 "+f[2]]
+			if !ok {
+				t.Errorf("benchmark-%s.txt has no %s in %s", f[0], f[2], f[1])
+				continue
+			}
+			if !sameAtPrecision(m[i+1], want) {
+				t.Errorf("docs/roundrobin.md says %s for %s %s %s; benchmark-%s.txt says %g", m[i+1], f[0], f[1], f[2], f[0], want)
+			}
+		}
+	}
+}
+
+// benchmarkValues reads Go benchmark lines into "name unit" → value.
+func benchmarkValues(text string) map[string]float64 {
+	values := map[string]float64{}
+	for _, l := range strings.Split(text, "\n") {
+		f := strings.Fields(l)
+		if !strings.HasPrefix(l, "Benchmark") || len(f) < 4 {
+			continue
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			if x, err := strconv.ParseFloat(f[i], 64); err == nil {
+				values[f[0]+" "+f[i+1]] = x
+			}
+		}
+	}
+	return values
+}
+
+// sameAtPrecision tells whether shown is x rounded to the decimals shown.
+func sameAtPrecision(shown string, x float64) bool {
+	v, err := strconv.ParseFloat(shown, 64)
+	if err != nil {
+		return false
+	}
+	decimals := 0
+	if _, frac, ok := strings.Cut(shown, "."); ok {
+		decimals = len(frac)
+	}
+	return math.Abs(v-x) <= 0.5*math.Pow(10, -float64(decimals))+1e-9
+}
