@@ -828,3 +828,29 @@ func sameAtPrecision(shown string, x float64) bool {
 	}
 	return math.Abs(v-x) <= 0.5*math.Pow(10, -float64(decimals))+1e-9
 }
+
+// TestCommandsDocNamesEveryFlag keeps docs/commands.md complete: every
+// flag that run, serve and compare list in --help is described there.
+func TestCommandsDocNamesEveryFlag(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "commands.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z][a-z-]*)`)
+	for _, command := range []string{"run", "serve", "compare"} {
+		_, stdout, stderr := runCLI(t, command, "--help")
+		flags := flagLine.FindAllStringSubmatch(stdout+stderr, -1)
+		if len(flags) < 5 {
+			t.Errorf("%s --help lists only %d flags; the parsing is broken", command, len(flags))
+		}
+		for _, f := range flags {
+			name := "-" + f[1]
+			if f[1] != "o" {
+				name = "--" + f[1]
+			}
+			if !regexp.MustCompile("`" + regexp.QuoteMeta(name) + "[` =]").Match(doc) {
+				t.Errorf("docs/commands.md does not describe %s %s", command, name)
+			}
+		}
+	}
+}
