@@ -217,6 +217,15 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The conditions: the machine, and the programs of these trials alone
+	// (vegeta, linked in: a go test binary does not know its version;
+	// TestRunRecordsConditions checks a built one's).
+	if h := run.Host; h.MemoryBytes == 0 || h.Tool == "" || len(h.Programs) != 1 || h.Programs["vegeta"] == "" {
+		t.Errorf("host %+v; want its memory, the tool's version and vegeta's alone", h)
+	}
+	if want := "clusterbench run -o " + dir + " --mode shared,reuseport,roundrobin --workers 4"; !strings.HasPrefix(run.ScenarioText, want) {
+		t.Errorf("scenario text %q; want the command line, %q…", run.ScenarioText, want)
+	}
 	for i, tr := range run.Trials {
 		name := fmt.Sprintf("%s keep-alive=%v", tr.Mode, tr.KeepAlive)
 		if tr.Failed() || tr.Requests == 0 || tr.Errors != 0 {
@@ -669,6 +678,9 @@ func TestRunFileThenOutput(t *testing.T) {
 	}
 	if r.Scenario != file || len(r.Trials) != 1 || !r.Trials[0].CountsAgree || r.Trials[0].Successes == 0 {
 		t.Errorf("run of %s gave %+v", file, r)
+	}
+	if text, err := os.ReadFile(file); err != nil || r.ScenarioText != string(text) {
+		t.Errorf("scenario text %q; want the file's %q (%v)", r.ScenarioText, text, err)
 	}
 }
 

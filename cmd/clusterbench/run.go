@@ -99,7 +99,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			l.Rate = rate
 			e.Loads = append(e.Loads, l)
 		}
-		return scenarios.Single("flags", e)
+		single, err := scenarios.Single("flags", e)
+		if err != nil {
+			return nil, err
+		}
+		single.Source = commandLine(append([]string{"clusterbench", "run"}, args...))
+		return single, nil
 	})
 	if err != nil {
 		return err
