@@ -130,7 +130,7 @@ func NewTable(w io.Writer, markdown bool) *tablewriter.Table {
 	return tablewriter.NewTable(w, opts...)
 }
 
-// Write renders report.md, the plots and bench.txt into dir from
+// Write renders report.md, report.html, the plots and bench.txt into dir from
 // the record alone, so the same record always gives the same files.
 func Write(dir string, r *results.Run) error {
 	var b bytes.Buffer
@@ -141,6 +141,14 @@ func Write(dir string, r *results.Run) error {
 		return err
 	}
 	if err := writeBenchFile(dir, r); err != nil {
+		return err
+	}
+	// From the Markdown and the plots just written, so both say the same.
+	var page bytes.Buffer
+	if err := WriteHTML(&page, b.Bytes(), dir); err != nil {
+		return err
+	}
+	if err := results.WriteFile(filepath.Join(dir, HTMLFileName), page.Bytes()); err != nil {
 		return err
 	}
 	return results.WriteFile(filepath.Join(dir, FileName), b.Bytes())

@@ -339,14 +339,22 @@ func TestRunEndToEnd(t *testing.T) {
 	pngs[report.BenchFileName] = bench
 	os.Remove(filepath.Join(dir, report.BenchFileName))
 
-	// report re-renders the same Markdown, plots and bench.txt from results.json alone.
+	// report re-renders the same Markdown, HTML, plots and bench.txt from results.json alone.
+	page, err := os.ReadFile(filepath.Join(dir, report.HTMLFileName))
+	if err != nil || !bytes.Contains(page, []byte(`<img src="data:image/png;base64,`)) {
+		t.Errorf("run wrote no report.html with its plots inlined (err %v)", err)
+	}
 	os.Remove(filepath.Join(dir, "report.md"))
+	os.Remove(filepath.Join(dir, report.HTMLFileName))
 	if code, _, stderr := runCLI(t, "report", dir); code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, stderr)
 	}
 	again, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil || !bytes.Equal(again, md) {
 		t.Errorf("re-rendered report differs from the original (err %v)", err)
+	}
+	if again, err := os.ReadFile(filepath.Join(dir, report.HTMLFileName)); err != nil || !bytes.Equal(again, page) {
+		t.Errorf("re-rendered report.html differs from the original (err %v)", err)
 	}
 	for name, data := range pngs {
 		if again, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(again, data) {
