@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -90,6 +91,26 @@ func TestHTMLReportIsSelfContained(t *testing.T) {
 	}
 	if want := len(Plots(r)); count["img"] != want || want == 0 {
 		t.Errorf("%d images; want the %d plots", count["img"], want)
+	}
+	// Each image is its plot's file, byte for byte, in the Markdown's order.
+	names := regexp.MustCompile(`(?m)^!\[[^\]]*\]\(([^)]+\.png)\)$`).FindAllSubmatch(md, -1)
+	i := 0
+	for _, e := range tags {
+		if e.tag != "img" || i >= len(names) {
+			continue
+		}
+		file, err := os.ReadFile(filepath.Join(dir, string(names[i][1])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inlined, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(e.attrs["src"], "data:image/png;base64,"))
+		if err != nil || !bytes.Equal(inlined, file) {
+			t.Errorf("image %d is not %s (%d bytes inlined, want %d; %v)", i+1, names[i][1], len(inlined), len(file), err)
+		}
+		i++
+	}
+	if i != len(names) {
+		t.Errorf("%d images for the Markdown's %d", i, len(names))
 	}
 	for _, tag := range []string{"script", "link", "iframe", "object", "embed", "base"} {
 		if count[tag] > 0 {
