@@ -71,8 +71,15 @@ func TestHTMLReportIsSelfContained(t *testing.T) {
 	}
 	tags, pre := elements(t, page)
 	count := map[string]int{}
+	ids := map[string]bool{}
+	for _, e := range tags {
+		ids[e.attrs["id"]] = true
+	}
 	for _, e := range tags {
 		count[e.tag]++
+		if href, ok := e.attrs["href"]; ok && strings.HasPrefix(href, "#") && !ids[href[1:]] {
+			t.Errorf("link to %s: no element has that id", href)
+		}
 		for _, key := range []string{"src", "href", "srcset", "action", "poster", "data"} {
 			v, ok := e.attrs[key]
 			if !ok {
