@@ -46,11 +46,17 @@ func versionAfter(pattern string) func(string) string {
 }
 
 // programsOf names the programs whose versions a trial depends on: the
-// mode's own (a proxy, Node.js) and the load generator.
+// mode's own (a proxy, Node.js), a user's app run by one of them from
+// PATH (node app.js), and the load generator.
 func programsOf(t plan.Trial) []string {
 	var names []string
 	if u, ok := t.Mode.Mode.(modes.ProgramUser); ok {
 		names = append(names, u.Programs()...)
+	}
+	if t.App != nil && len(t.App.Command) > 0 {
+		if _, known := programVersions[t.App.Command[0]]; known {
+			names = append(names, t.App.Command[0])
+		}
 	}
 	return append(names, t.Load.Engine.String())
 }

@@ -127,4 +127,20 @@ func TestNoteProgramsOfTheTrialsRun(t *testing.T) {
 	if _, ok := h.Programs["haproxy"]; ok {
 		t.Errorf("haproxy recorded, but no trial ran it: %v", h.Programs)
 	}
+
+	// A user's app run by node is Node.js's; one by another program is not ours to ask.
+	var app results.Host
+	withApp := func(command ...string) plan.Trial {
+		tr := trial("reuseport", plan.Wrk)
+		tr.App = &plan.App{Command: command, Listen: modes.ListenFD}
+		return tr
+	}
+	notePrograms(&app, withApp("python3", "app.py"))
+	if _, ok := app.Programs["python3"]; ok || len(app.Programs) != 1 {
+		t.Errorf("a python3 app recorded %v; want wrk alone", app.Programs)
+	}
+	notePrograms(&app, withApp("node", "app.js"))
+	if app.Programs["node"] == "" {
+		t.Errorf("a node app recorded %v; want node's version", app.Programs)
+	}
 }
