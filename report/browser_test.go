@@ -29,7 +29,7 @@ const browserRun = "../results/reference/faults"
 func TestHTMLReportInABrowser(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
-		const why = "no Chromium found (chromium, chromium-browser or google-chrome in PATH; make deps installs it)"
+		const why = "no Chromium found (chromium, chromium-browser or google-chrome in PATH; make test-deps installs it)"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(why)
 		}
