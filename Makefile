@@ -9,8 +9,11 @@ BIN := bin/clusterbench
 # load generator its own, and the
 # tests take namespaces away with unshare and setpriv (util-linux).
 SYSTEM_DEPS := node:nodejs python3:python3 iptables-restore:iptables unshare:util-linux setpriv:util-linux nginx:nginx haproxy:haproxy wrk:wrk
+# The tests also open report.html in a headless Chromium; a run does not
+# need it, so only `make test` installs it.
+TEST_DEPS := chromium:chromium
 
-.PHONY: run quick test build deps clean
+.PHONY: run quick test build deps test-deps clean
 
 run: deps build
 	$(BIN) run scenarios/all.yaml
@@ -29,7 +32,7 @@ build:
 # it, except one run and one serve; the packages they drive are tested with
 # it (modes deploys real workers in-process).
 PACKAGES = $(shell $(GO) list ./... | grep -v '/cmd/clusterbench$$')
-test: deps
+test: deps test-deps
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -p 1 -timeout 30m $(PACKAGES)
@@ -41,14 +44,23 @@ test: deps
 # deps installs missing Debian packages (apt-get update runs once, only if
 # something is missing) and the Go modules.
 deps:
-	@missing=""; for dep in $(SYSTEM_DEPS); do \
-		command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	@$(call install,$(SYSTEM_DEPS))
 	$(GO) mod download
+
+test-deps:
+	@$(call install,$(TEST_DEPS))
+
+# install installs the packages of a list of "command:package" whose
+# command is missing.
+define install
+missing=""; for dep in $(1); do \
+	command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
+done; \
+if [ -n "$$missing" ]; then \
+	echo "installing:$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+fi
+endef
 
 clean:
 	rm -rf bin

@@ -15,6 +15,7 @@ var (
 	_ Mode         = HAProxy{}
 	_ Checker      = HAProxy{}
 	_ proxyProgram = HAProxy{}
+	_ ProgramUser  = HAProxy{}
 )
 
 func init() { register(HAProxy{}) }
@@ -35,6 +36,8 @@ func (h HAProxy) Available() error { return proxyAvailable(h) }
 func (h HAProxy) Open(s Setup) (Frontend, error) { return openProxy("haproxy", h, s) }
 
 func (HAProxy) binary() string { return "haproxy" }
+
+func (p HAProxy) Programs() []string { return []string{p.binary()} }
 
 // USR1 is HAProxy's soft stop: stop listening, finish what is in flight.
 func (HAProxy) stopSignal() syscall.Signal { return syscall.SIGUSR1 }

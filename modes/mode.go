@@ -86,6 +86,14 @@ type PolicyChecker interface {
 	PolicyAvailable(policy string) error
 }
 
+// ProgramUser is implemented by modes that run a program of their own (a
+// proxy, Node.js) in place of or in front of the Go worker: a run records
+// the version of each program its trials used.
+type ProgramUser interface {
+	// Programs names the programs as they are found in PATH.
+	Programs() []string
+}
+
 // Available reports whether m can run on this host, and if not, why.
 func Available(m Mode) error {
 	if c, ok := m.(Checker); ok {

@@ -16,6 +16,7 @@ var (
 	_ Mode         = Nginx{}
 	_ Checker      = Nginx{}
 	_ proxyProgram = Nginx{}
+	_ ProgramUser  = Nginx{}
 )
 
 func init() { register(Nginx{}) }
@@ -36,6 +37,8 @@ func (n Nginx) Available() error { return proxyAvailable(n) }
 func (n Nginx) Open(s Setup) (Frontend, error) { return openProxy("nginx", n, s) }
 
 func (Nginx) binary() string { return "nginx" }
+
+func (p Nginx) Programs() []string { return []string{p.binary()} }
 
 // QUIT is nginx's graceful shutdown: finish the requests in flight.
 func (Nginx) stopSignal() syscall.Signal { return syscall.SIGQUIT }

@@ -25,8 +25,9 @@ import (
 type Node struct{ policy string }
 
 var (
-	_ Mode    = Node{}
-	_ Checker = Node{}
+	_ Mode        = Node{}
+	_ Checker     = Node{}
+	_ ProgramUser = Node{}
 )
 
 func init() {
@@ -59,6 +60,8 @@ var nodeVersion = sync.OnceValue(func() string {
 	}
 	return strings.TrimSpace(string(out))
 })
+
+func (Node) Programs() []string { return []string{"node"} }
 
 func (Node) Available() error {
 	if _, err := exec.LookPath("node"); err != nil {

@@ -130,7 +130,7 @@ func NewTable(w io.Writer, markdown bool) *tablewriter.Table {
 	return tablewriter.NewTable(w, opts...)
 }
 
-// Write renders report.md, the plots and bench.txt into dir from
+// Write renders report.md, report.html, the plots and bench.txt into dir from
 // the record alone, so the same record always gives the same files.
 func Write(dir string, r *results.Run) error {
 	var b bytes.Buffer
@@ -143,12 +143,22 @@ func Write(dir string, r *results.Run) error {
 	if err := writeBenchFile(dir, r); err != nil {
 		return err
 	}
+	// From the Markdown and the plots just written, so both say the same.
+	var page bytes.Buffer
+	if err := WriteHTML(&page, b.Bytes(), dir); err != nil {
+		return err
+	}
+	if err := results.WriteFile(filepath.Join(dir, HTMLFileName), page.Bytes()); err != nil {
+		return err
+	}
 	return results.WriteFile(filepath.Join(dir, FileName), b.Bytes())
 }
 
 // WriteMarkdown writes the Markdown report of r to w.
 func WriteMarkdown(w io.Writer, r *results.Run) error {
 	plots := Plots(r) // file names from the record as read, as WritePlots names them
+	// The scenario is many lines, shown as they are in a fence of its own.
+	scenarioText := r.ScenarioText
 	r, err := escaped(r, markdownText)
 	if err != nil {
 		return err
@@ -160,6 +170,15 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 	h := r.Host
 	fmt.Fprintf(w, "## Conditions\n\n")
 	fmt.Fprintf(w, "- Machine: %s × %d CPUs, Linux %s, %s\n", h.CPUModel, h.CPUs, h.Kernel, h.GoVersion)
+	if h.MemoryBytes > 0 {
+		fmt.Fprintf(w, "- Memory: %.1f GiB\n", float64(h.MemoryBytes)/(1<<30))
+	}
+	if len(h.Programs) > 0 {
+		fmt.Fprintf(w, "- Programs used: %s\n", describePrograms(h.Programs))
+	}
+	if h.Tool != "" {
+		fmt.Fprintf(w, "- clusterbench: %s\n", h.Tool)
+	}
 	for _, app := range workerApps(r) {
 		fmt.Fprintf(w, "- Worker app: %s\n", app)
 	}
@@ -167,7 +186,11 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		fmt.Fprintf(w, "- Counting: %s\n", c)
 	}
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
-	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
+	fmt.Fprintf(w, "- Started %s; %d trials\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
+	if scenarioText != "" {
+		fmt.Fprintf(w, "- Scenario: as run, at the [end of this report](#%s)\n", scenarioAnchor)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range; † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
 		"Server CPU µs/req is the CPU time of master, proxy and workers per successful request: it does not depend on the load generator, so it ranks the modes by efficiency even where throughput does not. "+
 		"Latency is of successful requests. "+
@@ -232,6 +255,10 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 			fmt.Fprintf(w, "- %s\n", warn)
 		}
 		fmt.Fprintln(w)
+	}
+	if scenarioText != "" {
+		fmt.Fprintf(w, "## Scenario\n\nThe scenario as run, %s:\n\n", describeScenario(r))
+		writeFenced(w, scenarioText)
 	}
 	return nil
 }

@@ -35,6 +35,10 @@ const OldestSchema = 1
 type Run struct {
 	Schema   int    `json:"schema"`
 	Scenario string `json:"scenario"`
+	// ScenarioText is the scenario as it was run: the file's full text, or
+	// for a run built from flags its command line, so a report says what
+	// was measured without the file; "" in older records.
+	ScenarioText string `json:"scenario_text,omitempty"`
 	// ScenarioDigest fingerprints the scenario's trials, so that a run is
 	// continued only by the same scenario.
 	ScenarioDigest string    `json:"scenario_digest,omitempty"`
@@ -87,6 +91,16 @@ type Host struct {
 	WorkerApp string `json:"worker_app"`
 	// Isolation says where trials ran, e.g. "host loopback".
 	Isolation string `json:"isolation"`
+	// MemoryBytes is the machine's memory (MemTotal); 0 when unknown.
+	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
+	// Programs is the version of each program the run's trials used, by
+	// name: nginx, haproxy, node, wrk, vegeta (linked in); a program no
+	// trial used is absent, and one that would not say is "unknown".
+	Programs map[string]string `json:"programs,omitempty"`
+	// Tool is the clusterbench that ran: its module version, or its
+	// commit with "+modified" when built from a changed tree; "devel"
+	// when the build does not say (go test, go run without VCS).
+	Tool string `json:"tool,omitempty"`
 }
 
 // Trial is one deployment under one load.

@@ -139,7 +139,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		return nil, &Error{File: path, Msg: err.Error()}
 	}
-	f := &File{Path: path}
+	f := &File{Path: path, Source: string(data)}
 	if err := root.Decode(f); err != nil {
 		return nil, yamlError(path, err)
 	}

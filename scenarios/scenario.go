@@ -31,6 +31,9 @@ type File struct {
 	// Compare is how a later run is judged against this one by
 	// `clusterbench compare`; it is kept in results.json.
 	Compare *Compare `yaml:"compare"`
+	// Source is the text the file was read from, or for a scenario built
+	// from flags their command line: results.json keeps it.
+	Source string `yaml:"-"`
 }
 
 // Compare is a scenario's rules for `clusterbench compare`.

@@ -2,8 +2,11 @@ package trial
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +22,12 @@ func hostInfo(isolation string) results.Host {
 		WorkerApp: workerAppName(),
 		Isolation: isolation,
 	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		h.MemoryBytes = memTotal(f)
+		f.Close()
+	}
+	info, _ := debug.ReadBuildInfo()
+	h.Tool = toolVersion(info)
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		h.Kernel = unix.ByteSliceToString(u.Release[:])
@@ -39,6 +48,28 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// memTotal reads the machine's memory from /proc/meminfo's MemTotal
+// line, "MemTotal:  16323748 kB"; 0 when it is not there.
+func memTotal(meminfo io.Reader) uint64 {
+	sc := bufio.NewScanner(meminfo)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || k != "MemTotal" {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0
+		}
+		kb, err := strconv.ParseUint(fields[0], 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb << 10
+	}
+	return 0
 }
 
 // workerAppName describes the built-in worker app for reports.

@@ -67,6 +67,7 @@ func (r *Runner) Run(ctx context.Context, file *scenarios.File) (*results.Run, O
 	rec := &results.Run{
 		Schema:         results.Schema,
 		Scenario:       file.Path,
+		ScenarioText:   file.Source,
 		ScenarioDigest: digest(trials),
 		Started:        time.Now(),
 		Host:           hostInfo(r.Isolation),
@@ -105,6 +106,7 @@ func (r *Runner) Run(ctx context.Context, file *scenarios.File) (*results.Run, O
 			r.progress.skip(i, len(trials), t, err)
 			continue
 		}
+		notePrograms(&rec.Host, t) // before the trial, so a failed one still says what it ran
 		r.progress.start(i, len(trials), t)
 		tr, finished := r.trial(ctx, i, len(trials), t)
 		if !finished {

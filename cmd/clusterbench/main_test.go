@@ -217,6 +217,15 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The conditions: the machine, and the programs of these trials alone
+	// (vegeta, linked in: a go test binary does not know its version;
+	// TestRunRecordsConditions checks a built one's).
+	if h := run.Host; h.MemoryBytes == 0 || h.Tool == "" || len(h.Programs) != 1 || h.Programs["vegeta"] == "" {
+		t.Errorf("host %+v; want its memory, the tool's version and vegeta's alone", h)
+	}
+	if want := "clusterbench run -o " + dir + " --mode shared,reuseport,roundrobin --workers 4"; !strings.HasPrefix(run.ScenarioText, want) {
+		t.Errorf("scenario text %q; want the command line, %q…", run.ScenarioText, want)
+	}
 	for i, tr := range run.Trials {
 		name := fmt.Sprintf("%s keep-alive=%v", tr.Mode, tr.KeepAlive)
 		if tr.Failed() || tr.Requests == 0 || tr.Errors != 0 {
@@ -333,14 +342,22 @@ func TestRunEndToEnd(t *testing.T) {
 	pngs[report.BenchFileName] = bench
 	os.Remove(filepath.Join(dir, report.BenchFileName))
 
-	// report re-renders the same Markdown, plots and bench.txt from results.json alone.
+	// report re-renders the same Markdown, HTML, plots and bench.txt from results.json alone.
+	page, err := os.ReadFile(filepath.Join(dir, report.HTMLFileName))
+	if err != nil || !bytes.Contains(page, []byte(`<img src="data:image/png;base64,`)) {
+		t.Errorf("run wrote no report.html with its plots inlined (err %v)", err)
+	}
 	os.Remove(filepath.Join(dir, "report.md"))
+	os.Remove(filepath.Join(dir, report.HTMLFileName))
 	if code, _, stderr := runCLI(t, "report", dir); code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, stderr)
 	}
 	again, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil || !bytes.Equal(again, md) {
 		t.Errorf("re-rendered report differs from the original (err %v)", err)
+	}
+	if again, err := os.ReadFile(filepath.Join(dir, report.HTMLFileName)); err != nil || !bytes.Equal(again, page) {
+		t.Errorf("re-rendered report.html differs from the original (err %v)", err)
 	}
 	for name, data := range pngs {
 		if again, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(again, data) {
@@ -672,6 +689,9 @@ func TestRunFileThenOutput(t *testing.T) {
 	}
 	if r.Scenario != file || len(r.Trials) != 1 || !r.Trials[0].CountsAgree || r.Trials[0].Successes == 0 {
 		t.Errorf("run of %s gave %+v", file, r)
+	}
+	if text, err := os.ReadFile(file); err != nil || r.ScenarioText != string(text) {
+		t.Errorf("scenario text %q; want the file's %q (%v)", r.ScenarioText, text, err)
 	}
 }
 

@@ -187,6 +187,9 @@ func TestRunDirectoryLockedAndContinued(t *testing.T) {
 	if !continued.Complete || len(continued.Trials) != 6 {
 		t.Fatalf("continued run: complete=%v with %d trials; want complete with 6", continued.Complete, len(continued.Trials))
 	}
+	if continued.ScenarioText != interrupted.ScenarioText || !strings.HasPrefix(continued.ScenarioText, "clusterbench run -o ") {
+		t.Errorf("continued run's scenario %q; want the first run's command line, %q", continued.ScenarioText, interrupted.ScenarioText)
+	}
 	for i, tr := range interrupted.Trials {
 		if !continued.Trials[i].Started.Equal(tr.Started) {
 			t.Errorf("trial %d was measured again: started %v, was %v", i+1, continued.Trials[i].Started, tr.Started)

@@ -11,7 +11,7 @@ import (
 
 func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", "report DIR\n\n"+
-		"Renders DIR/report.md, its PNG plots and DIR/bench.txt again from DIR/results.json alone,\n"+
+		"Renders DIR/report.md, DIR/report.html, its PNG plots and DIR/bench.txt again from DIR/results.json alone,\n"+
 		"byte for byte as run wrote them; a partial run is rendered and marked partial.", stderr)
 	dirs, err := parseFlags(fs, args)
 	if err != nil {
@@ -29,6 +29,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, filepath.Join(dir, report.FileName))
+	fmt.Fprintln(stdout, filepath.Join(dir, report.HTMLFileName))
 	fmt.Fprintln(stdout, filepath.Join(dir, report.BenchFileName))
 	for _, p := range report.Plots(r) {
 		fmt.Fprintln(stdout, filepath.Join(dir, p.File))

@@ -99,7 +99,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			l.Rate = rate
 			e.Loads = append(e.Loads, l)
 		}
-		return scenarios.Single("flags", e)
+		single, err := scenarios.Single("flags", e)
+		if err != nil {
+			return nil, err
+		}
+		single.Source = commandLine(append([]string{"clusterbench", "run"}, args...))
+		return single, nil
 	})
 	if err != nil {
 		return err
@@ -223,8 +228,8 @@ func render(stdout io.Writer, dir string, rec *results.Run, outcome trial.Outcom
 	if err := report.WriteTerminal(stdout, rec); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s, %s, %s and %d plots\n", filepath.Join(dir, results.FileName), filepath.Join(dir, report.FileName),
-		filepath.Join(dir, report.BenchFileName), len(report.Plots(rec)))
+	fmt.Fprintf(stdout, "\nwrote %s, %s, %s, %s and %d plots\n", filepath.Join(dir, results.FileName), filepath.Join(dir, report.FileName),
+		filepath.Join(dir, report.HTMLFileName), filepath.Join(dir, report.BenchFileName), len(report.Plots(rec)))
 	switch {
 	case !rec.Complete:
 		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), outcome.Trials, dir)
