@@ -190,15 +190,15 @@ type RankedMode struct {
 	Value Summary
 }
 
-// RangesOverlap says whether the first two modes' ranges over repetitions
+// IntervalsOverlap says whether the first two modes' confidence intervals
 // overlap (within the noise); ok is false when either has a single
-// repetition and so no range.
-func (r *Ranking) RangesOverlap() (overlap, ok bool) {
+// repetition and so no interval.
+func (r *Ranking) IntervalsOverlap() (overlap, ok bool) {
 	best, next := r.Modes[0].Value, r.Modes[1].Value
-	if best.N <= 1 || next.N <= 1 {
+	if !best.HasInterval() || !next.HasInterval() {
 		return false, false
 	}
-	return best.Min <= next.Max && next.Min <= best.Max, true
+	return best.Overlaps(next), true
 }
 
 // Efficiency ranks modes by the server's CPU per request, which the load

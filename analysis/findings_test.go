@@ -227,10 +227,10 @@ func TestRanking(t *testing.T) {
 			if r.ByLatency != tt.byLatency || !slices.Equal(order, tt.order) {
 				t.Errorf("by latency %v, order %v; want %v, %v", r.ByLatency, order, tt.byLatency, tt.order)
 			}
-			overlap, known := r.RangesOverlap()
+			overlap, known := r.IntervalsOverlap()
 			gotOverlap := map[[2]bool]string{{false, false}: "", {true, true}: "yes", {false, true}: "no"}[[2]bool{overlap, known}]
 			if gotOverlap != tt.overlap {
-				t.Errorf("ranges overlap %q; want %q", gotOverlap, tt.overlap)
+				t.Errorf("intervals overlap %q; want %q", gotOverlap, tt.overlap)
 			}
 			e := r.Efficiency
 			switch {

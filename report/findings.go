@@ -149,11 +149,11 @@ func conditionLine(f analysis.ConditionFinding, s style) string {
 		best, next, last := r.Modes[0], r.Modes[1], r.Modes[len(r.Modes)-1]
 		fmt.Fprintf(&b, "%s %s (%s %s), %s %s", what, s.code(best.Mode), number(best.Value.Median), unit,
 			ratio(best.Value.Median, next.Value.Median, r.ByLatency), s.code(next.Mode))
-		if overlap, ok := r.RangesOverlap(); ok {
+		if overlap, ok := r.IntervalsOverlap(); ok {
 			if overlap {
-				b.WriteString(" (their ranges overlap: within the noise)")
+				b.WriteString(" (their confidence intervals overlap: within the noise)")
 			} else {
-				b.WriteString(" (their ranges do not overlap)")
+				b.WriteString(" (their confidence intervals do not overlap)")
 			}
 		}
 		if len(r.Modes) > 2 {

@@ -55,7 +55,7 @@ func summaryRow(p *analysis.Point) []string {
 	row := []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
 		reps(p),
-		fmt.Sprintf("%.0f ± %.0f%%%s", thr.Median, 100*thr.Spread(), mark),
+		withInterval(thr, whole) + mark,
 		fmt.Sprintf("%.1f", p.Summary(func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs }).Median),
 		fmt.Sprintf("%.2f", p.Summary(func(t *results.Trial) float64 { return t.Latency.P50 }).Median),
 		fmt.Sprintf("%.2f", p.Summary(func(t *results.Trial) float64 { return t.Latency.P99 }).Median),
@@ -168,12 +168,12 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 	}
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
 	fmt.Fprintf(w, "- Started %s; %d trials\n\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
-	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range; † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
+	fmt.Fprintf(w, "Throughput is the median over repetitions. %s † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
 		"Server CPU µs/req is the CPU time of master, proxy and workers per successful request: it does not depend on the load generator, so it ranks the modes by efficiency even where throughput does not. "+
 		"Latency is of successful requests. "+
 		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
 		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode; with Node's cluster primary in the node modes), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
-		schemaNote(r))
+		intervalNote, schemaNote(r))
 
 	if err := WriteFindings(w, analysis.FindingsOf(r), true); err != nil {
 		return err
