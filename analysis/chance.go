@@ -99,6 +99,9 @@ func (d Distribution) AtLeast(x float64) float64 {
 	return min(p, 1)
 }
 
+// Above is P(X > x): how often chance gives more than x.
+func (d Distribution) Above(x float64) float64 { return max(0, 1-d.AtMost(x)) }
+
 // AtMost is P(X ≤ x): how often chance gives x or less.
 func (d Distribution) AtMost(x float64) float64 {
 	var p float64

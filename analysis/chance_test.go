@@ -59,6 +59,8 @@ func TestChanceTailsAndQuantiles(t *testing.T) {
 		{"P(Jain ≤ 0.7)", c.Jain.AtMost(0.7), 1.0 / 8},
 		{"P(Jain ≥ 0.8)", c.Jain.AtLeast(0.8), 7.0 / 8},
 		{"P(Jain ≥ 1)", c.Jain.AtLeast(1), 3.0 / 8},
+		{"P(Jain > 0.8)", c.Jain.Above(0.8), 3.0 / 8},
+		{"P(Jain > 0.7)", c.Jain.Above(0.7), 7.0 / 8},
 		{"median Jain", c.Jain.Quantile(0.5), 0.8},
 		{"10th percentile Jain", c.Jain.Quantile(0.1), 0.5},
 		{"90th percentile Jain", c.Jain.Quantile(0.9), 1},
