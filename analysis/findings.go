@@ -122,6 +122,8 @@ type TopTwo struct {
 	Highest map[bool]*results.Trial
 	// LeftOut lists the trials with too few connections to count.
 	LeftOut []TopTwoTrial
+	// eligible is every trial that counts, in order.
+	eligible []TopTwoTrial
 }
 
 // TopTwoPoint is a point with a repetition above the claim.
@@ -181,6 +183,7 @@ func topTwoOf(points []*Point) *TopTwo {
 				continue
 			}
 			out.Eligible++
+			out.eligible = append(out.eligible, tt)
 			reps[p] = append(reps[p], tt)
 			if h := out.Highest[t.KeepAlive]; h == nil || tt.Share > h.Fairness.Connections.Top2Share {
 				out.Highest[t.KeepAlive] = t

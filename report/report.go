@@ -157,6 +157,9 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 	if !r.Complete {
 		fmt.Fprintf(w, "> **Partial run**: it was interrupted or is still going; only finished trials are shown.\n\n")
 	}
+	if err := WriteAnswer(w, analysis.AnswerOf(r), true); err != nil {
+		return err
+	}
 	h := r.Host
 	fmt.Fprintf(w, "## Conditions\n\n")
 	fmt.Fprintf(w, "- Machine: %s × %d CPUs, Linux %s, %s\n", h.CPUModel, h.CPUs, h.Kernel, h.GoVersion)
@@ -175,6 +178,15 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode; with Node's cluster primary in the node modes), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
 		intervalNote, schemaNote(r))
 
+	// Warnings come before the findings: that the load generator was the
+	// limit changes how to read every table and finding.
+	if warnings := warnings(r); len(warnings) > 0 {
+		fmt.Fprintf(w, "## Warnings\n\n")
+		for _, warn := range warnings {
+			fmt.Fprintf(w, "- %s\n", warn)
+		}
+		fmt.Fprintln(w)
+	}
 	if err := WriteFindings(w, analysis.FindingsOf(r), true); err != nil {
 		return err
 	}
@@ -226,41 +238,28 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		}
 	}
 
-	if warnings := warnings(r); len(warnings) > 0 {
-		fmt.Fprintf(w, "## Warnings\n\n")
-		for _, warn := range warnings {
-			fmt.Fprintf(w, "- %s\n", warn)
-		}
-		fmt.Fprintln(w)
-	}
 	return nil
 }
 
-// WriteTerminal writes what a run prints when it ends: the summary table,
-// the resilience table if a fault was injected, the findings and the
-// warnings, as plain text.
+// WriteTerminal writes what a run prints when it ends, in at most
+// terminalColumns: the answer, a compact table per condition, and the
+// warnings one line each. The full tables and the findings are in
+// report.md only.
 func WriteTerminal(w io.Writer, r *results.Run) error {
 	r, err := escaped(r, visible.Text) // one line per warning, no escape codes
 	if err != nil {
 		return err
 	}
-	points := analysis.Points(r)
-	if err := WriteSummary(w, points, false); err != nil {
+	if err := WriteAnswer(w, analysis.AnswerOf(r), false); err != nil {
 		return err
 	}
-	if hasLatencyDetail(points) {
-		if err := WriteLatency(w, points, false); err != nil {
+	if err := writeCompactSummary(w, analysis.Points(r)); err != nil {
+		return err
+	}
+	for _, line := range terminalWarnings(r) {
+		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}
-	}
-	if err := WriteResilience(w, points, false); err != nil {
-		return err
-	}
-	if err := WriteFindings(w, analysis.FindingsOf(r), false); err != nil {
-		return err
-	}
-	for _, warn := range warnings(r) {
-		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	return nil
 }
@@ -276,6 +275,10 @@ const resilienceNote = "Medians of repetitions. Lost requests are those that fai
 // modes, where the load generator was the limit, failed trials,
 // client/worker count mismatches and the trials' own warnings.
 func warnings(r *results.Run) []string {
+	return slices.Concat(skippedWarnings(r), loadgenWarnings(r), trialWarnings(r))
+}
+
+func skippedWarnings(r *results.Run) []string {
 	var out []string
 	for _, s := range r.Skipped {
 		required := ""
@@ -284,12 +287,24 @@ func warnings(r *results.Run) []string {
 		}
 		out = append(out, fmt.Sprintf("%s/%s: skipped %s%s: %s", s.Experiment, s.Mode, plural(s.Trials, "trial"), required, s.Reason))
 	}
+	return out
+}
+
+func loadgenWarnings(r *results.Run) []string {
+	var out []string
 	for _, l := range analysis.LoadgenLimits(r) {
 		out = append(out, fmt.Sprintf("%s/%s: the load generator (%s), not the server, was the limit in %d of %d trials (%s; e.g. %s, rep %d: %s): "+
 			"their throughput measures the load generator, so compare those modes by server CPU µs/req, "+
 			"or measure again with `loadgen: wrk` or with `cpus:` to give the load generator CPUs of its own",
 			l.Experiment, l.Load, l.Engine, l.Bound, l.Trials, strings.Join(l.Modes, ", "), l.Example.Label(), l.Example.Rep, l.Example.LoadgenBoundReason))
 	}
+	return out
+}
+
+// trialWarnings are the failed trials, count mismatches and the trials'
+// own warnings.
+func trialWarnings(r *results.Run) []string {
+	var out []string
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
 			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)
