@@ -224,6 +224,8 @@ func certaintyText(g analysis.AnswerGroup, s style, long bool) string {
 		return "≈ " + s.code(g.RunnerUp)
 	case len(g.Choices) == 1 && g.Choices[0].Next.Mode == "":
 		return "only mode run"
+	case long:
+		return "CIs do not overlap"
 	}
 	return "CIs apart"
 }

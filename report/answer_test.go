@@ -142,3 +142,24 @@ func TestTerminalWarningsAreFew(t *testing.T) {
 		}
 	}
 }
+
+// The summary table says where each mode's spread falls against chance:
+// rare for a skew of 32 connections, common for a random-looking one,
+// always for round robin's exact split. The expected figures were
+// computed apart, with exact fractions in Python over every split.
+func TestChanceColumn(t *testing.T) {
+	tests := []struct {
+		counts []uint64
+		want   string
+	}{
+		{[]uint64{14, 9, 2, 2, 2, 1, 1, 1}, "0.00043%"}, // Jain 0.44
+		{[]uint64{7, 6, 4, 4, 4, 3, 2, 2}, "63%"},       // Jain 0.85: near chance's median
+		{[]uint64{4, 4, 4, 4, 4, 4, 4, 4}, "100%"},
+	}
+	for _, tt := range tests {
+		points := analysis.Points(&results.Run{Trials: []results.Trial{trial("m", 1, 100, tt.counts...)}})
+		if got := chanceColumn(points[0]); got != tt.want {
+			t.Errorf("chanceColumn(%v) = %s; want %s", tt.counts, got, tt.want)
+		}
+	}
+}

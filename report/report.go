@@ -31,7 +31,7 @@ const FileName = "report.md"
 var summaryHeader = []string{
 	"mode", "workers", "keep-alive", "handler", "load", "reps",
 	"throughput req/s", "server CPU µs/req", "p50 ms", "p99 ms", "errors",
-	"Jain req", "Jain conn", "top-2 req", "top-2 conn", "max/min req share", "max/min conn share",
+	"Jain req", "Jain conn", "top-2 req", "top-2 conn", "chance ≤ Jain conn", "max/min req share", "max/min conn share",
 	"CPU cores loadgen/master/proxy/workers",
 }
 
@@ -64,6 +64,7 @@ func summaryRow(p *analysis.Point) []string {
 		fmt.Sprintf("%.3f", p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain }).Median),
 		share(func(t *results.Trial) float64 { return t.Fairness.Requests.Top2Share }),
 		share(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share }),
+		chanceColumn(p),
 		share(func(t *results.Trial) float64 { return t.Fairness.Requests.MaxShare }) + " / " + share(func(t *results.Trial) float64 { return t.Fairness.Requests.MinShare }),
 		share(func(t *results.Trial) float64 { return t.Fairness.Connections.MaxShare }) + " / " + share(func(t *results.Trial) float64 { return t.Fairness.Connections.MinShare }),
 		fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", p.Summary(func(t *results.Trial) float64 { return t.CPU.LoadgenCores() }).Median,
@@ -84,9 +85,26 @@ func summaryRow(p *analysis.Point) []string {
 // The summary table's fairness columns, from "Jain req" on, and what
 // they say where per-worker shares do not apply.
 const (
-	fairnessColumns = 6
+	fairnessColumns = 7
 	notShared       = "n/a: one process"
 )
+
+// chanceColumn is how often a random spread of as many connections over
+// as many workers is at most as even as the point's (median over its
+// repetitions): below analysis.BeyondChance the mode skews beyond chance,
+// near 100% it spreads more evenly than chance.
+func chanceColumn(p *analysis.Point) string {
+	var xs []float64
+	for _, t := range p.Trials {
+		if a := analysis.AgainstChanceOf(t); a != nil {
+			xs = append(xs, a.JainAtMost)
+		}
+	}
+	if len(xs) == 0 {
+		return "-"
+	}
+	return percent(analysis.Summarize(xs).Median)
+}
 
 // reps counts the measured repetitions, and the failed ones if any.
 func reps(p *analysis.Point) string {
@@ -175,6 +193,8 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		"Server CPU µs/req is the CPU time of master, proxy and workers per successful request: it does not depend on the load generator, so it ranks the modes by efficiency even where throughput does not. "+
 		"Latency is of successful requests. "+
 		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
+		"Chance ≤ Jain conn is how often connections placed on the workers uniformly at random (as many of them, over as many workers) come out at most as even as measured, "+
+		"the median over repetitions: below 1%% the mode skews beyond chance; near 100%% it spreads more evenly than chance would (a few dozen connections are uneven by chance alone). "+
 		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode; with Node's cluster primary in the node modes), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
 		intervalNote, schemaNote(r))
 
