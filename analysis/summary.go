@@ -26,8 +26,9 @@ type Summary struct {
 	Max    float64 `json:"max"`
 	// Lo and Hi bound the median with probability Confidence; both are
 	// the median when N is 1, and Confidence is then 0: no interval.
-	Lo, Hi     float64
-	Confidence float64
+	Lo         float64 `json:"lo"`
+	Hi         float64 `json:"hi"`
+	Confidence float64 `json:"confidence"`
 }
 
 // Summarize returns the summary of xs; NaNs are ignored.

@@ -117,11 +117,20 @@ func topTwoLine(t *analysis.TopTwo, s style) string {
 			if !slices.ContainsFunc(p.Reps, func(r analysis.TopTwoTrial) bool { return r.Connections != first }) {
 				top = fmt.Sprintf("%s of %d connections each", strings.Join(shares, ", "), first)
 			}
-			parts = append(parts, fmt.Sprintf(" %s in experiment %s with %s, in %s; top two: %s; chance alone gives more than %s of %d connections over %d workers %s)",
-				s.code(p.Point.Mode), p.Point.Experiment, conditionTitle(p.Point.Condition()), proportionText(p.Proportion), top,
-				claim, p.Chance.Connections, p.Chance.Workers, chanceFrequency(p.ChanceAbove, p.Chance.TopTwo)))
+			parts = append(parts, fmt.Sprintf(" %s in experiment %s with %s, in %s; top two: %s)",
+				s.code(p.Point.Mode), p.Point.Experiment, conditionTitle(p.Point.Condition()), proportionText(p.Proportion), top))
 		}
 		b.WriteString(strings.Join(parts, ";") + ".")
+		// What chance gives, once for each number of connections and workers.
+		seen := map[[2]int]bool{}
+		for _, p := range t.Above {
+			c := p.Chance
+			if c == nil || seen[[2]int{c.Connections, c.Workers}] {
+				continue
+			}
+			seen[[2]int{c.Connections, c.Workers}] = true
+			fmt.Fprintf(&b, " Chance alone gives two of %d workers more than %s of %d connections %s.", c.Workers, claim, c.Connections, chanceFrequency(p.ChanceAbove, c.TopTwo))
+		}
 	}
 	for _, keepAlive := range []bool{false, true} {
 		if t := t.Highest[keepAlive]; t != nil {

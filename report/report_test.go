@@ -136,8 +136,8 @@ func TestFindingsFollowTheData(t *testing.T) {
 	}}
 	findingsHave(skewed,
 		"took more than 70% of connections in 1 of 4 trials",
-		"`shared` in experiment e with 8 workers, keep-alive on, handler trivial, load max-c32, in 1 of 2 repetitions (95% interval 1.3%–99%; top two: 81% of 96, 39% of 98 connections; "+
-			"chance alone gives more than 70% of 96 connections over 8 workers in fewer than one in a million random spreads)",
+		"`shared` in experiment e with 8 workers, keep-alive on, handler trivial, load max-c32, in 1 of 2 repetitions (95% interval 1.3%–99%; top two: 81% of 96, 39% of 98 connections).",
+		"Chance alone gives two of 8 workers more than 70% of 96 connections in fewer than one in a million random spreads.",
 		"fastest `reuseport` (1050 req/s), 1.14× the throughput of `shared` (their confidence intervals do not overlap)",
 		"Even (Jain ≥ 0.99 in every repetition): `reuseport`; uneven (medians): `shared` (Jain 0.639 per request, 0.639 per connection; top two 60% of 97 connections, beyond chance (p < 0.01) in 1 of 2 repetitions)",
 		"Client and worker counts agreed** in all 4 measured trials",
