@@ -163,3 +163,35 @@ func TestChanceColumn(t *testing.T) {
 		}
 	}
 }
+
+// More groups than lines: the answer stays within MaxAnswerLines and says
+// where the rest are.
+func TestAnswerManyGroups(t *testing.T) {
+	var a analysis.Answer
+	for i := range 20 {
+		a.Groups = append(a.Groups, analysis.AnswerGroup{Experiment: fmt.Sprint("e", i), Recommended: []string{"shared"},
+			Choices: make([]analysis.Choice, 1), Wins: 1, Value: 100, SharesApply: true})
+	}
+	lines := answerLines(a, style{})
+	if len(lines) != MaxAnswerLines {
+		t.Fatalf("%d lines; want %d:\n%s", len(lines), MaxAnswerLines, strings.Join(lines, "\n"))
+	}
+	// 12 lines: 9 groups, "… and 11 more", the evenest modes and the 70% claim.
+	if got := lines[MaxAnswerLines-3]; got != "… and 11 more: see the findings." {
+		t.Errorf("line %d: %q; want the count of the groups left out", MaxAnswerLines-2, got)
+	}
+}
+
+// The terminal's answer is the Markdown's without its marks.
+func TestPlainAnswerIsTheMarkdownWithoutMarks(t *testing.T) {
+	a := analysis.AnswerOf(fixture(t))
+	md, plain := answerLines(a, style{true}), answerLines(a, style{false})
+	if len(md) != len(plain) {
+		t.Fatalf("%d Markdown lines, %d plain", len(md), len(plain))
+	}
+	for i := range md {
+		if got := markless.Replace(md[i]); got != plain[i] {
+			t.Errorf("line %d:\nMarkdown %s\nplain    %s", i+1, got, plain[i])
+		}
+	}
+}
