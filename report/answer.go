@@ -106,7 +106,7 @@ func groupLine(g analysis.AnswerGroup, s style) string {
 	case g.BeyondChance:
 		parts = append(parts, g.Class.String()+" beyond chance")
 	default:
-		parts = append(parts, g.Class.String()+" as by chance")
+		parts = append(parts, g.Class.String()+" within chance")
 	}
 	head := fmt.Sprintf("%s, keep-alive %s: %s: ", g.Experiment, onOff(g.KeepAlive), strings.Join(modes, " or "))
 	// Shorter forms, tried in turn until the line fits a terminal: the
@@ -216,8 +216,10 @@ func rangeText(lo, hi float64) string {
 
 func certaintyText(g analysis.AnswerGroup, s style, long bool) string {
 	switch {
-	case g.Certainty == analysis.Indicative:
+	case g.Certainty == analysis.Indicative && long:
 		return "n=1: indicative"
+	case g.Certainty == analysis.Indicative:
+		return "n=1"
 	case g.Certainty == analysis.WithinNoise && long:
 		return "≈ " + s.code(g.RunnerUp) + " within noise"
 	case g.Certainty == analysis.WithinNoise:
