@@ -26,9 +26,9 @@ const (
 	// EvenJain: at 0.99 no worker of eight is more than about a fifth
 	// off its fair share.
 	EvenJain = 0.99
-	// NearEvenJain: at 0.95 the busiest of eight workers takes about half
-	// as much again as its fair share: uneven enough to see, far from the
-	// 0.5 of two workers taking most.
+	// NearEvenJain: at 0.95 one of eight workers can take 1.6 times its
+	// fair share (the rest alike): uneven enough to see, far from the 0.5
+	// of two workers taking most.
 	NearEvenJain = 0.95
 	// BeyondChance: a split that chance alone (Chance) gives less often
 	// than this is the mode's doing, not the luck of a few connections.
