@@ -69,21 +69,37 @@ func TestShareTopK(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	tests := []struct {
-		xs         []float64
-		want       Summary
-		wantSpread float64
+		xs   []float64
+		want Summary
 	}{
-		{[]float64{3, 1, 2}, Summary{N: 3, Median: 2, Min: 1, Max: 3}, 0.5},
-		{[]float64{4, 1, 2, 3}, Summary{N: 4, Median: 2.5, Min: 1, Max: 4}, 0.6},
-		{[]float64{5}, Summary{N: 1, Median: 5, Min: 5, Max: 5}, 0},
-		{[]float64{math.NaN(), 2}, Summary{N: 1, Median: 2, Min: 2, Max: 2}, 0},
-		{nil, Summary{}, 0},
+		// Two to five values: the range, which holds the median with
+		// confidence 1 - 2·0.5ⁿ.
+		{[]float64{3, 1, 2}, Summary{N: 3, Median: 2, Min: 1, Max: 3, Lo: 1, Hi: 3, Confidence: 0.75}},
+		{[]float64{4, 1, 2, 3}, Summary{N: 4, Median: 2.5, Min: 1, Max: 4, Lo: 1, Hi: 4, Confidence: 0.875}},
+		{[]float64{2, 1}, Summary{N: 2, Median: 1.5, Min: 1, Max: 2, Lo: 1, Hi: 2, Confidence: 0.5}},
+		// Six or more: benchmath's interval of order statistics, here the
+		// 1st to 7th of eight at 96.1%, narrower than the range.
+		{[]float64{8, 1, 7, 2, 6, 3, 5, 4}, Summary{N: 8, Median: 4.5, Min: 1, Max: 8, Lo: 1, Hi: 7, Confidence: 0.9609375}},
+		// One value has no interval.
+		{[]float64{5}, Summary{N: 1, Median: 5, Min: 5, Max: 5, Lo: 5, Hi: 5}},
+		{[]float64{math.NaN(), 2}, Summary{N: 1, Median: 2, Min: 2, Max: 2, Lo: 2, Hi: 2}},
+		{nil, Summary{}},
 	}
 	for _, tt := range tests {
 		got := Summarize(tt.xs)
-		if got != tt.want || !near(got.Spread(), tt.wantSpread) {
-			t.Errorf("Summarize(%v) = %+v spread %v; want %+v spread %v", tt.xs, got, got.Spread(), tt.want, tt.wantSpread)
+		if got != tt.want {
+			t.Errorf("Summarize(%v) = %+v; want %+v", tt.xs, got, tt.want)
 		}
+	}
+}
+
+func TestSummaryOverlaps(t *testing.T) {
+	a := Summarize([]float64{10, 11, 12})
+	if b := Summarize([]float64{12, 13, 14}); !a.Overlaps(b) || !b.Overlaps(a) {
+		t.Errorf("%+v and %+v touch at 12; want overlapping", a, b)
+	}
+	if c := Summarize([]float64{13, 14, 15}); a.Overlaps(c) || c.Overlaps(a) {
+		t.Errorf("%+v and %+v are apart; want no overlap", a, c)
 	}
 }
 

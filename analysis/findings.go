@@ -19,9 +19,43 @@ const TopTwoClaim = 0.70
 // eight workers, two workers hold a third whatever the mode.
 const MinConnectionsPerWorker = 4
 
-// EvenJain is the Jain index from which a split counts as even: at 0.99
-// no worker of eight is more than about a fifth off its fair share.
-const EvenJain = 0.99
+// The evenness classes, stated here only. A mode's class is that of its
+// worst repetition, per request or per connection, whichever is lower:
+// even from EvenJain, near-even from NearEvenJain, uneven below.
+const (
+	// EvenJain: at 0.99 no worker of eight is more than about a fifth
+	// off its fair share.
+	EvenJain = 0.99
+	// NearEvenJain: at 0.95 one of eight workers can take 1.6 times its
+	// fair share (the rest alike): uneven enough to see, far from the 0.5
+	// of two workers taking most.
+	NearEvenJain = 0.95
+	// BeyondChance: a split that chance alone (Chance) gives less often
+	// than this is the mode's doing, not the luck of a few connections.
+	BeyondChance = 0.01
+)
+
+// EvenClass is how evenly a mode spread its work.
+type EvenClass int
+
+const (
+	Even EvenClass = iota
+	NearEven
+	Uneven
+)
+
+// ClassOf is the class of a Jain index.
+func ClassOf(jain float64) EvenClass {
+	switch {
+	case jain >= EvenJain:
+		return Even
+	case jain >= NearEvenJain:
+		return NearEven
+	}
+	return Uneven
+}
+
+func (c EvenClass) String() string { return [...]string{"even", "near-even", "uneven"}[c] }
 
 // Findings is what a run shows, judged from its measurements alone, in the
 // order a report states it. Every part is nil or empty when the run has
@@ -88,6 +122,8 @@ type TopTwo struct {
 	Highest map[bool]*results.Trial
 	// LeftOut lists the trials with too few connections to count.
 	LeftOut []TopTwoTrial
+	// eligible is every trial that counts, in order.
+	eligible []TopTwoTrial
 }
 
 // TopTwoPoint is a point with a repetition above the claim.
@@ -97,6 +133,14 @@ type TopTwoPoint struct {
 	Above int
 	// Reps is every repetition of it that counts.
 	Reps []TopTwoTrial
+	// Proportion is Above of len(Reps), with its confidence interval.
+	Proportion Proportion
+	// ChanceAbove is how often chance alone gives the two busiest
+	// workers more than the claim, for the fewest connections of Reps
+	// (where chance gives it most often).
+	ChanceAbove float64
+	// Chance is that distribution.
+	Chance *ChanceSpread
 }
 
 // TopTwoTrial is one trial's top-two share of its connections.
@@ -104,6 +148,15 @@ type TopTwoTrial struct {
 	Trial       *results.Trial
 	Share       float64
 	Connections uint64
+}
+
+// ChanceAtLeast is how often chance alone gives a top-two share of at
+// least this trial's, for as many connections over as many workers.
+func (t TopTwoTrial) ChanceAtLeast() float64 {
+	if a := AgainstChanceOf(t.Trial); a != nil {
+		return a.TopTwoAtLeast
+	}
+	return 1
 }
 
 // AboveTotal counts the trials above the claim.
@@ -130,6 +183,7 @@ func topTwoOf(points []*Point) *TopTwo {
 				continue
 			}
 			out.Eligible++
+			out.eligible = append(out.eligible, tt)
 			reps[p] = append(reps[p], tt)
 			if h := out.Highest[t.KeepAlive]; h == nil || tt.Share > h.Fairness.Connections.Top2Share {
 				out.Highest[t.KeepAlive] = t
@@ -149,7 +203,13 @@ func topTwoOf(points []*Point) *TopTwo {
 		return nil
 	}
 	for i := range out.Above {
-		out.Above[i].Reps = reps[out.Above[i].Point]
+		a := &out.Above[i]
+		a.Reps = reps[a.Point]
+		a.Proportion = ProportionOf(a.Above, len(a.Reps))
+		fewest := slices.MinFunc(a.Reps, func(x, y TopTwoTrial) int { return cmp.Compare(x.Connections, y.Connections) })
+		if a.Chance = Chance(int(fewest.Connections), len(fewest.Trial.ConnectionCounts())); a.Chance != nil {
+			a.ChanceAbove = a.Chance.TopTwo.Above(TopTwoClaim)
+		}
 	}
 	return out
 }
@@ -190,15 +250,15 @@ type RankedMode struct {
 	Value Summary
 }
 
-// RangesOverlap says whether the first two modes' ranges over repetitions
+// IntervalsOverlap says whether the first two modes' confidence intervals
 // overlap (within the noise); ok is false when either has a single
-// repetition and so no range.
-func (r *Ranking) RangesOverlap() (overlap, ok bool) {
+// repetition and so no interval.
+func (r *Ranking) IntervalsOverlap() (overlap, ok bool) {
 	best, next := r.Modes[0].Value, r.Modes[1].Value
-	if best.N <= 1 || next.N <= 1 {
+	if !best.HasInterval() || !next.HasInterval() {
 		return false, false
 	}
-	return best.Min <= next.Max && next.Min <= best.Max, true
+	return best.Overlaps(next), true
 }
 
 // Efficiency ranks modes by the server's CPU per request, which the load
@@ -274,23 +334,25 @@ func efficiencyOf(pts []*Point) *Efficiency {
 	return e
 }
 
-// Evenness sorts the modes of a condition by how evenly they spread
-// requests and connections, judged on every repetition: a mode is even
-// when Jain's index is at least EvenJain in every one.
+// Evenness sorts the modes of a condition into the evenness classes.
 type Evenness struct {
-	Even            []ModeSpread // per request and per connection
-	RequestsOnly    []ModeSpread
-	ConnectionsOnly []ModeSpread
-	Uneven          []ModeSpread
+	Even, NearEven, Uneven []ModeSpread
 }
 
-// ModeSpread is a mode's medians over its repetitions.
+// ModeSpread is how evenly a mode spread its work: medians over its
+// repetitions, and per connection against chance.
 type ModeSpread struct {
 	Mode            string
+	Class           EvenClass
 	RequestsJain    float64
 	ConnectionsJain float64
 	// TopTwoConnections is the two busiest workers' share of connections.
 	TopTwoConnections float64
+	// BeyondChance of Reps repetitions had a per-connection Jain index
+	// that chance alone gives less often than BeyondChance; Connections
+	// is their median number of connections.
+	BeyondChance, Reps int
+	Connections        float64
 }
 
 func evennessOf(c *Condition) Evenness {
@@ -302,19 +364,46 @@ func evennessOf(c *Condition) Evenness {
 		req := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Requests.Jain })
 		conn := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain })
 		top := p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share })
-		s := ModeSpread{Mode: p.Mode, RequestsJain: req.Median, ConnectionsJain: conn.Median, TopTwoConnections: top.Median}
-		switch {
-		case req.Min >= EvenJain && conn.Min >= EvenJain:
+		conns := p.Summary(func(t *results.Trial) float64 { return float64(sum(t.ConnectionCounts())) })
+		s := ModeSpread{Mode: p.Mode, Class: ClassOf(min(req.Min, conn.Min)), RequestsJain: req.Median, ConnectionsJain: conn.Median,
+			TopTwoConnections: top.Median, Reps: len(p.Trials), Connections: conns.Median}
+		for _, t := range p.Trials {
+			if a := AgainstChanceOf(t); a != nil && a.JainAtMost < BeyondChance {
+				s.BeyondChance++
+			}
+		}
+		switch s.Class {
+		case Even:
 			e.Even = append(e.Even, s)
-		case req.Min >= EvenJain:
-			e.RequestsOnly = append(e.RequestsOnly, s)
-		case conn.Min >= EvenJain:
-			e.ConnectionsOnly = append(e.ConnectionsOnly, s)
+		case NearEven:
+			e.NearEven = append(e.NearEven, s)
 		default:
 			e.Uneven = append(e.Uneven, s)
 		}
 	}
 	return e
+}
+
+// AgainstChance is where a trial's spread of connections falls in what
+// chance alone gives for as many connections over as many workers.
+type AgainstChance struct {
+	Chance *ChanceSpread
+	// TopTwoAtLeast is how often chance gives a top-two share at least
+	// the measured one; JainAtMost a Jain index at most the measured one.
+	TopTwoAtLeast, JainAtMost float64
+}
+
+// AgainstChanceOf reads t's per-connection fairness against chance; nil
+// where shares do not apply or nothing was counted.
+func AgainstChanceOf(t *results.Trial) *AgainstChance {
+	counts := t.ConnectionCounts()
+	n := sum(counts)
+	if !SharesApply(t) || n == 0 || len(counts) < 2 {
+		return nil
+	}
+	c := Chance(int(n), len(counts))
+	f := t.Fairness.Connections
+	return &AgainstChance{Chance: c, TopTwoAtLeast: c.TopTwo.AtLeast(f.Top2Share), JainAtMost: c.Jain.AtMost(f.Jain)}
 }
 
 // FirstPlaces counts, per mode, the conditions it ranked first in:

@@ -100,31 +100,56 @@ func TestTopTwoPointKeepsItsRepetitions(t *testing.T) {
 		math.Abs(p.Reps[0].Share-78.0/96) > 1e-9 || math.Abs(p.Reps[1].Share-38.0/98) > 1e-9 {
 		t.Errorf("point %+v; want 1 of 2 repetitions above, 78 of 96 and 38 of 98 connections", p)
 	}
+	// 1 of 2 repetitions: the exact 95% interval is [0.013, 0.987].
+	if pr := p.Proportion; pr.K != 1 || pr.N != 2 || math.Abs(pr.Lo-0.01258) > 1e-4 || math.Abs(pr.Hi-0.98742) > 1e-4 {
+		t.Errorf("proportion %+v; want 1 of 2 in [0.013, 0.987]", pr)
+	}
+	// Chance is read for the fewer connections, 96, where it is likeliest.
+	if p.Chance == nil || p.Chance.Connections != 96 || p.ChanceAbove != p.Chance.TopTwo.Above(TopTwoClaim) || p.ChanceAbove > 1e-6 {
+		t.Errorf("chance %+v above %v; want 96 connections over 8 workers, next to never above 70%%", p.Chance, p.ChanceAbove)
+	}
+	if c := p.Reps[0].ChanceAtLeast(); c >= p.Reps[1].ChanceAtLeast() || c > 1e-6 {
+		t.Errorf("chance of 78 of 96 is %v, of 38 of 98 %v; want the higher share far rarer", c, p.Reps[1].ChanceAtLeast())
+	}
+}
+
+// With few connections chance alone often gives two workers more than
+// 70%: 12 connections over 8 workers do in about 1% of spreads.
+func TestTopTwoChanceWithFewConnections(t *testing.T) {
+	c := Chance(12, 8)
+	if p := c.TopTwo.Above(TopTwoClaim); p < 0.005 || p > 0.02 {
+		t.Errorf("P(top two > 70%% of 12 over 8) = %v; want about 1%%", p)
+	}
+	if p := c.TopTwo.AtLeast(0.5); p < 0.5 {
+		t.Errorf("P(top two ≥ 50%% of 12 over 8) = %v; want the median or more", p)
+	}
 }
 
 func TestEvenness(t *testing.T) {
 	tests := []struct {
-		name                                  string
-		trials                                []results.Trial
-		even, requestsOnly, connsOnly, uneven []string
+		name                   string
+		trials                 []results.Trial
+		even, nearEven, uneven []string
 	}{
 		{name: "perfectly even", trials: []results.Trial{trial("reuseport", 1, 100, 10, 10, 10, 10)}, even: []string{"reuseport"}},
 		{name: "one worker takes most", trials: []results.Trial{trial("shared", 1, 100, 70, 10, 10, 10)}, uneven: []string{"shared"}},
 		// Jain of 11,12,…: 0.998, still even.
-		{name: "a near-even split is even", trials: []results.Trial{trial("shared", 1, 100, 12, 11, 12, 12, 12, 12, 12, 12)}, even: []string{"shared"}},
+		{name: "a split within a connection of even is even", trials: []results.Trial{trial("shared", 1, 100, 12, 11, 12, 12, 12, 12, 12, 12)}, even: []string{"shared"}},
+		// Jain of 14,14,10,…: 0.985 is near-even, not in one class with 0.5.
+		{name: "Jain 0.985 is near-even",
+			trials:   []results.Trial{trial("iptables", 1, 100, 14, 14, 12, 12, 12, 12, 10, 10), trial("shared", 1, 100, 40, 40, 2, 2, 2, 2, 2, 2)},
+			nearEven: []string{"iptables"}, uneven: []string{"shared"}},
+		{name: "below Jain 0.95 is uneven",
+			trials:   []results.Trial{trial("a", 1, 100, 12, 8), trial("b", 1, 100, 13, 7)}, // 0.962, 0.917
+			nearEven: []string{"a"}, uneven: []string{"b"}},
 		{name: "even only if every repetition is",
 			trials: []results.Trial{trial("shared", 1, 100, 10, 10, 10, 10), trial("shared", 2, 100, 40, 0, 0, 0)},
 			uneven: []string{"shared"}},
-		{name: "requests even, connections not",
+		{name: "the worse of requests and connections decides",
 			trials: []results.Trial{rep(trial("roundrobin", 1, 100, 10, 10, 10, 10), func(t *results.Trial) {
 				t.Fairness.Connections = FairnessOf([]uint64{4, 1, 1, 1})
 			})},
-			requestsOnly: []string{"roundrobin"}},
-		{name: "connections even, requests not",
-			trials: []results.Trial{rep(trial("iptables", 1, 100, 10, 10, 10, 10), func(t *results.Trial) {
-				t.Fairness.Requests = FairnessOf([]uint64{40, 1, 1, 1})
-			})},
-			connsOnly: []string{"iptables"}},
+			uneven: []string{"roundrobin"}},
 		{name: "failed modes are not judged",
 			trials: []results.Trial{rep(trial("nginx", 1, 0, 0, 0), func(t *results.Trial) { t.Error = "did not start" })}},
 	}
@@ -139,13 +164,43 @@ func TestEvenness(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			conds := Conditions(Points(run(tt.trials...)))
 			got := evennessOf(conds[0])
-			if !slices.Equal(modes(got.Even), tt.even) || !slices.Equal(modes(got.RequestsOnly), tt.requestsOnly) ||
-				!slices.Equal(modes(got.ConnectionsOnly), tt.connsOnly) || !slices.Equal(modes(got.Uneven), tt.uneven) {
-				t.Errorf("even %v, requests only %v, connections only %v, uneven %v; want %v, %v, %v, %v",
-					modes(got.Even), modes(got.RequestsOnly), modes(got.ConnectionsOnly), modes(got.Uneven),
-					tt.even, tt.requestsOnly, tt.connsOnly, tt.uneven)
+			if !slices.Equal(modes(got.Even), tt.even) || !slices.Equal(modes(got.NearEven), tt.nearEven) || !slices.Equal(modes(got.Uneven), tt.uneven) {
+				t.Errorf("even %v, near-even %v, uneven %v; want %v, %v, %v",
+					modes(got.Even), modes(got.NearEven), modes(got.Uneven), tt.even, tt.nearEven, tt.uneven)
 			}
 		})
+	}
+}
+
+func TestClassOf(t *testing.T) {
+	for _, tt := range []struct {
+		jain float64
+		want EvenClass
+	}{{1, Even}, {EvenJain, Even}, {0.985, NearEven}, {NearEvenJain, NearEven}, {0.9499, Uneven}, {0.51, Uneven}} {
+		if got := ClassOf(tt.jain); got != tt.want {
+			t.Errorf("ClassOf(%v) = %v; want %v", tt.jain, got, tt.want)
+		}
+	}
+}
+
+// Uneven is judged against chance too: 32 connections over 8 workers at
+// Jain 0.84 is what chance gives; at 0.5 it is not.
+func TestEvennessAgainstChance(t *testing.T) {
+	chanceLike := trial("reuseport", 1, 100, 7, 6, 4, 4, 4, 3, 2, 2) // Jain 0.84
+	skewed := trial("shared", 1, 100, 14, 9, 2, 2, 2, 1, 1, 1)       // Jain 0.44
+	e := evennessOf(Conditions(Points(run(chanceLike, skewed)))[0])
+	if len(e.Uneven) != 2 {
+		t.Fatalf("uneven %+v; want both", e.Uneven)
+	}
+	if m := e.Uneven[0]; m.Mode != "reuseport" || m.BeyondChance != 0 || m.Reps != 1 || m.Connections != 32 {
+		t.Errorf("%+v; want reuseport within chance in its 1 repetition of 32 connections", m)
+	}
+	if m := e.Uneven[1]; m.Mode != "shared" || m.BeyondChance != 1 {
+		t.Errorf("%+v; want shared beyond chance in 1 repetition", m)
+	}
+	a := AgainstChanceOf(&skewed)
+	if a == nil || a.TopTwoAtLeast >= BeyondChance || a.JainAtMost >= BeyondChance || a.Chance.Connections != 32 || a.Chance.Workers != 8 {
+		t.Errorf("against chance %+v; want both tails below %v for 32 connections over 8 workers", a, BeyondChance)
 	}
 }
 
@@ -227,10 +282,10 @@ func TestRanking(t *testing.T) {
 			if r.ByLatency != tt.byLatency || !slices.Equal(order, tt.order) {
 				t.Errorf("by latency %v, order %v; want %v, %v", r.ByLatency, order, tt.byLatency, tt.order)
 			}
-			overlap, known := r.RangesOverlap()
+			overlap, known := r.IntervalsOverlap()
 			gotOverlap := map[[2]bool]string{{false, false}: "", {true, true}: "yes", {false, true}: "no"}[[2]bool{overlap, known}]
 			if gotOverlap != tt.overlap {
-				t.Errorf("ranges overlap %q; want %q", gotOverlap, tt.overlap)
+				t.Errorf("intervals overlap %q; want %q", gotOverlap, tt.overlap)
 			}
 			e := r.Efficiency
 			switch {

@@ -104,8 +104,8 @@ func TestHTMLReportInABrowser(t *testing.T) {
 	if want := "clusterbench report: " + r.Scenario; title != want || h1 != want {
 		t.Errorf("title %q, first heading %q; want %q", title, h1, want)
 	}
-	if len(headings) < 2 || headings[0] != "Conditions" {
-		t.Errorf("headings %q; want Conditions first and the experiments", headings)
+	if len(headings) < 3 || headings[0] != "Answer" || headings[1] != "Conditions" {
+		t.Errorf("headings %q; want the Answer, then Conditions, and the experiments", headings)
 	}
 	if tables == 0 {
 		t.Error("no table with rows rendered")

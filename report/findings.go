@@ -3,7 +3,9 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"clusterbench/analysis"
@@ -115,10 +117,20 @@ func topTwoLine(t *analysis.TopTwo, s style) string {
 			if !slices.ContainsFunc(p.Reps, func(r analysis.TopTwoTrial) bool { return r.Connections != first }) {
 				top = fmt.Sprintf("%s of %d connections each", strings.Join(shares, ", "), first)
 			}
-			parts = append(parts, fmt.Sprintf(" %s in experiment %s with %s, in %d of %d repetitions (top two: %s)",
-				s.code(p.Point.Mode), p.Point.Experiment, conditionTitle(p.Point.Condition()), p.Above, len(p.Reps), top))
+			parts = append(parts, fmt.Sprintf(" %s in experiment %s with %s, in %s; top two: %s)",
+				s.code(p.Point.Mode), p.Point.Experiment, conditionTitle(p.Point.Condition()), proportionText(p.Proportion), top))
 		}
 		b.WriteString(strings.Join(parts, ";") + ".")
+		// What chance gives, once for each number of connections and workers.
+		seen := map[[2]int]bool{}
+		for _, p := range t.Above {
+			c := p.Chance
+			if c == nil || seen[[2]int{c.Connections, c.Workers}] {
+				continue
+			}
+			seen[[2]int{c.Connections, c.Workers}] = true
+			fmt.Fprintf(&b, " Chance alone gives two of %d workers more than %s of %d connections %s.", c.Workers, claim, c.Connections, chanceFrequency(p.ChanceAbove, c.TopTwo))
+		}
 	}
 	for _, keepAlive := range []bool{false, true} {
 		if t := t.Highest[keepAlive]; t != nil {
@@ -137,6 +149,12 @@ func topTwoLine(t *analysis.TopTwo, s style) string {
 	return b.String()
 }
 
+// proportionText is "1 of 6 repetitions (95% interval 0.42–64%", left
+// open for more.
+func proportionText(p analysis.Proportion) string {
+	return fmt.Sprintf("%d of %s (%.0f%% interval %s–%s", p.K, plural(p.N, "repetition"), 100*p.Confidence, percent(p.Lo), percent(p.Hi))
+}
+
 func conditionLine(f analysis.ConditionFinding, s style) string {
 	var b strings.Builder
 	c := f.Condition
@@ -149,11 +167,11 @@ func conditionLine(f analysis.ConditionFinding, s style) string {
 		best, next, last := r.Modes[0], r.Modes[1], r.Modes[len(r.Modes)-1]
 		fmt.Fprintf(&b, "%s %s (%s %s), %s %s", what, s.code(best.Mode), number(best.Value.Median), unit,
 			ratio(best.Value.Median, next.Value.Median, r.ByLatency), s.code(next.Mode))
-		if overlap, ok := r.RangesOverlap(); ok {
+		if overlap, ok := r.IntervalsOverlap(); ok {
 			if overlap {
-				b.WriteString(" (their ranges overlap: within the noise)")
+				b.WriteString(" (their confidence intervals overlap: within the noise)")
 			} else {
-				b.WriteString(" (their ranges do not overlap)")
+				b.WriteString(" (their confidence intervals do not overlap)")
 			}
 		}
 		if len(r.Modes) > 2 {
@@ -200,25 +218,21 @@ func evennessText(e analysis.Evenness, s style) string {
 		}
 		return strings.Join(parts, ", ")
 	}
+	jains := func(m analysis.ModeSpread) string {
+		return fmt.Sprintf("Jain %.3f per request, %.3f per connection", m.RequestsJain, m.ConnectionsJain)
+	}
 	var parts []string
 	if len(e.Even) > 0 {
-		parts = append(parts, fmt.Sprintf("even per request and per connection (Jain ≥ %.2f in every repetition): %s", analysis.EvenJain,
+		parts = append(parts, fmt.Sprintf("even (Jain ≥ %.2f in every repetition): %s", analysis.EvenJain,
 			list(e.Even, func(analysis.ModeSpread) string { return "" })))
 	}
-	if len(e.RequestsOnly) > 0 {
-		parts = append(parts, "even per request only: "+list(e.RequestsOnly, func(m analysis.ModeSpread) string {
-			return fmt.Sprintf(" (Jain %.2f per connection)", m.ConnectionsJain)
-		}))
-	}
-	if len(e.ConnectionsOnly) > 0 {
-		parts = append(parts, "even per connection only: "+list(e.ConnectionsOnly, func(m analysis.ModeSpread) string {
-			return fmt.Sprintf(" (Jain %.2f per request)", m.RequestsJain)
-		}))
+	if len(e.NearEven) > 0 {
+		parts = append(parts, fmt.Sprintf("near-even (≥ %.2f): %s", analysis.NearEvenJain,
+			list(e.NearEven, func(m analysis.ModeSpread) string { return " (" + jains(m) + ")" })))
 	}
 	if len(e.Uneven) > 0 {
 		parts = append(parts, "uneven (medians): "+list(e.Uneven, func(m analysis.ModeSpread) string {
-			return fmt.Sprintf(" (Jain %.2f per request, %.2f per connection; top two %.0f%% of connections)",
-				m.RequestsJain, m.ConnectionsJain, 100*m.TopTwoConnections)
+			return fmt.Sprintf(" (%s; top two %.0f%% of %.0f connections, %s)", jains(m), 100*m.TopTwoConnections, m.Connections, chanceVerdict(m))
 		}))
 	}
 	if len(parts) == 0 {
@@ -226,6 +240,55 @@ func evennessText(e analysis.Evenness, s style) string {
 	}
 	text := strings.Join(parts, "; ") + "."
 	return strings.ToUpper(text[:1]) + text[1:]
+}
+
+// chanceVerdict says whether an uneven mode's spread of connections is
+// more than chance gives.
+func chanceVerdict(m analysis.ModeSpread) string {
+	switch {
+	case m.BeyondChance == 0:
+		return "as a random spread of so many connections could be"
+	case m.BeyondChance == m.Reps:
+		return fmt.Sprintf("beyond chance (p < %g) in every repetition", analysis.BeyondChance)
+	}
+	return fmt.Sprintf("beyond chance (p < %g) in %d of %d repetitions", analysis.BeyondChance, m.BeyondChance, m.Reps)
+}
+
+// chanceFrequency says how often chance gives something, of a
+// distribution: "in 0.3% of random spreads".
+func chanceFrequency(p float64, d analysis.Distribution) string {
+	switch {
+	case p == 0 && d.Resolution > 0:
+		return fmt.Sprintf("in none of %s random spreads", thousands(int(math.Round(1/d.Resolution))))
+	case p == 0:
+		return "never"
+	case p < 1e-6:
+		return "in fewer than one in a million random spreads"
+	case p >= 0.995:
+		return "in nearly every random spread"
+	}
+	return "in " + percent(p) + " of random spreads"
+}
+
+// percent is a probability with two significant digits: "0.30%", "12%".
+func percent(p float64) string {
+	x := 100 * p
+	switch {
+	case x >= 10:
+		return fmt.Sprintf("%.0f%%", x)
+	case x >= 1:
+		return fmt.Sprintf("%.1f%%", x)
+	}
+	return strconv.FormatFloat(x, 'g', 2, 64) + "%"
+}
+
+// thousands writes 20000 as "20,000".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func firstPlacesLine(f *analysis.FirstPlaces, s style) string {

@@ -31,7 +31,7 @@ const FileName = "report.md"
 var summaryHeader = []string{
 	"mode", "workers", "keep-alive", "handler", "load", "reps",
 	"throughput req/s", "server CPU µs/req", "p50 ms", "p99 ms", "errors",
-	"Jain req", "Jain conn", "top-2 req", "top-2 conn", "max/min req share", "max/min conn share",
+	"Jain req", "Jain conn", "top-2 req", "top-2 conn", "chance ≤ Jain conn", "max/min req share", "max/min conn share",
 	"CPU cores loadgen/master/proxy/workers",
 }
 
@@ -55,7 +55,7 @@ func summaryRow(p *analysis.Point) []string {
 	row := []string{
 		p.Mode, fmt.Sprint(p.Workers), onOff(p.KeepAlive), p.Handler, p.Load,
 		reps(p),
-		fmt.Sprintf("%.0f ± %.0f%%%s", thr.Median, 100*thr.Spread(), mark),
+		withInterval(thr, whole) + mark,
 		fmt.Sprintf("%.1f", p.Summary(func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs }).Median),
 		fmt.Sprintf("%.2f", p.Summary(func(t *results.Trial) float64 { return t.Latency.P50 }).Median),
 		fmt.Sprintf("%.2f", p.Summary(func(t *results.Trial) float64 { return t.Latency.P99 }).Median),
@@ -64,6 +64,7 @@ func summaryRow(p *analysis.Point) []string {
 		fmt.Sprintf("%.3f", p.Summary(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain }).Median),
 		share(func(t *results.Trial) float64 { return t.Fairness.Requests.Top2Share }),
 		share(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share }),
+		chanceColumn(p),
 		share(func(t *results.Trial) float64 { return t.Fairness.Requests.MaxShare }) + " / " + share(func(t *results.Trial) float64 { return t.Fairness.Requests.MinShare }),
 		share(func(t *results.Trial) float64 { return t.Fairness.Connections.MaxShare }) + " / " + share(func(t *results.Trial) float64 { return t.Fairness.Connections.MinShare }),
 		fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", p.Summary(func(t *results.Trial) float64 { return t.CPU.LoadgenCores() }).Median,
@@ -84,9 +85,26 @@ func summaryRow(p *analysis.Point) []string {
 // The summary table's fairness columns, from "Jain req" on, and what
 // they say where per-worker shares do not apply.
 const (
-	fairnessColumns = 6
+	fairnessColumns = 7
 	notShared       = "n/a: one process"
 )
+
+// chanceColumn is how often a random spread of as many connections over
+// as many workers is at most as even as the point's (median over its
+// repetitions): below analysis.BeyondChance the mode skews beyond chance,
+// near 100% it spreads more evenly than chance.
+func chanceColumn(p *analysis.Point) string {
+	var xs []float64
+	for _, t := range p.Trials {
+		if a := analysis.AgainstChanceOf(t); a != nil {
+			xs = append(xs, a.JainAtMost)
+		}
+	}
+	if len(xs) == 0 {
+		return "-"
+	}
+	return percent(analysis.Summarize(xs).Median)
+}
 
 // reps counts the measured repetitions, and the failed ones if any.
 func reps(p *analysis.Point) string {
@@ -167,6 +185,9 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 	if !r.Complete {
 		fmt.Fprintf(w, "> **Partial run**: it was interrupted or is still going; only finished trials are shown.\n\n")
 	}
+	if err := WriteAnswer(w, analysis.AnswerOf(r), true); err != nil {
+		return err
+	}
 	h := r.Host
 	fmt.Fprintf(w, "## Conditions\n\n")
 	fmt.Fprintf(w, "- Machine: %s × %d CPUs, Linux %s, %s\n", h.CPUModel, h.CPUs, h.Kernel, h.GoVersion)
@@ -191,13 +212,24 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		fmt.Fprintf(w, "- Scenario: as run, at the [end of this report](#%s)\n", scenarioAnchor)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Throughput is the median over repetitions ± half their range; † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
+	fmt.Fprintf(w, "Throughput is the median over repetitions. %s † marks a point where the load generator, not the server, was the limit in at least one repetition (see Warnings). "+
 		"Server CPU µs/req is the CPU time of master, proxy and workers per successful request: it does not depend on the load generator, so it ranks the modes by efficiency even where throughput does not. "+
 		"Latency is of successful requests. "+
 		"Fairness is Jain's index (1 = even, 1/N = one worker takes all) and shares of the total, per connection, counted by the client. "+
+		"Chance ≤ Jain conn is how often connections placed on the workers uniformly at random (as many of them, over as many workers) come out at most as even as measured, "+
+		"the median over repetitions: below 1%% the mode skews beyond chance; near 100%% it spreads more evenly than chance would (a few dozen connections are uneven by chance alone). "+
 		"CPU cores is the average CPU in use while measuring: the load generator's, the master's (the serving process, which accepts and hands over every connection in roundrobin mode; with Node's cluster primary in the node modes), the proxy's (nginx or HAProxy, all its processes) and all workers' together.%s\n\n",
-		schemaNote(r))
+		intervalNote, schemaNote(r))
 
+	// Warnings come before the findings: that the load generator was the
+	// limit changes how to read every table and finding.
+	if warnings := warnings(r); len(warnings) > 0 {
+		fmt.Fprintf(w, "## Warnings\n\n")
+		for _, warn := range warnings {
+			fmt.Fprintf(w, "- %s\n", warn)
+		}
+		fmt.Fprintln(w)
+	}
 	if err := WriteFindings(w, analysis.FindingsOf(r), true); err != nil {
 		return err
 	}
@@ -249,13 +281,6 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		}
 	}
 
-	if warnings := warnings(r); len(warnings) > 0 {
-		fmt.Fprintf(w, "## Warnings\n\n")
-		for _, warn := range warnings {
-			fmt.Fprintf(w, "- %s\n", warn)
-		}
-		fmt.Fprintln(w)
-	}
 	if scenarioText != "" {
 		fmt.Fprintf(w, "## Scenario\n\nThe scenario as run, %s:\n\n", describeScenario(r))
 		writeFenced(w, scenarioText)
@@ -263,31 +288,25 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 	return nil
 }
 
-// WriteTerminal writes what a run prints when it ends: the summary table,
-// the resilience table if a fault was injected, the findings and the
-// warnings, as plain text.
+// WriteTerminal writes what a run prints when it ends, in at most
+// terminalColumns: the answer, a compact table per condition, and the
+// warnings one line each. The full tables and the findings are in
+// report.md only.
 func WriteTerminal(w io.Writer, r *results.Run) error {
 	r, err := escaped(r, visible.Text) // one line per warning, no escape codes
 	if err != nil {
 		return err
 	}
-	points := analysis.Points(r)
-	if err := WriteSummary(w, points, false); err != nil {
+	if err := WriteAnswer(w, analysis.AnswerOf(r), false); err != nil {
 		return err
 	}
-	if hasLatencyDetail(points) {
-		if err := WriteLatency(w, points, false); err != nil {
+	if err := writeCompactSummary(w, analysis.Points(r)); err != nil {
+		return err
+	}
+	for _, line := range terminalWarnings(r) {
+		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}
-	}
-	if err := WriteResilience(w, points, false); err != nil {
-		return err
-	}
-	if err := WriteFindings(w, analysis.FindingsOf(r), false); err != nil {
-		return err
-	}
-	for _, warn := range warnings(r) {
-		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	return nil
 }
@@ -303,6 +322,10 @@ const resilienceNote = "Medians of repetitions. Lost requests are those that fai
 // modes, where the load generator was the limit, failed trials,
 // client/worker count mismatches and the trials' own warnings.
 func warnings(r *results.Run) []string {
+	return slices.Concat(skippedWarnings(r), loadgenWarnings(r), trialWarnings(r))
+}
+
+func skippedWarnings(r *results.Run) []string {
 	var out []string
 	for _, s := range r.Skipped {
 		required := ""
@@ -311,12 +334,24 @@ func warnings(r *results.Run) []string {
 		}
 		out = append(out, fmt.Sprintf("%s/%s: skipped %s%s: %s", s.Experiment, s.Mode, plural(s.Trials, "trial"), required, s.Reason))
 	}
+	return out
+}
+
+func loadgenWarnings(r *results.Run) []string {
+	var out []string
 	for _, l := range analysis.LoadgenLimits(r) {
 		out = append(out, fmt.Sprintf("%s/%s: the load generator (%s), not the server, was the limit in %d of %d trials (%s; e.g. %s, rep %d: %s): "+
 			"their throughput measures the load generator, so compare those modes by server CPU µs/req, "+
 			"or measure again with `loadgen: wrk` or with `cpus:` to give the load generator CPUs of its own",
 			l.Experiment, l.Load, l.Engine, l.Bound, l.Trials, strings.Join(l.Modes, ", "), l.Example.Label(), l.Example.Rep, l.Example.LoadgenBoundReason))
 	}
+	return out
+}
+
+// trialWarnings are the failed trials, count mismatches and the trials'
+// own warnings.
+func trialWarnings(r *results.Run) []string {
+	var out []string
 	for _, t := range r.Trials {
 		name := fmt.Sprintf("%s/%s workers=%d keep-alive=%s handler=%s load=%s rep %d",
 			t.Experiment, t.Label(), t.Workers, onOff(t.KeepAlive), t.Handler.Name, t.Load.Name, t.Rep)

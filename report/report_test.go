@@ -43,7 +43,8 @@ func TestMarkdownReport(t *testing.T) {
 		"# clusterbench report: scenarios/x.yaml",
 		"> **Partial run**", // Complete is false
 		"Test CPU × 2 CPUs, Linux 6.1, go1.26",
-		"| shared ", "| 1234 ± 0%", "| 0.800 ", // Jain of 6,2 is 64/80
+		"| shared ", "| 1234 (n=1)", // one repetition: no spread, said plainly
+		"| 0.800 ", // Jain of 6,2 is 64/80
 		"| reuseport ", "| 1.000 ",
 		"## Warnings", "count mismatch: worker 1: client counted 2 requests, worker 3",
 	} {
@@ -95,13 +96,13 @@ func TestLoadgenBoundIsNeverSilent(t *testing.T) {
 		}
 		return b.String()
 	}
-	if got := render(); strings.Contains(got, "± 5% †") || strings.Contains(got, "quick/max-c32: the load generator") {
+	if got := render(); strings.Contains(got, "(50%) †") || strings.Contains(got, "quick/max-c32: the load generator") {
 		t.Error("a run without a bound trial is marked bound")
 	}
 	r.Trials[1].LoadgenBound, r.Trials[1].LoadgenBoundReason = true, "it sent 10 req/s of the 20 requested"
 	got := render()
 	for _, want := range []string{
-		"7363 ± 5% †",
+		"7363 [6975, 7750] (50%) †", // two repetitions: their range, at 50%
 		"quick/max-c32: the load generator (vegeta), not the server, was the limit in 1 of 16 trials (reuseport; e.g. reuseport, rep 1: it sent 10 req/s of the 20 requested)",
 		"The load generator was the limit (†) for `reuseport`",
 		"- CPU placement: load generator on CPUs 0, server (master, proxy and workers) on CPUs 1, pinned with sched_setaffinity",
@@ -135,9 +136,10 @@ func TestFindingsFollowTheData(t *testing.T) {
 	}}
 	findingsHave(skewed,
 		"took more than 70% of connections in 1 of 4 trials",
-		"`shared` in experiment e with 8 workers, keep-alive on, handler trivial, load max-c32, in 1 of 2 repetitions (top two: 81% of 96, 39% of 98 connections)",
-		"fastest `reuseport` (1050 req/s), 1.14× the throughput of `shared` (their ranges do not overlap)",
-		"Even per request and per connection (Jain ≥ 0.99 in every repetition): `reuseport`; uneven",
+		"`shared` in experiment e with 8 workers, keep-alive on, handler trivial, load max-c32, in 1 of 2 repetitions (95% interval 1.3%–99%; top two: 81% of 96, 39% of 98 connections).",
+		"Chance alone gives two of 8 workers more than 70% of 96 connections in fewer than one in a million random spreads.",
+		"fastest `reuseport` (1050 req/s), 1.14× the throughput of `shared` (their confidence intervals do not overlap)",
+		"Even (Jain ≥ 0.99 in every repetition): `reuseport`; uneven (medians): `shared` (Jain 0.639 per request, 0.639 per connection; top two 60% of 97 connections, beyond chance (p < 0.01) in 1 of 2 repetitions)",
 		"Client and worker counts agreed** in all 4 measured trials",
 	)
 
@@ -149,8 +151,8 @@ func TestFindingsFollowTheData(t *testing.T) {
 		"never took more than 70% of connections**, in any of the 2 trials",
 		"fastest `shared` (1200 req/s), 1.20× the throughput of `reuseport`",
 	)
-	if strings.Contains(got, "ranges") {
-		t.Errorf("one repetition has no range to compare, yet:\n%s", got)
+	if strings.Contains(got, "intervals") {
+		t.Errorf("one repetition has no interval to compare, yet:\n%s", got)
 	}
 
 	// Five of six connections in two workers is chance, not a finding.

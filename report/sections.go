@@ -30,8 +30,7 @@ type Section func(w io.Writer, r *results.Run) error
 // Sections are the sections a document may quote, by name. A new section
 // is one line here.
 var Sections = map[string]Section{
-	// answer stands in for the generated answer until it lands: the findings.
-	"answer":     asMarkdown(findingsSection),
+	"answer":     asMarkdown(answerSection),
 	"findings":   asMarkdown(findingsSection),
 	"summary":    asMarkdown(pointsTable(WriteSummary)),
 	"latency":    asMarkdown(pointsTable(WriteLatency)),
@@ -85,6 +84,15 @@ func asMarkdown(section Section) Section {
 		}
 		return section(w, e)
 	}
+}
+
+func answerSection(w io.Writer, r *results.Run) error {
+	var b bytes.Buffer
+	if err := WriteAnswer(&b, analysis.AnswerOf(r), true); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, withoutHeading(b.String()))
+	return err
 }
 
 func findingsSection(w io.Writer, r *results.Run) error {

@@ -328,8 +328,8 @@ func TestRunEndToEnd(t *testing.T) {
 		pngs[p.File] = data
 		os.Remove(filepath.Join(dir, p.File))
 	}
-	if !strings.Contains(stdout, "findings:") {
-		t.Errorf("the terminal shows no findings:\n%s", stdout)
+	if !strings.Contains(stdout, "answer:") {
+		t.Errorf("the terminal shows no answer:\n%s", stdout)
 	}
 	// bench.txt: one Go benchmark line per trial, re-rendered below too.
 	bench, err := os.ReadFile(filepath.Join(dir, report.BenchFileName))
