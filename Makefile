@@ -21,8 +21,10 @@ run: deps build
 quick: deps build
 	$(BIN) run scenarios/quick.yaml
 
+# -buildvcs=auto records the commit the run's results.json names as the
+# tool's version, even where GOFLAGS turns that off.
 build:
-	$(GO) build -o $(BIN) ./cmd/clusterbench
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/clusterbench
 
 # Packages are tested one at a time (-p 1): the tests measure real servers
 # on few cores, and two packages measuring at once would measure each other.
