@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"clusterbench/analysis"
 	"clusterbench/report"
 	"clusterbench/results"
 	"clusterbench/scenarios"
@@ -480,6 +481,110 @@ func TestDocsQuoteFiguresOfTheirRuns(t *testing.T) {
 		}
 		if !strings.Contains(string(doc), want) {
 			t.Errorf("%s does not say what %s gives:\n%s", c.doc, c.run, want)
+		}
+	}
+}
+
+// ruleCheck is a rule of the analysis that a document states in prose:
+// text gives, from the constant or function that makes the rule, the
+// words the document must contain (compared with its lines joined, so
+// that wrapping does not matter). A threshold changed in the code then
+// fails here until the documentation says the same.
+type ruleCheck struct {
+	doc  string
+	text func() string
+}
+
+// ruleChecks are the rules docs/reports.md and docs/methodology.md state.
+var ruleChecks = []ruleCheck{
+	{"docs/reports.md", func() string { return fmt.Sprintf("**even** from %g", analysis.EvenJain) }},
+	{"docs/reports.md", func() string { return fmt.Sprintf("**near-even** from %g", analysis.NearEvenJain) }},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("A spread that chance gives less than %g%% of the time is **beyond chance**", 100*analysis.BeyondChance)
+	}},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("below %g%% the mode skews beyond chance", 100*analysis.BeyondChance)
+	}},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("otherwise it is %s random splits", thousands(analysis.ChanceDraws))
+	}},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("whether the two busiest workers took more than %g%% of the connections", 100*analysis.TopTwoClaim)
+	}},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("only those with at least %d connections per worker", analysis.MinConnectionsPerWorker)
+	}},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("at most %d, so that it fits the first screen", report.MaxAnswerLines)
+	}},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("from %s repetitions on, a %g%% interval", numberWord(fullConfidenceFrom()), 100*analysis.Confidence)
+	}},
+	{"docs/reports.md", func() string {
+		return fmt.Sprintf("(%g%%)` for three repetitions, %g%% for two",
+			100*analysis.Summarize([]float64{1, 2, 3}).Confidence, 100*analysis.Summarize([]float64{1, 2}).Confidence)
+	}},
+	{"docs/methodology.md", func() string {
+		return fmt.Sprintf("even from %g, near-even from %g, uneven below", analysis.EvenJain, analysis.NearEvenJain)
+	}},
+	{"docs/methodology.md", func() string {
+		return fmt.Sprintf("A spread that chance gives less than %g%% of the time is beyond chance", 100*analysis.BeyondChance)
+	}},
+	{"docs/methodology.md", func() string {
+		return fmt.Sprintf("%g%% from %s repetitions on", 100*analysis.Confidence, numberWord(fullConfidenceFrom()))
+	}},
+	{"docs/methodology.md", func() string {
+		return fmt.Sprintf("Trials with fewer than %d connections per worker", analysis.MinConnectionsPerWorker)
+	}},
+}
+
+// fullConfidenceFrom is the fewest repetitions whose interval reaches
+// analysis.Confidence.
+func fullConfidenceFrom() int {
+	for n := 2; n < 100; n++ {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(i)
+		}
+		if analysis.Summarize(xs).Confidence >= analysis.Confidence {
+			return n
+		}
+	}
+	return 0
+}
+
+func numberWord(n int) string {
+	if words := []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}; n >= 0 && n < len(words) {
+		return words[n]
+	}
+	return strconv.Itoa(n)
+}
+
+// thousands writes 20000 as "20,000".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func TestDocsStateTheRulesOfTheAnalysis(t *testing.T) {
+	for _, c := range ruleChecks {
+		doc, err := os.ReadFile(filepath.Join(repoRoot, c.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := c.text(); !strings.Contains(strings.Join(strings.Fields(string(doc)), " "), want) {
+			t.Errorf("%s does not state the rule as the code has it:\n%s", c.doc, want)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{7: "7", 999: "999", 1000: "1,000", 20000: "20,000", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q; want %q", n, got, want)
 		}
 	}
 }
