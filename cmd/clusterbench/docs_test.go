@@ -524,6 +524,11 @@ var ruleChecks = []ruleCheck{
 		return fmt.Sprintf("(%g%%)` for three repetitions, %g%% for two",
 			100*analysis.Summarize([]float64{1, 2, 3}).Confidence, 100*analysis.Summarize([]float64{1, 2}).Confidence)
 	}},
+	{"docs/reports.md", func() string {
+		c := analysis.Chance(32, 8)
+		return fmt.Sprintf("32 connections placed on 8 workers uniformly at random come out even in %.2g%% of spreads and at least near-even in %.2g%%, and their Jain index is %.2f or less half the time",
+			100*c.Jain.AtLeast(analysis.EvenJain), 100*c.Jain.AtLeast(analysis.NearEvenJain), c.Jain.Quantile(0.5))
+	}},
 	{"docs/methodology.md", func() string {
 		return fmt.Sprintf("even from %g, near-even from %g, uneven below", analysis.EvenJain, analysis.NearEvenJain)
 	}},
