@@ -75,7 +75,7 @@ func answerLines(a analysis.Answer, s style) []string {
 }
 
 // groupLine is one group's recommendation in at most terminalColumns:
-// "max-rate, keep-alive on: `shared`: 1st in 1 of 2, ≤ 8% behind; p99
+// "max-rate, keep-alive on: `shared`: best in 1 of 2 conditions, within 8% elsewhere; p99
 // 5.5–18 ms; uneven beyond chance; ≈ `reuseport` within noise".
 func groupLine(g analysis.AnswerGroup, s style) string {
 	modes := codesOf(g.Recommended, s)
@@ -185,9 +185,9 @@ func basisText(g analysis.AnswerGroup) string {
 	case n == 1 && g.Wins == 1:
 		return what + " " + value
 	case n == 1:
-		return fmt.Sprintf("%s %s, ≤ %.0f%% behind", what, value, math.Ceil(100*g.Shortfall))
+		return fmt.Sprintf("%s %s, within %.0f%% of the best", what, value, math.Ceil(100*g.Shortfall))
 	case g.MixedBasis:
-		what = "1st"
+		what = "best"
 	}
 	switch {
 	case g.Wins == n && n == 2:
@@ -195,7 +195,7 @@ func basisText(g analysis.AnswerGroup) string {
 	case g.Wins == n:
 		return fmt.Sprintf("%s in all %d conditions", what, n)
 	}
-	return fmt.Sprintf("%s in %d of %d, ≤ %.0f%% behind", what, g.Wins, n, math.Ceil(100*g.Shortfall))
+	return fmt.Sprintf("%s in %d of %d conditions, within %.0f%% elsewhere", what, g.Wins, n, math.Ceil(100*g.Shortfall))
 }
 
 // short is a figure to two significant digits, whole from 100 on.

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"clusterbench/internal/leakcheck"
 	"clusterbench/internal/netns"
@@ -328,8 +329,22 @@ func TestRunEndToEnd(t *testing.T) {
 		pngs[p.File] = data
 		os.Remove(filepath.Join(dir, p.File))
 	}
-	if !strings.Contains(stdout, "answer:") {
-		t.Errorf("the terminal shows no answer:\n%s", stdout)
+	// After the progress lines, the answer comes first, and everything
+	// fits 120 columns but the line naming the files, whose length is
+	// the directory's.
+	var after []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if l != "" && !strings.HasPrefix(l, "[") {
+			after = append(after, l)
+		}
+	}
+	if len(after) == 0 || after[0] != "answer:" {
+		t.Errorf("the terminal does not show the answer first after the progress:\n%s", stdout)
+	}
+	for _, l := range after {
+		if n := utf8.RuneCountInString(l); n > 120 && !strings.HasPrefix(l, "wrote ") {
+			t.Errorf("a line of %d columns, wider than 120: %q", n, l)
+		}
 	}
 	// bench.txt: one Go benchmark line per trial, re-rendered below too.
 	bench, err := os.ReadFile(filepath.Join(dir, report.BenchFileName))

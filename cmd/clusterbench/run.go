@@ -228,8 +228,9 @@ func render(stdout io.Writer, dir string, rec *results.Run, outcome trial.Outcom
 	if err := report.WriteTerminal(stdout, rec); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s, %s, %s, %s and %d plots\n", filepath.Join(dir, results.FileName), filepath.Join(dir, report.FileName),
-		filepath.Join(dir, report.HTMLFileName), filepath.Join(dir, report.BenchFileName), len(report.Plots(rec)))
+	// The directory once, so that the line fits a terminal too.
+	fmt.Fprintf(stdout, "\nwrote %s: %s, %s, %s, %s and %d plots\n", dir, results.FileName, report.FileName,
+		report.HTMLFileName, report.BenchFileName, len(report.Plots(rec)))
 	switch {
 	case !rec.Complete:
 		return fmt.Errorf("interrupted: %d of %d trials finished; they are saved in %s", len(rec.Trials), outcome.Trials, dir)
