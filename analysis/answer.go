@@ -197,12 +197,7 @@ func onOff(b bool) string {
 
 // basisOf is what c's modes are ranked by.
 func basisOf(c *Condition) Basis {
-	var pts []*Point
-	for _, p := range c.Points {
-		if len(p.Trials) > 0 {
-			pts = append(pts, p)
-		}
-	}
+	pts := c.Measured()
 	switch {
 	case slices.ContainsFunc(pts, func(p *Point) bool { return p.Fault() != nil }):
 		return ByLostRequests
@@ -243,12 +238,7 @@ func loadBasis(p *Point) Basis {
 }
 
 func choiceOf(c *Condition) (Choice, bool) {
-	var pts []*Point
-	for _, p := range c.Points {
-		if len(p.Trials) > 0 {
-			pts = append(pts, p)
-		}
-	}
+	pts := c.Measured()
 	if len(pts) == 0 {
 		return Choice{}, false
 	}

@@ -279,12 +279,7 @@ type ModeCPU struct {
 }
 
 func conditionFindingOf(c *Condition) (ConditionFinding, bool) {
-	var pts []*Point
-	for _, p := range c.Points {
-		if len(p.Trials) > 0 {
-			pts = append(pts, p)
-		}
-	}
+	pts := c.Measured()
 	if len(pts) == 0 {
 		return ConditionFinding{}, false
 	}

@@ -81,6 +81,17 @@ func Conditions(points []*Point) []*Condition {
 	return conds
 }
 
+// Measured is the condition's points with at least one measured trial.
+func (c *Condition) Measured() []*Point {
+	var pts []*Point
+	for _, p := range c.Points {
+		if len(p.Trials) > 0 {
+			pts = append(pts, p)
+		}
+	}
+	return pts
+}
+
 // Condition is the condition p belongs to, without the other modes.
 func (p *Point) Condition() *Condition {
 	return &Condition{Experiment: p.Experiment, Workers: p.Workers, KeepAlive: p.KeepAlive, Handler: p.Handler, Load: p.Load}
