@@ -105,6 +105,9 @@ func timelineRows(c *analysis.Condition) []timelineRow {
 	return rows
 }
 
+// end is where the row's record ends, in ms from the kill.
+func (r timelineRow) end() float64 { return r.startMs + float64(len(r.successes))*r.binMs }
+
 // timelineCell is one bin of a row: from ms to ms+width from the kill.
 type timelineCell struct {
 	ms, width         float64
@@ -222,7 +225,7 @@ func (tc timelineCells) Plot(c draw.Canvas, p *plot.Plot) {
 		if i > 0 && tc.rows[i-1].mode != r.mode {
 			c.StrokeLine2(draw.LineStyle{Color: separatorGrey, Width: vg.Points(0.8)}, x(p.X.Min), y(bottom+1), x(p.X.Max), y(bottom+1))
 		}
-		if end := r.startMs + float64(len(r.successes))*r.binMs; end < tc.to {
+		if end := r.end(); end < tc.to {
 			rect(notRecordedGrey, math.Max(end, tc.from), tc.to, bottom+errorsBottom, bottom+successesTop)
 		}
 		col := tc.styles[r.mode].color
@@ -339,22 +342,32 @@ func timelinePanel(c *analysis.Condition, styles map[string]modeStyle) *plot.Plo
 
 // timelineFigure is the fault figure of a record with timelines: one
 // panel per condition with a fault, stacked, each as wide as a page so
-// that a millisecond is a few pixels even in the widest window.
+// that a millisecond is a few pixels even in the widest window. The
+// legend names what the panels draw, no more.
 func timelineFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
-	f := &figure{title: exp + ": each repetition's responses and errors per millisecond around the kill",
-		legend: append(modeLegend(conds, styles, false),
-			legendEntry{label: "errors", color: errorRed},
-			legendEntry{label: "the kill", color: color.Black, glyph: noGlyph{}, dashes: killDashes},
-			legendEntry{label: "a replacement's first response", mark: "|"},
-			legendEntry{label: "not recorded", color: notRecordedGrey}),
-		cols: 1}
-	most := 1
+	f := &figure{title: exp + ": each repetition's responses and errors per millisecond around the kill", cols: 1}
+	most, respawn, cut := 1, false, false
 	for _, c := range conds {
 		if !analysis.HasFault([]*analysis.Condition{c}) {
 			continue
 		}
+		rows := timelineRows(c)
+		_, to := timelineWindow(rows)
+		for _, r := range rows {
+			respawn = respawn || r.respawn
+			cut = cut || r.end() < to
+		}
 		f.panels = append(f.panels, timelinePanel(c, styles))
-		most = max(most, len(timelineRows(c)))
+		most = max(most, len(rows))
+	}
+	f.legend = append(modeLegend(conds, styles, false),
+		legendEntry{label: "errors", color: errorRed},
+		legendEntry{label: "the kill", color: color.Black, glyph: noGlyph{}, dashes: killDashes})
+	if respawn {
+		f.legend = append(f.legend, legendEntry{label: "a replacement's first response", mark: "|"})
+	}
+	if cut {
+		f.legend = append(f.legend, legendEntry{label: "not recorded", color: notRecordedGrey})
 	}
 	f.panelSize = vg.Point{X: timelineWidth, Y: vg.Length(most)*timelineRowHeight + timelinePanelRest}
 	return f

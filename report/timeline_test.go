@@ -166,6 +166,24 @@ func TestFaultFigureFromTimelines(t *testing.T) {
 		}
 	}
 
+	// The legend names what the panels draw: ticks where a replacement was
+	// meant to come, grey where a record ends within the window.
+	legend := func(f *figure) (labels []string) {
+		for _, e := range f.legend {
+			labels = append(labels, e.label)
+		}
+		return labels
+	}
+	if got := legend(f); !slices.Contains(got, "a replacement's first response") || slices.Contains(got, "not recorded") {
+		t.Errorf("legend %q; want a replacement's first response, and nothing unrecorded", got)
+	}
+	gone := timelineTrial("shared:race", 1, -100)
+	gone.Fault.Respawn, gone.Fault.RecoverySeconds = false, nil
+	gone.Fault.Timeline.Successes, gone.Fault.Timeline.Errors = gone.Fault.Timeline.Successes[:110], gone.Fault.Timeline.Errors[:110]
+	if got := legend(faultFigure("e", timelineConditions(gone), styles)); slices.Contains(got, "a replacement's first response") || !slices.Contains(got, "not recorded") {
+		t.Errorf("legend %q; want no replacement, and what was not recorded", got)
+	}
+
 	r.Trials[1].Fault.Timeline = nil
 	if f := faultFigure("e", analysis.Conditions(analysis.Points(r)), modeStyles(analysis.Points(r))); f.panels[0].X.Label.Text != "seconds into the measured load" {
 		t.Errorf("x %q; want seconds into the measured load", f.panels[0].X.Label.Text)
