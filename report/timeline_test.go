@@ -189,3 +189,61 @@ func TestFaultFigureFromTimelines(t *testing.T) {
 		t.Errorf("x %q; want seconds into the measured load", f.panels[0].X.Label.Text)
 	}
 }
+
+// In the rendered PNG the gap is a run of white across three cells of
+// the row, the only white run between its first and last response within
+// the window: what a person sees.
+func TestTimelineGapIsWhiteInThePNG(t *testing.T) {
+	tr := timelineTrial("reuseport", 1, -100)
+	tr.Fault.RecoverySeconds = nil // no tick in the row
+	f := faultFigure("e", timelineConditions(tr), modeStyles(analysis.Points(&results.Run{Trials: []results.Trial{tr}})))
+	var buf bytes.Buffer
+	if err := f.writePNG(&buf); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode := color.RGBAModel.Convert(styleOf("reuseport").color).(color.RGBA)
+	white := color.RGBA{R: 255, G: 255, B: 255, A: 255}
+	// The pixel row with the most of the mode's colour crosses the cells.
+	b := img.Bounds()
+	best, most := 0, 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		n := 0
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)) == mode {
+				n++
+			}
+		}
+		if n > most {
+			best, most = y, n
+		}
+	}
+	var first, last int
+	for x := b.Min.X; x < b.Max.X; x++ {
+		if color.RGBAModel.Convert(img.At(x, best)) == mode {
+			if first == 0 {
+				first = x
+			}
+			last = x
+		}
+	}
+	var runs []int // widths of white runs between first and last
+	run := 0
+	for x := first; x <= last; x++ {
+		if color.RGBAModel.Convert(img.At(x, best)) == white {
+			run++
+			continue
+		}
+		if run > 0 {
+			runs, run = append(runs, run), 0
+		}
+	}
+	from, to := timelineWindow(timelineRows(timelineConditions(tr)[0]))
+	cell := float64(last-first+1) / (to - from)
+	if len(runs) != 1 || math.Abs(float64(runs[0])-3*cell) > 2 {
+		t.Errorf("white runs %v px in the row; want one of 3 cells, %.0f px", runs, 3*cell)
+	}
+}
