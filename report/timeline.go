@@ -310,10 +310,9 @@ func (w windowTicks) Ticks(lo, _ float64) []plot.Tick {
 	return ticks
 }
 
-// timelinePanel draws a condition's rows within its window; a strip right
+// timelinePanel draws a condition's rows (timelineRows) within its window; a strip right
 // of the window holds the notes of rows with something later.
-func timelinePanel(c *analysis.Condition, styles map[string]modeStyle) *plot.Plot {
-	rows := timelineRows(c)
+func timelinePanel(c *analysis.Condition, rows []timelineRow, styles map[string]modeStyle) *plot.Plot {
 	from, to := timelineWindow(rows)
 	p := plot.New()
 	p.Title.Text = conditionTitle(c)
@@ -357,7 +356,7 @@ func timelineFigure(exp string, conds []*analysis.Condition, styles map[string]m
 			respawn = respawn || r.respawn
 			cut = cut || r.end() < to
 		}
-		f.panels = append(f.panels, timelinePanel(c, styles))
+		f.panels = append(f.panels, timelinePanel(c, rows, styles))
 		most = max(most, len(rows))
 	}
 	f.legend = append(modeLegend(conds, styles, false),
