@@ -157,27 +157,19 @@ func WriteResilience(w io.Writer, points []*analysis.Point, markdown bool) error
 
 var killDashes = []vg.Length{vg.Points(2), vg.Points(2)}
 
-// faultFigure draws, per condition, successful responses and errors per
-// millisecond around the kill when the record kept its timeline (see
-// timelinePanel), else per second over the measured load (median of
+// faultFigure draws, per condition, the millisecond timeline around the
+// kill when the record kept it (see timelineFigure), else successful
+// responses and errors per second over the measured load (median of
 // repetitions, one step per second), with the kill marked.
 func faultFigure(exp string, conds []*analysis.Condition, styles map[string]modeStyle) *figure {
+	if hasTimelines(conds) {
+		return timelineFigure(exp, conds, styles)
+	}
 	f := &figure{title: exp + ": successful responses and errors per second (median of repetitions), the kill marked",
 		legend: append(modeLegend(conds, styles, true), legendEntry{label: "the kill", color: color.Black, glyph: noGlyph{}, dashes: killDashes}),
 		cols:   2}
-	fine := hasTimelines(conds)
-	if fine {
-		f.title = exp + ": successful responses and errors per millisecond around the kill (median of repetitions)"
-		f.legend = append(f.legend, legendEntry{label: "a replacement's first response", color: color.Black, glyph: noGlyph{}, dashes: recoveryDashes})
-	}
 	for _, c := range conds {
 		if !analysis.HasFault([]*analysis.Condition{c}) {
-			continue
-		}
-		if fine {
-			f.panels = append(f.panels,
-				timelinePanel("successful responses: "+conditionTitle(c), "responses per ms", c, styles, func(t *results.Timeline) []uint32 { return t.Successes }),
-				timelinePanel("errors: "+conditionTitle(c), "errors per ms", c, styles, func(t *results.Timeline) []uint32 { return t.Errors }))
 			continue
 		}
 		f.panels = append(f.panels,

@@ -25,6 +25,9 @@ type figure struct {
 	legend []legendEntry
 	panels []*plot.Plot // nil leaves a tile empty
 	cols   int
+	// panelSize is a panel's width and height when its content needs
+	// another size (a row per repetition); zero: panelWidth by panelHeight.
+	panelSize vg.Point
 }
 
 // legendEntry is a colour swatch, a marker on a line when glyph is set,
@@ -65,8 +68,12 @@ func textStyle(size vg.Length) text.Style {
 // size returns the figure's width and height.
 func (f *figure) size() (vg.Length, vg.Length) {
 	rows := (len(f.panels) + f.cols - 1) / f.cols
-	width := vg.Length(f.cols) * panelWidth
-	return width, f.titleHeight(width) + vg.Length(len(f.legendRows(width)))*legendRow + vg.Length(rows)*panelHeight
+	panel := f.panelSize
+	if panel == (vg.Point{}) {
+		panel = vg.Point{X: panelWidth, Y: panelHeight}
+	}
+	width := vg.Length(f.cols) * panel.X
+	return width, f.titleHeight(width) + vg.Length(len(f.legendRows(width)))*legendRow + vg.Length(rows)*panel.Y
 }
 
 func (f *figure) titleHeight(width vg.Length) vg.Length {
