@@ -21,7 +21,8 @@
 #                   ab-port.yaml for an app that listens on a port)
 #   AB_BASE_REF     the commit to compare against (default: origin/$GITHUB_BASE_REF)
 #   AB_OUT          where the run, base checkout and verdict go (default perf)
-#   AB_RUN_AS       prefix for the run, e.g. sudo for network namespaces (default none)
+#   AB_RUN_AS       sudo: run clusterbench as root, for private network namespaces
+#                   (with this PATH); default: as the current user
 # Writes AB_OUT/run (the run), AB_OUT/compare.md and compare.json; appends
 # compare.md to $GITHUB_STEP_SUMMARY and exit=N to $GITHUB_OUTPUT when set.
 set -eu
@@ -48,7 +49,13 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 base_dir=$out/base-src
 if ! git rev-parse --verify --quiet "$base_ref^{commit}" >/dev/null; then
-	git fetch --quiet --no-tags origin "${base_ref#origin/}:refs/remotes/origin/${base_ref#origin/}"
+	case $base_ref in
+	origin/*) git fetch --quiet --no-tags origin "+refs/heads/${base_ref#origin/}:refs/remotes/$base_ref" ;;
+	*)
+		echo "ab: base $base_ref is not a commit here (check out with fetch-depth: 0)" >&2
+		exit 2
+		;;
+	esac
 fi
 rm -rf "$out/run" "$out/compare.md" "$out/compare.json"
 git worktree remove --force "$base_dir" 2>/dev/null || rm -rf "$base_dir"
@@ -70,8 +77,15 @@ if [ -n "${AB_WORKER:-}" ]; then
 else
 	set -- --base-bin "$base_dir/$bin" --head-bin "$head_dir/$bin"
 fi
+as_runner() {
+	if [ "${AB_RUN_AS:-}" = sudo ] && [ "$(id -u)" != 0 ]; then
+		sudo env "PATH=$PATH" "$@"
+	else
+		"$@"
+	fi
+}
 run=0
-${AB_RUN_AS:-} "$cb" run "$@" -o "$out/run" "$scenario" || run=$?
+as_runner "$cb" run "$@" -o "$out/run" "$scenario" || run=$?
 if [ ! -f "$out/run/results.json" ]; then
 	echo "ab: the run wrote no record (exit $run)" >&2
 	exit "$run"

@@ -86,7 +86,11 @@ func TestABScriptJudgesTwoBuilds(t *testing.T) {
 			git("commit", "--quiet", "--allow-empty", "-am", "head")
 			out := filepath.Join(repo, "perf")
 			summary, outputs := filepath.Join(t.TempDir(), "summary"), filepath.Join(t.TempDir(), "output")
-			cmd := exec.Command(filepath.Join(repoRoot, "ci", "ab.sh"))
+			script, err := filepath.Abs(filepath.Join(repoRoot, "ci", "ab.sh"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(script)
 			cmd.Dir = repo
 			cmd.Env = append(os.Environ(), "CLUSTERBENCH="+os.Args[0], "AB_BUILD=python3 -m py_compile app.py",
 				"AB_WORKER=python3 app.py", "AB_LISTEN=fd", "AB_BASE_REF=HEAD~1", "AB_OUT="+out,
@@ -182,5 +186,64 @@ func writeIn(t *testing.T, dir, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVariantInputErrors: variants that cannot run are refused before
+// anything is written (exit 2), and a record that holds no two variants
+// is nothing to compare (exit 2), never "no regression".
+func TestVariantInputErrors(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--mode", "reuseport", "--base-bin", "/nonexistent/clusterbench", "-o", out}, "bin /nonexistent/clusterbench is not an executable file"},
+		{[]string{"run", "--base-dir", t.TempDir(), "-o", out, filepath.Join(repoRoot, "scenarios", "ab.yaml")}, "dir is where an app runs"},
+		{[]string{"run", "--head-listen", "socket", "--head-app", "./server", "-o", out, filepath.Join(repoRoot, "scenarios", "ab.yaml")}, "listen must be fd or port"},
+		{[]string{"compare", filepath.Join(repoRoot, "results", "reference", "ci-base")}, "nothing to compare"},
+		{[]string{"compare", writeFile(t, "results.json", `{"schema": 2, "trials": []}`)}, "nothing to compare"},
+		{[]string{"compare", writeFile(t, "results.json", `{"schema": 2, "trials": [`)}, "compare: "},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want exit %d and %q", c.args, code, stderr, exitUsage, c.want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused run wrote %s", out)
+	}
+}
+
+// TestVariantBinMeasuresItsTrials: a variant's bin measures that
+// variant's trials, and only those: here a wrapper that logs how it was
+// called and runs this very tool, as another build would.
+func TestVariantBinMeasuresItsTrials(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls")
+	bin := filepath.Join(dir, "clusterbench")
+	wrapper := "#!/bin/sh\necho \"$1\" >> " + log + "\nexec " + os.Args[0] + " \"$@\"\n"
+	if err := os.WriteFile(bin, []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	code, stdout, stderr := runCLI(t, "run", "--mode", "reuseport", "--workers", "2", "--duration", "300ms", "--warmup", "0s",
+		"--concurrency", "2", "--reps", "3", "--base-bin", bin, "-o", out)
+	if code != exitOK {
+		t.Fatalf("run: exit %d: %s\n%s", code, stderr, stdout)
+	}
+	calls, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(calls)); len(got) != 3 || strings.Join(got, " ") != "trial trial trial" {
+		t.Errorf("the base's bin was called as %q; want once per base trial: trial trial trial", got)
+	}
+	code, compared, stderr := runCLI(t, "compare", out)
+	if code != exitOK && code != exitRegression {
+		t.Fatalf("compare: exit %d: %s", code, stderr)
+	}
+	if !regexp.MustCompile(`cpu_per_request .*│ 3 +│`).MatchString(compared) {
+		t.Errorf("compare did not judge the 3 pairs:\n%s", compared)
 	}
 }
