@@ -19,6 +19,8 @@
 #                   relative to its checkout (default bin/clusterbench)
 #   AB_SCENARIO     the scenario (default: scenarios/ab.yaml beside this script, or
 #                   ab-port.yaml for an app that listens on a port)
+#   AB_MODES        comma-separated modes replacing the scenario's (every
+#                   experiment's one-line modes: list), e.g. reuseport,nginx
 #   AB_BASE_REF     the commit to compare against (default: origin/$GITHUB_BASE_REF)
 #   AB_OUT          where the run, base checkout and verdict go (default perf)
 #   AB_RUN_AS       sudo: run clusterbench as root, for private network namespaces
@@ -47,6 +49,10 @@ fi
 head_dir=$(pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+if [ -n "${AB_MODES:-}" ]; then
+	sed "s/^\([[:space:]-]*modes:\).*/\1 [$AB_MODES]/" "$scenario" >"$out/scenario.yaml"
+	scenario=$out/scenario.yaml
+fi
 base_dir=$out/base-src
 if ! git rev-parse --verify --quiet "$base_ref^{commit}" >/dev/null; then
 	case $base_ref in
