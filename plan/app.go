@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -19,6 +20,9 @@ type App struct {
 	Name    string   `yaml:"name" json:"name,omitempty"`
 	Command []string `yaml:"command" json:"command"`
 	Listen  string   `yaml:"listen" json:"listen"` // modes.ListenFD (the default) or modes.ListenPort
+	// Dir is where the command runs, e.g. the checkout of one build; ""
+	// for the current directory. A relative command (./server) is found there.
+	Dir string `yaml:"-" json:"dir,omitempty"`
 }
 
 // Label names the app in reports: its name, or its command.
@@ -51,7 +55,7 @@ func (a *App) check(spec modes.Spec) error {
 	case a.Listen != modes.ListenFD && a.Listen != modes.ListenPort:
 		return fmt.Errorf("worker: listen must be %s or %s, got %q", modes.ListenFD, modes.ListenPort, a.Listen)
 	}
-	if _, err := exec.LookPath(a.Command[0]); err != nil {
+	if _, err := exec.LookPath(a.program()); err != nil {
 		return fmt.Errorf("worker: command: %v", err)
 	}
 	info := spec.Mode.Info()
@@ -64,6 +68,15 @@ func (a *App) check(spec modes.Spec) error {
 			spec, appSpecs(info))
 	}
 	return nil
+}
+
+// program is the command's program as the app's directory sees it.
+func (a *App) program() string {
+	p := a.Command[0]
+	if a.Dir != "" && strings.Contains(p, "/") && !filepath.IsAbs(p) {
+		return filepath.Join(a.Dir, p)
+	}
+	return p
 }
 
 // appSpecs names the mode's policies a user's app can run under.

@@ -43,6 +43,12 @@ type Trial struct {
 	Experiment string `json:"experiment"`
 	Rep        int    `json:"rep"` // 1-based
 	Reps       int    `json:"reps"`
+	// Variant names the build under test, "base" or "head", in a run that
+	// compares two (see Variant); "" otherwise.
+	Variant string `json:"variant,omitempty"`
+	// Bin is another clusterbench executable that measures this trial
+	// (its trial, serve and worker processes); "" for this one.
+	Bin string `json:"bin,omitempty"`
 	// Required is true when the experiment requires this trial's mode.
 	Required   bool `json:"required"`
 	Deployment `json:"deployment"`

@@ -81,8 +81,14 @@ func WriteBench(w io.Writer, r *results.Run) error {
 
 // benchName is the trial's name without "Benchmark", which the writer adds.
 func benchName(t *results.Trial, cpus int) string {
-	return fmt.Sprintf("%s/mode=%s/workers=%d/keepalive=%s/handler=%s/load=%s-%d",
-		benchKey(t.Experiment), benchKey(t.Label()), t.Workers, onOff(t.KeepAlive), benchKey(t.Handler.Name), benchKey(t.Load.Name), max(cpus, 1))
+	// A run of two variants names each trial's, so that benchstat can set
+	// them side by side: benchstat -col /variant bench.txt.
+	variant := ""
+	if t.Variant != "" {
+		variant = "/variant=" + benchKey(t.Variant)
+	}
+	return fmt.Sprintf("%s/mode=%s/workers=%d/keepalive=%s/handler=%s/load=%s%s-%d",
+		benchKey(t.Experiment), benchKey(t.Label()), t.Workers, onOff(t.KeepAlive), benchKey(t.Handler.Name), benchKey(t.Load.Name), variant, max(cpus, 1))
 }
 
 // significant rounds to 6 significant digits: more than any trial measures.

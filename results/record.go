@@ -105,6 +105,9 @@ type Host struct {
 
 // Trial is one deployment under one load.
 type Trial struct {
+	// Variant is the build the trial measured, "base" or "head", in a run
+	// that compares two, interleaved; "" in other runs.
+	Variant    string `json:"variant,omitempty"`
 	Experiment string `json:"experiment"`
 	Rep        int    `json:"rep"`
 	Mode       string `json:"mode"`

@@ -47,6 +47,23 @@ var schema = map[string]map[string]field{
 		"netns":       {check: isBool},
 		"experiments": {many: true, section: "experiment"},
 		"compare":     {section: "compare"},
+		"variants":    {section: "variants"},
+	},
+	"variants": {
+		"base": {section: "variant"},
+		"head": {section: "variant"},
+	},
+	"variant": {
+		"app":     {check: isString},
+		"listen":  {check: isString},
+		"dir":     {check: isString},
+		"bin":     {check: isString},
+		"handler": {section: "variant_handler"},
+	},
+	"variant_handler": {
+		"cpu":        {check: durationIn(plan.Limits.HandlerCPU)},
+		"sleep":      {check: durationIn(plan.Limits.HandlerSleep)},
+		"body_bytes": {check: intIn(plan.Limits.BodyBytes)},
 	},
 	"compare": {
 		"reference":  {check: isMode},
@@ -172,6 +189,9 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		seen[e.Name] = true
 	}
+	if err := f.parseVariants(path, root); err != nil {
+		return nil, err
+	}
 	if err := f.checkRunTime(); err != nil {
 		return nil, &Error{File: path, Line: experiments.Line, Msg: err.Error()}
 	}
@@ -183,6 +203,38 @@ func Parse(path string, data []byte) (*File, error) {
 		return nil, &Error{File: path, Line: line, Msg: err.Error()}
 	}
 	return f, nil
+}
+
+// parseVariants checks the variants section, if any: both variants, each
+// of them sound, and every trial they make.
+func (f *File) parseVariants(path string, root *yaml.Node) error {
+	section := lookup(root, "variants")
+	if section == nil {
+		return nil
+	}
+	at := func(name string, err error) error {
+		line := section.Line
+		if n := lookup(section, name); n != nil {
+			line = n.Line
+		}
+		return &Error{File: path, Line: line, Msg: err.Error()}
+	}
+	for _, name := range []string{Base, Head} {
+		if lookup(section, name) == nil {
+			return at("", fmt.Errorf("variants: %s is missing: a comparison needs both base and head", name))
+		}
+	}
+	if name, err := f.checkVariants(); err != nil {
+		return at(name, err)
+	}
+	for i := range f.Experiments {
+		for _, t := range f.variantTrials(f.Experiments[i].trials(1)) {
+			if err := t.Validate(); err != nil {
+				return at(t.Variant, fmt.Errorf("variant %s: %w", t.Variant, err))
+			}
+		}
+	}
+	return nil
 }
 
 // loadLine is the line of the experiment's load i, or line if it has none.

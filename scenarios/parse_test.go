@@ -147,7 +147,7 @@ func TestParseErrors(t *testing.T) {
 		want string // the whole one-line error
 	}{
 		{"unknown top-level field", "experiment: []\n",
-			`bad.yaml:1: unknown field "experiment" in file (known: compare, description, experiments, name, netns)`},
+			`bad.yaml:1: unknown field "experiment" in file (known: compare, description, experiments, name, netns, variants)`},
 		{"unknown experiment field", "experiments:\n  - modes: [shared]\n    threads: 8\n",
 			`bad.yaml:3: unknown field "threads" in experiment (known: cpus, fault, handler, keepalive, load, loadgen, modes, name, proxy, reps, required, worker, workers)`},
 		{"unknown load field", "experiments:\n  - modes: [shared]\n    load: {rate: 1, rps: 2}\n",

@@ -31,6 +31,9 @@ type File struct {
 	// Compare is how a later run is judged against this one by
 	// `clusterbench compare`; it is kept in results.json.
 	Compare *Compare `yaml:"compare"`
+	// Variants are two builds measured side by side, interleaved; nil
+	// for a run of one.
+	Variants *Variants `yaml:"variants"`
 	// Source is the text the file was read from, or for a scenario built
 	// from flags their command line: results.json keeps it.
 	Source string `yaml:"-"`
@@ -143,7 +146,7 @@ func (f *File) Trials() []plan.Trial {
 	for rep := 1; rep <= maxReps; rep++ {
 		for _, e := range f.Experiments {
 			if rep <= e.Reps {
-				trials = append(trials, e.trials(rep)...)
+				trials = append(trials, f.variantTrials(e.trials(rep))...)
 			}
 		}
 	}

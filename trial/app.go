@@ -21,7 +21,7 @@ import (
 // appLauncher starts the user's app; as root, each worker gets a group id
 // of its own, by which the kernel counts its traffic (see kernelcount).
 func appLauncher(app *plan.App, stderr io.Writer) supervise.Launcher {
-	l := supervise.Launcher{Command: app.Command, App: true, Listen: app.Listen, Stderr: stderr}
+	l := supervise.Launcher{Command: app.Command, App: true, Listen: app.Listen, Dir: app.Dir, Stderr: stderr}
 	if os.Geteuid() == 0 {
 		l.Group = kernelcount.GID
 	}

@@ -40,8 +40,12 @@ func trialName(i, n int, t plan.Trial) string {
 	if t.KeepAlive {
 		ka = "on"
 	}
-	return fmt.Sprintf("[%d/%d] %s %s workers=%d keep-alive=%s handler=%s load=%s rep %d/%d",
+	name := fmt.Sprintf("[%d/%d] %s %s workers=%d keep-alive=%s handler=%s load=%s rep %d/%d",
 		i+1, n, t.Experiment, t.Mode, t.Workers, ka, t.Handler.Name, t.Load.Name, t.Rep, t.Reps)
+	if t.Variant != "" {
+		name += " " + t.Variant
+	}
+	return name
 }
 
 func (p *progress) start(i, n int, t plan.Trial) {

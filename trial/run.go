@@ -226,7 +226,11 @@ func (r *Runner) trial(ctx context.Context, i, n int, t plan.Trial) (results.Tri
 	if err != nil {
 		panic(err) // plain data: cannot fail
 	}
-	cmd := exec.CommandContext(ctx, r.Command[0], append(r.Command[1:], Command)...)
+	command := r.Command
+	if t.Bin != "" {
+		command = []string{t.Bin} // another build measures its own variant
+	}
+	cmd := exec.CommandContext(ctx, command[0], append(command[1:], Command)...)
 	cmd.Stdin = bytes.NewReader(body)
 	var out bytes.Buffer
 	var errTail tail.Buffer
@@ -252,5 +256,6 @@ func (r *Runner) trial(ctx context.Context, i, n int, t plan.Trial) (results.Tri
 	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
 		return failed("trial process: %v: %s", runErr, lastLine(&errTail))
 	}
+	resp.Trial.Variant = t.Variant // another build may not know the field
 	return resp.Trial, resp.Finished
 }

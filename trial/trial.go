@@ -79,6 +79,7 @@ func newRecord(t plan.Trial) results.Trial {
 	return results.Trial{
 		WorkerApp:  app,
 		Proxy:      proxy,
+		Variant:    t.Variant,
 		Experiment: t.Experiment, Rep: t.Rep, Mode: spec.Mode.Info().Name, Policy: spec.Policy, Workers: t.Workers, Threads: threads, KeepAlive: t.KeepAlive,
 		Handler: results.Handler{
 			Name: t.Handler.Name, BodyBytes: t.Handler.BodyBytes,

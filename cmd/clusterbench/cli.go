@@ -42,6 +42,7 @@ Usage:
   clusterbench serve [flags] -- CMD...   run one deployment while CMD (e.g. wrk) runs against it
   clusterbench report DIR                re-render DIR/report.md, the plots and bench.txt from DIR/results.json
   clusterbench compare [flags] BASE HEAD judge HEAD against BASE: exit 1 on a regression
+  clusterbench compare [flags] DIR       judge variant head against base within one run (paired)
   clusterbench modes                     list distribution modes and whether they run here
 
 Run "clusterbench COMMAND --help" for a command's flags.

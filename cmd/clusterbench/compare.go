@@ -16,13 +16,17 @@ import (
 const exitRegression = 1
 
 func cmdCompare(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", "compare [flags] BASE HEAD\n\n"+
+	fs := newFlagSet("compare", "compare [flags] BASE HEAD\n       compare [flags] DIR\n\n"+
 		"Compares two runs (results.json files or run directories) point by point:\n"+
 		"for every metric, the medians, the change, the Mann-Whitney U p-value and a verdict.\n"+
 		"A regression is a significant change beyond the metric's threshold in the worse\n"+
 		"direction, in a gated metric. The gate, thresholds and reference mode come from\n"+
 		"these flags, else from BASE's scenario (its compare section), else the defaults.\n"+
-		"Exit codes: 0 no regression, 1 regression, 2 bad input.\n\n"+
+		"With one run (DIR) that measured two variants (base and head, interleaved), it\n"+
+		"judges head against base with a paired t-test on the log ratios of each round's\n"+
+		"pair, for cpu_per_request, throughput and p99, Holm-corrected; the other metrics\n"+
+		"as between two runs.\n"+
+		"Exit codes: 0 no regression, 1 regression, 2 bad input or nothing to compare.\n\n"+
 		"Metrics (default threshold, direction):\n"+metricList(), stderr)
 	var flags results.CompareSettings
 	gate, thresholds := listflag.Strings(), listflag.Strings()
@@ -37,8 +41,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(paths) != 2 {
-		return usagef("compare: want BASE and HEAD, got %d arguments", len(paths))
+	if len(paths) != 1 && len(paths) != 2 {
+		return usagef("compare: want BASE and HEAD, or one run with variants, got %d arguments", len(paths))
 	}
 	if *confidence <= 0 || *confidence >= 1 {
 		return usagef("compare: --confidence: must be between 0 and 1, got %v", *confidence)
@@ -46,6 +50,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	flags.Gate = gate.Values
 	if flags.Thresholds, err = parseThresholds(thresholds.Values); err != nil {
 		return usageError{err}
+	}
+	if len(paths) == 1 {
+		return comparePaired(paths[0], &flags, *confidence, *markdown, *jsonOut, stdout)
 	}
 	base, err := results.Read(paths[0])
 	if err != nil {
@@ -65,6 +72,53 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		return usagef("compare: %v", err)
 	}
 
+	if err := export(verdict, *markdown, *jsonOut); err != nil {
+		return err
+	}
+	if err := verdict.WriteText(stdout); err != nil {
+		return err
+	}
+	if verdict.Regressions > 0 {
+		return exitStatus(exitRegression)
+	}
+	return nil
+}
+
+// comparePaired judges head against base within one run of two variants.
+func comparePaired(path string, flags *results.CompareSettings, confidence float64, markdown, jsonOut string, stdout io.Writer) error {
+	run, err := results.Read(path)
+	if err != nil {
+		return usagef("compare: %v", err)
+	}
+	settings, err := compare.Resolve(run.Compare, flags)
+	if err != nil {
+		return usagef("compare: %v", err)
+	}
+	settings.Confidence = confidence
+	verdict, err := compare.Paired(path, run, settings)
+	if err != nil {
+		return usagef("compare: %v", err)
+	}
+	if err := export(verdict, markdown, jsonOut); err != nil {
+		return err
+	}
+	if err := verdict.WriteText(stdout); err != nil {
+		return err
+	}
+	if verdict.Regressions > 0 {
+		return exitStatus(exitRegression)
+	}
+	return nil
+}
+
+// exported is a verdict that renders itself for other programs.
+type exported interface {
+	WriteMarkdown(io.Writer) error
+	WriteJSON(io.Writer) error
+}
+
+// export writes the verdict's Markdown and JSON where asked.
+func export(verdict exported, markdown, jsonOut string) error {
 	// Render everything before writing anything, and undo a write if a
 	// later one fails, so a bad output path leaves nothing half-done.
 	var md, js bytes.Buffer
@@ -78,7 +132,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	for _, out := range []struct {
 		path string
 		data []byte
-	}{{*markdown, md.Bytes()}, {*jsonOut, js.Bytes()}} {
+	}{{markdown, md.Bytes()}, {jsonOut, js.Bytes()}} {
 		if out.path == "" {
 			continue
 		}
@@ -89,12 +143,6 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 			return usagef("compare: %v", err)
 		}
 		written = append(written, out.path)
-	}
-	if err := verdict.WriteText(stdout); err != nil {
-		return err
-	}
-	if verdict.Regressions > 0 {
-		return exitStatus(exitRegression)
 	}
 	return nil
 }

@@ -116,7 +116,9 @@ func TestCompareBadInput(t *testing.T) {
 		args     []string
 		inStderr string
 	}{
-		{"one argument", []string{good}, "want BASE and HEAD, got 1"},
+		// One run is judged within itself, head against base: it needs both.
+		{"one run without variants", []string{good}, "nothing to compare: " + good + ": the run has no variants"},
+		{"three arguments", []string{good, good, good}, "want BASE and HEAD, or one run with variants, got 3"},
 		{"missing file", []string{good, "/nonexistent/results.json"}, "HEAD: results: open /nonexistent/results.json"},
 		{"truncated", []string{truncated, good}, "BASE: results: " + truncated + ": unexpected end of JSON input"},
 		{"another schema", []string{good, oldSchema}, "schema 0, this clusterbench reads schemas 1 to 2"},

@@ -55,6 +55,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	h := handlerFlags(fs)
 	var appFlag appFlags
 	appFlag.register(fs)
+	var variants variantFlags
+	variants.register(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -107,6 +109,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return single, nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := variants.apply(fs, file); err != nil {
 		return err
 	}
 	claim := rundir.New
@@ -179,7 +184,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func scenarioFrom(fs *flag.FlagSet, files []string, modesGiven bool, fromFlags func() (*scenarios.File, error)) (*scenarios.File, error) {
 	var experimentFlags []string
 	fs.Visit(func(f *flag.Flag) {
-		if !slices.Contains([]string{"o", "profile", "netns", "replace", "continue"}, f.Name) {
+		if !slices.Contains([]string{"o", "profile", "netns", "replace", "continue"}, f.Name) && !isVariantFlag(f.Name) {
 			experimentFlags = append(experimentFlags, "--"+f.Name)
 		}
 	})

@@ -44,6 +44,7 @@ func (l Launcher) startApp(spec worker.Spec, socket *os.File) (*Process, error) 
 		cmd.Env = append(env, "LISTEN_FDS=1", "LISTEN_FDNAMES=http")
 		cmd.ExtraFiles = []*os.File{socket} // fd 3
 	}
+	cmd.Dir = l.Dir
 	errTail := l.captureStderr(cmd)
 	cmd.SysProcAttr = l.procAttr(spec.Index)
 	if err := cmd.Start(); err != nil {

@@ -41,6 +41,8 @@ type Launcher struct {
 	// gets its socket: worker.ListenFD or worker.ListenPort.
 	App    bool
 	Listen string
+	// Dir is where the app runs; "" for the current directory.
+	Dir string
 	// Group, if not nil, runs each worker with a group id of its own, by
 	// which the kernel can tell its traffic apart (see kernelcount).
 	Group func(index int) uint32
