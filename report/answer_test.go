@@ -15,10 +15,7 @@ import (
 // referenceRuns reads every committed reference run.
 func referenceRuns(t *testing.T) map[string]*results.Run {
 	t.Helper()
-	paths, err := filepath.Glob("../results/reference/*/results.json")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no reference runs found: %v", err)
-	}
+	paths := referenceRunPaths(t)
 	runs := map[string]*results.Run{}
 	for _, p := range paths {
 		r, err := results.Read(filepath.Dir(p))

@@ -16,10 +16,7 @@ import (
 // Every title of every figure of every committed reference run fits its
 // figure at the title's own size, one panel wide included.
 func TestTitlesFitTheFigure(t *testing.T) {
-	runs, err := filepath.Glob("../results/reference/*/results.json")
-	if err != nil || len(runs) == 0 {
-		t.Fatalf("no reference runs found: %v", err)
-	}
+	runs := referenceRunPaths(t)
 	for _, path := range runs {
 		r, err := results.Read(path)
 		if err != nil {

@@ -18,15 +18,7 @@ import (
 // schemas included. A change that means to change the report runs
 // `go test ./report -run ReferenceRuns -update` and commits the result.
 func TestReferenceRunsRenderUnchanged(t *testing.T) {
-	if raceDetector {
-		// Rendering is single-threaded arithmetic; under the race detector
-		// it takes 90 s instead of 5. make test runs it without -race.
-		t.Skip("run without -race (make test does)")
-	}
-	runs, err := filepath.Glob("../results/reference/*/results.json")
-	if err != nil || len(runs) == 0 {
-		t.Fatalf("no reference runs found: %v", err)
-	}
+	runs := referenceRunPaths(t)
 	for _, path := range runs {
 		committed := filepath.Dir(path)
 		t.Run(filepath.Base(committed), func(t *testing.T) {
@@ -73,4 +65,21 @@ func TestReferenceRunsRenderUnchanged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// referenceRunPaths lists the results.json of every committed reference
+// run, for the tests that render or judge them all. Those are
+// single-threaded arithmetic that the race detector makes twenty times
+// slower (minutes instead of seconds), so they skip under it: make test
+// runs this package again without -race.
+func referenceRunPaths(t *testing.T) []string {
+	t.Helper()
+	if raceDetector {
+		t.Skip("renders every reference run: run without -race (make test does)")
+	}
+	paths, err := filepath.Glob("../results/reference/*/results.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no reference runs found: %v", err)
+	}
+	return paths
 }

@@ -191,10 +191,7 @@ func markdownFindings(r *results.Run) string {
 // On a terminal the findings read as in the report, without the Markdown
 // marks: the plain style must drop exactly those, in every committed run.
 func TestPlainFindingsAreTheMarkdownWithoutMarks(t *testing.T) {
-	paths, err := filepath.Glob("../results/reference/*/results.json")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no reference runs found: %v", err)
-	}
+	paths := referenceRunPaths(t)
 	paths = append(paths, filepath.Join("testdata", results.FileName))
 	unmark := strings.NewReplacer("**", "", "`", "")
 	for _, path := range paths {

@@ -964,3 +964,59 @@ func TestCommandsDocNamesEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestCIDocQuotesItsPowerRun keeps docs/ci.md's power table true to the
+// committed output of scripts/power.sh: the output is quoted whole, and
+// each row's count of regressions, durations and range of estimated
+// changes is recomputed from it.
+func TestCIDocQuotesItsPowerRun(t *testing.T) {
+	out, err := os.ReadFile("../../results/reference/ab-power/power.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../../docs/ci.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(fencedBlocks(string(doc)), strings.TrimRight(string(out), "\n")) {
+		t.Error("docs/ci.md does not quote results/reference/ab-power/power.txt whole in a fenced block")
+	}
+	type row struct {
+		runs, alarms     int
+		fastest, slowest int
+		lowest, highest  float64
+	}
+	rows := map[string]*row{}
+	line := regexp.MustCompile(`^(regressed|identical)\s+\d+\s+(\d+)\s+(\d+)\s+(.*)$`)
+	change := regexp.MustCompile(`: (-?[0-9.]+)% \[`)
+	for _, l := range strings.Split(string(out), "\n") {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		r := rows[m[1]]
+		if r == nil {
+			r = &row{fastest: math.MaxInt, lowest: math.Inf(1), highest: math.Inf(-1)}
+			rows[m[1]] = r
+		}
+		seconds, _ := strconv.Atoi(m[2])
+		r.runs++
+		r.fastest, r.slowest = min(r.fastest, seconds), max(r.slowest, seconds)
+		if m[3] == "1" {
+			r.alarms++
+		}
+		for _, c := range change.FindAllStringSubmatch(m[4], -1) {
+			x, _ := strconv.ParseFloat(c[1], 64)
+			r.lowest, r.highest = math.Min(r.lowest, x), math.Max(r.highest, x)
+		}
+	}
+	for kind, r := range rows {
+		want := fmt.Sprintf("| %d | %d of %d | %d–%d s | %+.1f%% to %+.1f%% |", r.runs, r.alarms, r.runs, r.fastest, r.slowest, r.lowest, r.highest)
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/ci.md: the %s row should end %q", kind, want)
+		}
+	}
+	if len(rows) != 2 {
+		t.Errorf("power.txt has runs of %d kinds; want regressed and identical", len(rows))
+	}
+}
