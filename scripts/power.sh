@@ -15,6 +15,7 @@
 # only by their handler. Runs go to ${POWER_DIR:-/tmp/power}, removed
 # at the end unless POWER_KEEP=1.
 set -eu
+command -v jq >/dev/null || { echo "power.sh: needs jq to read compare's JSON (apt-get install jq)" >&2; exit 2; }
 
 regressed=${1:-10}
 identical=${2:-20}
