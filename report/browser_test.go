@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,11 +50,16 @@ func TestHTMLReportInABrowser(t *testing.T) {
 	}
 
 	profile := t.TempDir() // its own, so its processes can be told from any other Chromium's
+	// Without /dev/shm Chromium keeps its shared memory in files under
+	// TMPDIR and leaves them there: give it a directory the test removes.
+	scratch := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser),
 		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-dev-shm-usage", true), // a container's /dev/shm is small
+		chromedp.Env("TMPDIR="+scratch),
 	)
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "org.chromium.*"))
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to sandbox as root
 	}
@@ -64,6 +70,12 @@ func TestHTMLReportInABrowser(t *testing.T) {
 	defer func() {
 		cancelAlloc() // ends the browser and waits for it
 		leftovers(t, profile, started)
+		after, _ := filepath.Glob(filepath.Join(os.TempDir(), "org.chromium.*"))
+		for _, f := range after {
+			if !slices.Contains(before, f) {
+				t.Errorf("the browser left %s behind", f)
+			}
+		}
 	}()
 	tab, cancelTab := chromedp.NewContext(allocCtx)
 	defer cancelTab()
