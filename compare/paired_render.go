@@ -62,13 +62,7 @@ func (v *PairedVerdict) WriteText(w io.Writer) error {
 			return err
 		}
 	}
-	if len(v.Warnings) > 0 {
-		fmt.Fprintln(w)
-		for _, warning := range v.Warnings {
-			fmt.Fprintf(w, "warning: %s\n", warning)
-		}
-	}
-	fmt.Fprintf(w, "\n%s\n", v.Headline())
+	writeClosing(w, v.Warnings, v.Headline())
 	return nil
 }
 
@@ -76,11 +70,7 @@ func (v *PairedVerdict) WriteText(w io.Writer) error {
 // request comment: the verdict, the paired table, the rest folded.
 func (v *PairedVerdict) WriteMarkdown(w io.Writer) error {
 	v = v.escaped(report.EscapeMarkdown)
-	mark := "✅"
-	if v.Regressions > 0 {
-		mark = "❌"
-	}
-	fmt.Fprintf(w, "## clusterbench compare: %s %s\n\n", mark, v.Headline())
+	fmt.Fprintf(w, "## clusterbench compare: %s %s\n\n", verdictMark(v.Regressions), v.Headline())
 	fmt.Fprintf(w, "- run: %s\n- %s\n\n", describe(v.Run), v.rules())
 	for _, key := range v.Unpaired.Failed {
 		fmt.Fprintf(w, "- ❌ `%s`: every trial of head failed\n", key)

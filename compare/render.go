@@ -93,25 +93,35 @@ func (r *Verdict) WriteText(w io.Writer) error {
 			return err
 		}
 	}
-	if len(r.Warnings) > 0 {
+	writeClosing(w, r.Warnings, r.Headline())
+	return nil
+}
+
+// writeClosing ends a plain verdict, simple or paired: its warnings, then
+// its headline.
+func writeClosing(w io.Writer, warnings []string, headline string) {
+	if len(warnings) > 0 {
 		fmt.Fprintln(w)
-		for _, warning := range r.Warnings {
+		for _, warning := range warnings {
 			fmt.Fprintf(w, "warning: %s\n", warning)
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", r.Headline())
-	return nil
+	fmt.Fprintf(w, "\n%s\n", headline)
+}
+
+// verdictMark heads a Markdown verdict: a cross when it found a regression.
+func verdictMark(regressions int) string {
+	if regressions > 0 {
+		return "❌"
+	}
+	return "✅"
 }
 
 // WriteMarkdown writes the verdict for a CI job summary or a pull request
 // comment: the verdict and the regressions first, everything else folded.
 func (r *Verdict) WriteMarkdown(w io.Writer) error {
 	r = r.escaped(report.EscapeMarkdown)
-	mark := "✅"
-	if r.Regressions > 0 {
-		mark = "❌"
-	}
-	fmt.Fprintf(w, "## clusterbench compare: %s %s\n\n", mark, r.Headline())
+	fmt.Fprintf(w, "## clusterbench compare: %s %s\n\n", verdictMark(r.Regressions), r.Headline())
 	fmt.Fprintf(w, "- BASE: %s\n- HEAD: %s\n- %s\n\n", describe(r.Base), describe(r.Head), r.rules())
 	var regressions []Row
 	for _, row := range r.Rows {
