@@ -15,6 +15,7 @@ import (
 
 	"clusterbench/internal/listflag"
 	"clusterbench/internal/rundir"
+	"clusterbench/internal/shellquote"
 	"clusterbench/plan"
 	"clusterbench/report"
 	"clusterbench/results"
@@ -105,7 +106,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return nil, err
 		}
-		single.Source = commandLine(append([]string{"clusterbench", "run"}, args...))
+		single.Source = shellquote.Join(append([]string{"clusterbench", "run"}, args...))
 		return single, nil
 	})
 	if err != nil {

@@ -1,8 +1,8 @@
-package main
+package shellquote
 
 import "testing"
 
-func TestCommandLineQuotesWhatAShellWould(t *testing.T) {
+func TestJoinQuotesWhatAShellWould(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		want string
@@ -13,8 +13,8 @@ func TestCommandLineQuotesWhatAShellWould(t *testing.T) {
 		{[]string{"run", "-o", "it's", ""}, `run -o 'it'\''s' ''`},
 		{[]string{"run", "--app", "$(rm -rf /)"}, "run --app '$(rm -rf /)'"},
 	} {
-		if got := commandLine(c.args); got != c.want {
-			t.Errorf("commandLine(%q) = %s; want %s", c.args, got, c.want)
+		if got := Join(c.args); got != c.want {
+			t.Errorf("Join(%q) = %s; want %s", c.args, got, c.want)
 		}
 	}
 }
