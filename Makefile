@@ -9,9 +9,10 @@ BIN := bin/clusterbench
 # load generator its own, and the
 # tests take namespaces away with unshare and setpriv (util-linux).
 SYSTEM_DEPS := node:nodejs python3:python3 iptables-restore:iptables unshare:util-linux setpriv:util-linux nginx:nginx haproxy:haproxy wrk:wrk
-# The tests also open report.html in a headless Chromium; a run does not
-# need it, so only `make test` installs it.
-TEST_DEPS := chromium:chromium
+# The tests also open report.html in a headless Chromium, and join network
+# namespaces into a LAN of load hosts with ip and nsenter; a run needs
+# neither, so only `make test` installs them.
+TEST_DEPS := chromium:chromium ip:iproute2 nsenter:util-linux
 
 .PHONY: run quick test build deps test-deps clean
 

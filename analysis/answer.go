@@ -334,11 +334,13 @@ func (g *AnswerGroup) decide() {
 		case own.Overlaps(rival.Value) && g.Certainty < WithinNoise:
 			g.Certainty, g.RunnerUp = WithinNoise, rival.Mode
 		}
-		p99 := p.Summary(func(t *results.Trial) float64 { return t.Latency.P99 }).Median
-		if g.P99High == 0 {
-			g.P99Low, g.P99High = p99, p99
+		if p.ClientSide() { // without a client, there is no latency
+			p99 := p.Summary(func(t *results.Trial) float64 { return t.Latency.P99 }).Median
+			if g.P99High == 0 {
+				g.P99Low, g.P99High = p99, p99
+			}
+			g.P99Low, g.P99High = min(g.P99Low, p99), max(g.P99High, p99)
 		}
-		g.P99Low, g.P99High = min(g.P99Low, p99), max(g.P99High, p99)
 		if g.Fault == nil {
 			for _, f := range faultFindingsOf([]*Condition{c.Condition}) {
 				for _, d := range f.Modes {

@@ -487,6 +487,10 @@ type Counting struct {
 	// Unreported counts processes that died without final counts: for
 	// them the client's count stands.
 	Unreported int
+	// WorkersOnly counts measured trials that only the workers counted:
+	// serve's record of a load from elsewhere, with no client to compare
+	// with and no failed request to see.
+	WorkersOnly int
 	// FailedRequests is the failed requests of all measured trials, and
 	// ModesWithErrors the modes they failed in.
 	FailedRequests  uint64
@@ -500,6 +504,10 @@ func countingOf(r *results.Run) *Counting {
 	trials := measured(r)
 	c := &Counting{Trials: len(r.Trials), Measured: len(trials)}
 	for _, t := range trials {
+		if !t.ClientSide() {
+			c.WorkersOnly++
+			continue
+		}
 		if t.CountsDisagree() {
 			c.Disagree++
 		}

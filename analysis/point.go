@@ -97,6 +97,13 @@ func (p *Point) Condition() *Condition {
 	return &Condition{Experiment: p.Experiment, Workers: p.Workers, KeepAlive: p.KeepAlive, Handler: p.Handler, Load: p.Load}
 }
 
+// ClientSide reports whether a client counted every repetition: false
+// where only the workers did (serve's record), so latency and errors are
+// unknown.
+func (p *Point) ClientSide() bool {
+	return !slices.ContainsFunc(p.Trials, func(t *results.Trial) bool { return !t.ClientSide() })
+}
+
 // SharesApply reports whether the point's per-worker shares mean
 // anything (see the function SharesApply).
 func (p *Point) SharesApply() bool {

@@ -32,7 +32,7 @@ func TestTimelineShowsAGapOfThreeMilliseconds(t *testing.T) {
 	for range 2 {
 		a.add(&vegeta.Result{Error: "read: connection reset by peer", Timestamp: a.start, Latency: 511 * time.Millisecond})
 	}
-	tl := a.result().FaultTimeline
+	tl := a.result(time.Since(a.start)).FaultTimeline
 	if tl == nil || tl.Start != 400*time.Millisecond || tl.Bin != time.Millisecond {
 		t.Fatalf("timeline %+v; want 1 ms bins from 400 ms, 100 ms before the kill", tl)
 	}

@@ -70,7 +70,7 @@ func runVegeta(ctx context.Context, cfg Config) (*Result, error) {
 		agg.add(res)
 		agg.progress(cfg, false)
 	})
-	res := agg.result()
+	res := agg.result(time.Since(agg.start))
 	res.CPUSeconds = (cputime.Self() - cpuBefore).Seconds()
 	cfg.Phase(false)
 	res.Dials = dials.Load() - dialsBefore
@@ -303,8 +303,8 @@ func (a *aggregate) progress(cfg Config, warm bool) {
 	cfg.Progress(p)
 }
 
-func (a *aggregate) result() *Result {
-	elapsed := time.Since(a.start)
+// result is what the aggregate holds, over elapsed from its start.
+func (a *aggregate) result(elapsed time.Duration) *Result {
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	r := &Result{
 		Requests:     a.requests,

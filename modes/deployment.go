@@ -396,6 +396,25 @@ func (d *Deployment) PIDs() []int {
 	return pids
 }
 
+// Counts is each worker index's counts so far, summed over the processes
+// that held it: the latest each sent, so up to a report interval behind.
+func (d *Deployment) Counts() []worker.Counters {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	counts := make([]worker.Counters, len(d.slots))
+	for i, s := range d.slots {
+		for _, p := range append(slices.Clone(s.past), s.current) {
+			c, _ := p.Counters()
+			counts[i].Requests += c.Requests
+			counts[i].Connections += c.Connections
+			counts[i].WarmupRequests += c.WarmupRequests
+			counts[i].Accepted += c.Accepted
+		}
+		counts[i].Index, counts[i].PID = i, s.current.PID()
+	}
+	return counts
+}
+
 // ProxyPID is the process the proxy's processes descend from, in proxy
 // modes; 0 in the others.
 func (d *Deployment) ProxyPID() int { return d.programs.Proxy.PID }

@@ -83,7 +83,7 @@ func groupLine(g analysis.AnswerGroup, s style) string {
 		modes = append(modes[:2:2], fmt.Sprintf("%d more", len(g.Recommended)-2))
 	}
 	parts := []string{basisText(g)}
-	if g.Basis != analysis.ByP99 || g.MixedBasis {
+	if (g.Basis != analysis.ByP99 || g.MixedBasis) && g.P99High > 0 { // 0: no client measured latency
 		parts = append(parts, fmt.Sprintf("p99 %s ms", rangeText(g.P99Low, g.P99High)))
 	}
 	if f := g.Fault; f != nil {

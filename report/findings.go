@@ -374,14 +374,22 @@ func countingLines(c *analysis.Counting, s style) []string {
 		return []string{s.strong("No trial produced a measurement") + fmt.Sprintf(" (%s failed; see the warnings).", plural(c.Trials, "trial"))}
 	}
 	var out []string
+	if c.WorkersOnly > 0 {
+		out = append(out, fmt.Sprintf("%s in %s: the record of serve -o, whose load came from elsewhere, has no client to compare with, nor any failed request to see; "+
+			"clusterbench merge sets the load hosts' results beside it.", s.strong("Only the workers counted"), plural(c.WorkersOnly, "trial")))
+	}
+	clientSide := c.Measured - c.WorkersOnly
 	leftToClient := ""
 	if c.Unreported > 0 {
 		leftToClient = fmt.Sprintf(", for every process that gave its final counts; for the %s that died without them the client's count stands", plural(c.Unreported, "process"))
 	}
-	if c.Disagree == 0 {
-		out = append(out, fmt.Sprintf("%s in all %s%s.", s.strong("Client and worker counts agreed"), plural(c.Measured, "measured trial"), leftToClient))
-	} else {
-		out = append(out, fmt.Sprintf("%s in %d of %s (see the warnings).", s.strong("Client and worker counts disagreed"), c.Disagree, plural(c.Measured, "measured trial")))
+	switch {
+	case clientSide == 0:
+		return out
+	case c.Disagree == 0:
+		out = append(out, fmt.Sprintf("%s in all %s%s.", s.strong("Client and worker counts agreed"), plural(clientSide, "measured trial"), leftToClient))
+	default:
+		out = append(out, fmt.Sprintf("%s in %d of %s (see the warnings).", s.strong("Client and worker counts disagreed"), c.Disagree, plural(clientSide, "measured trial")))
 	}
 	if c.FailedRequests == 0 {
 		out = append(out, s.strong("No request failed."))

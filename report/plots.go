@@ -59,10 +59,15 @@ func Plots(r *results.Run) []Plot {
 		used[base] = true
 		out = append(out,
 			Plot{exp, "throughput per mode", base + "-throughput.png", func() *figure { return throughputFigure(exp, conds, styles) }},
-			Plot{exp, "each worker's share, busiest to idlest", base + "-share.png", func() *figure { return shareFigure(exp, conds, styles) }},
-			Plot{exp, "latency percentiles", base + "-latency.png", func() *figure { return latencyFigure(exp, conds, styles) }},
-			Plot{exp, "CPU per process role", base + "-cpu.png", func() *figure { return cpuFigure(exp, conds, r.Host.CPUs) }},
-		)
+			Plot{exp, "each worker's share, busiest to idlest", base + "-share.png", func() *figure { return shareFigure(exp, conds, styles) }})
+		if clientSide(conds) {
+			out = append(out, Plot{exp, "latency percentiles", base + "-latency.png", func() *figure { return latencyFigure(exp, conds, styles) }})
+		}
+		out = append(out, Plot{exp, "CPU per process role", base + "-cpu.png", func() *figure { return cpuFigure(exp, conds, r.Host.CPUs) }})
+		if served := servedTrials(conds); len(served) > 0 {
+			out = append(out, Plot{exp, "requests per second, workers and load hosts", base + "-served.png",
+				func() *figure { return servedFigure(exp, served) }})
+		}
 		if hasCPUPerRequest(conds) {
 			out = append(out, Plot{exp, "server CPU per request", base + "-cpu-per-request.png",
 				func() *figure { return cpuPerRequestFigure(exp, conds, styles) }})
@@ -102,6 +107,19 @@ func hasMeasurement(conds []*analysis.Condition) bool {
 	for _, c := range conds {
 		for _, p := range c.Points {
 			if len(p.Trials) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// clientSide reports whether a client measured any point of conds: a
+// record of the server's side alone has no latency to draw.
+func clientSide(conds []*analysis.Condition) bool {
+	for _, c := range conds {
+		for _, p := range c.Measured() {
+			if p.ClientSide() {
 				return true
 			}
 		}

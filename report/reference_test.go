@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,8 +79,10 @@ func referenceRunPaths(t *testing.T) []string {
 		t.Skip("renders every reference run: run without -race (make test does)")
 	}
 	paths, err := filepath.Glob("../results/reference/*/results.json")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no reference runs found: %v", err)
+	// A distributed run keeps its steps' records side by side: serve/, merged/.
+	nested, err2 := filepath.Glob("../results/reference/*/*/results.json")
+	if err != nil || err2 != nil || len(paths) == 0 {
+		t.Fatalf("no reference runs found: %v", errors.Join(err, err2))
 	}
-	return paths
+	return append(paths, nested...)
 }

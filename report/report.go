@@ -72,6 +72,17 @@ func summaryRow(p *analysis.Point) []string {
 			p.Summary(func(t *results.Trial) float64 { return t.CPU.ProxyCores() }).Median,
 			p.Summary(func(t *results.Trial) float64 { return t.CPU.WorkersCores() }).Median),
 	}
+	if !p.ClientSide() {
+		// The workers counted alone: latency, errors and the load
+		// generator are the client's, elsewhere.
+		for _, col := range []string{"p50 ms", "p99 ms", "errors"} {
+			row[slices.Index(summaryHeader, col)] = unknown
+		}
+	}
+	if p.Trials[0].Origin != "" {
+		cores := slices.Index(summaryHeader, "CPU cores loadgen/master/proxy/workers")
+		row[cores] = unknown + strings.TrimPrefix(row[cores], strings.Split(row[cores], " / ")[0])
+	}
 	if !p.SharesApply() {
 		// One process served as every worker: its share is all, by construction.
 		first := slices.Index(summaryHeader, "Jain req")
@@ -81,6 +92,11 @@ func summaryRow(p *analysis.Point) []string {
 	}
 	return row
 }
+
+// unknown is a figure the record cannot have: the client's, in a record
+// of the server's side alone, or the load generators' of a load that
+// came from other machines.
+const unknown = "-"
 
 // The summary table's fairness columns, from "Jain req" on, and what
 // they say where per-worker shares do not apply.
@@ -207,7 +223,7 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		fmt.Fprintf(w, "- Counting: %s\n", c)
 	}
 	fmt.Fprintf(w, "- Network: %s\n", h.Isolation)
-	fmt.Fprintf(w, "- Started %s; %d trials\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), len(r.Trials))
+	fmt.Fprintf(w, "- Started %s; %s\n", r.Started.UTC().Format("2006-01-02 15:04:05 MST"), plural(len(r.Trials), "trial"))
 	if scenarioText != "" {
 		fmt.Fprintf(w, "- Scenario: as run, at the [end of this report](#%s)\n", scenarioAnchor)
 	}
@@ -239,6 +255,10 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 		fmt.Fprintf(w, "## Experiment: %s\n\n", exp)
 		loads, handlers := conditionsOf(r, exp)
 		for _, l := range loads {
+			if l.Engine == "" { // serve's record: the load came from elsewhere
+				fmt.Fprintf(w, "- load `%s`: from elsewhere, not driven by clusterbench; the workers counted requests for %.3gs\n", l.Name, l.DurationSeconds)
+				continue
+			}
 			fmt.Fprintf(w, "- load `%s`: %s, %gs measured after %gs warm-up, timeout %gs\n",
 				l.Name, describeLoad(l), l.DurationSeconds, l.WarmupSeconds, l.TimeoutSeconds)
 		}
@@ -260,6 +280,12 @@ func WriteMarkdown(w io.Writer, r *results.Run) error {
 			return err
 		}
 		fmt.Fprintln(w)
+		if err := writeLoadHosts(w, trialsOf(rows)); err != nil {
+			return err
+		}
+		if err := writeWorkerCounts(w, trialsOf(rows)); err != nil {
+			return err
+		}
 		if hasLatencyDetail(rows) {
 			fmt.Fprintf(w, "### Latency and busy time\n\n%s\n\n", latencyNote)
 			if err := WriteLatency(w, rows, true); err != nil {
@@ -442,11 +468,23 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// trialsOf lists the measured trials of points.
+func trialsOf(points []*analysis.Point) []*results.Trial {
+	var out []*results.Trial
+	for _, p := range points {
+		out = append(out, p.Trials...)
+	}
+	return out
+}
+
 // placementOf describes where an experiment's load generator and server ran.
 func placementOf(r *results.Run, exp string) string {
 	for _, t := range r.Trials {
 		if t.Experiment != exp {
 			continue
+		}
+		if t.Origin != "" {
+			return "none by clusterbench: the load came from elsewhere, to the deployment that serve ran"
 		}
 		if p := t.Placement; p != nil {
 			return fmt.Sprintf("load generator on CPUs %s, server (master, proxy and workers) on CPUs %s, pinned with sched_setaffinity", p.LoadgenCPUs, p.ServerCPUs)

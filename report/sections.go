@@ -38,6 +38,8 @@ var Sections = map[string]Section{
 	"warnings":   asMarkdown(warningList),
 	"spread":     asMarkdown(connectionSpread),
 	"run":        asMarkdown(runLine),
+	"hosts":      asMarkdown(trialsTable(writeLoadHosts)),
+	"counts":     asMarkdown(trialsTable(writeWorkerCounts)),
 	"record":     recordExcerpt, // JSON as results.json holds it, unescaped
 }
 
@@ -111,6 +113,30 @@ func pointsTable(write func(io.Writer, []*analysis.Point, bool) error) Section {
 	}
 }
 
+// trialsTable makes a section of a table renderer over the run's
+// measured trials, without its heading.
+func trialsTable(write func(io.Writer, []*results.Trial) error) Section {
+	return func(w io.Writer, r *results.Run) error {
+		var b bytes.Buffer
+		if err := write(&b, measured(r)); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, withoutHeading(b.String()))
+		return err
+	}
+}
+
+// measured lists the trials that produced a measurement.
+func measured(r *results.Run) []*results.Trial {
+	var out []*results.Trial
+	for i := range r.Trials {
+		if !r.Trials[i].Failed() {
+			out = append(out, &r.Trials[i])
+		}
+	}
+	return out
+}
+
 // withoutHeading drops Markdown headings and the blank lines around the
 // text: the document quoting a section gives it its own heading.
 func withoutHeading(s string) string {
@@ -149,13 +175,23 @@ func warningList(w io.Writer, r *results.Run) error {
 
 // recordExcerpt shows the record as results.json holds it, with its first
 // trial only, that trial's per_worker cut to two entries and its series to
-// three, as a fenced JSON block.
+// three (a merged one's served seconds to two, its load hosts to two of
+// three seconds each), as a fenced JSON block.
 func recordExcerpt(w io.Writer, r *results.Run) error {
 	excerpt := *r
 	if len(r.Trials) > 0 {
 		t := r.Trials[0]
 		t.PerWorker = t.PerWorker[:min(2, len(t.PerWorker))]
 		t.Series = t.Series[:min(3, len(t.Series))]
+		if t.Served != nil {
+			served := *t.Served
+			served.Seconds = served.Seconds[:min(2, len(served.Seconds))]
+			t.Served = &served
+		}
+		t.LoadHosts = slices.Clone(t.LoadHosts[:min(2, len(t.LoadHosts))])
+		for i := range t.LoadHosts {
+			t.LoadHosts[i].PerSecond = t.LoadHosts[i].PerSecond[:min(3, len(t.LoadHosts[i].PerSecond))]
+		}
 		excerpt.Trials = []results.Trial{t}
 	}
 	data, err := json.MarshalIndent(&excerpt, "", "  ")

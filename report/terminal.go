@@ -51,7 +51,7 @@ func compactRow(p *analysis.Point) []string {
 		jain = fmt.Sprintf("%.3f", median(func(t *results.Trial) float64 { return t.Fairness.Connections.Jain }))
 		top = fmt.Sprintf("%.0f%%", 100*median(func(t *results.Trial) float64 { return t.Fairness.Connections.Top2Share }))
 	}
-	return []string{
+	row := []string{
 		p.Mode, reps(p),
 		compactInterval(p.Summary(func(t *results.Trial) float64 { return t.ThroughputRPS }), whole) + mark,
 		fmt.Sprintf("%.1f", median(func(t *results.Trial) float64 { return t.ServerCPUPerRequestUs })),
@@ -59,6 +59,10 @@ func compactRow(p *analysis.Point) []string {
 		jain, top,
 		fmt.Sprintf("%.0f", median(func(t *results.Trial) float64 { return float64(t.Errors) })),
 	}
+	if !p.ClientSide() {
+		row[4], row[7] = unknown, unknown
+	}
+	return row
 }
 
 // terminalWarnings are the warnings one line each, the load generator's

@@ -175,8 +175,21 @@ type Trial struct {
 	// Fault is what was done to the workers while measuring and the damage
 	// the client saw; nil for none.
 	Fault *Fault `json:"fault,omitempty"`
-	// Series is the measured load second by second (vegeta only).
+	// Series is the measured load second by second (vegeta only), as the
+	// client saw it: in a merge, all load hosts' together on one time axis.
 	Series []Second `json:"series,omitempty"`
+	// Origin says where the trial's figures come from: "" for a trial of
+	// clusterbench run, which drove the load and counted both sides;
+	// OriginServe for the record of clusterbench serve -o, whose load came
+	// from elsewhere; OriginMerge when the results of the load hosts that
+	// drove it were merged into that record.
+	Origin string `json:"origin,omitempty"`
+	// Served is the workers' own account second by second, on the
+	// server's clock; nil in a trial of clusterbench run.
+	Served *Served `json:"served,omitempty"`
+	// LoadHosts are the load generators whose results a merge combined,
+	// one each; nil unless Origin is OriginMerge.
+	LoadHosts []LoadHost `json:"load_hosts,omitempty"`
 	// ClientDials is how many connections the client opened while measuring.
 	ClientDials uint64 `json:"client_dials"`
 	// Unattributed counts successful responses without an X-Worker header.
@@ -197,6 +210,84 @@ type Trial struct {
 	Warnings   []string `json:"warnings,omitempty"`
 	// Error is set when the trial could not be measured.
 	Error string `json:"error,omitempty"`
+}
+
+// Origins of a trial's figures (see Trial.Origin).
+const (
+	// OriginServe is the server's side alone: Requests and Successes are
+	// what the workers counted, the client's per-worker counts are 0, and
+	// latency and errors are unknown.
+	OriginServe = "serve"
+	// OriginMerge is the server's side with the load hosts' results merged
+	// in: the client's figures are theirs, checked against the workers'.
+	OriginMerge = "merge"
+)
+
+// Served is what the workers counted while clusterbench serve ran, and
+// the server's CPU time, second by second. The seconds cover the window,
+// from the first second in which a worker counted a request to the last.
+type Served struct {
+	// Start is the first second's start, on the server's clock.
+	Start time.Time `json:"start"`
+	// WindowStart and WindowEnd bound the counted requests more finely
+	// than the seconds, to a tenth of a second: the throughput and the CPU
+	// per request are over this window.
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	// Seconds are the bins; when a window is longer than MaxServedSeconds
+	// seconds, neighbours are merged and each bin is longer.
+	Seconds []ServedSecond `json:"seconds"`
+}
+
+// MaxServedSeconds bounds the bins of Served: past it, a long window's
+// bins are merged in pairs, so that a server that serves for days keeps a
+// record Read accepts.
+const MaxServedSeconds = 50_000
+
+// ServedSecond is what the workers counted in one bin of Served.
+type ServedSecond struct {
+	// T is the bin's start from Served.Start; Seconds its length.
+	T       float64 `json:"t"`
+	Seconds float64 `json:"seconds"`
+	// Requests and Connections are per worker index: the requests served
+	// (warm-up left out) and the connections that carried their first
+	// counted request in the bin.
+	Requests    []uint64 `json:"requests"`
+	Connections []uint64 `json:"connections"`
+	// CPUSeconds is the server's CPU time in the bin: master, proxy and
+	// workers.
+	CPUSeconds float64 `json:"cpu_seconds"`
+}
+
+// LoadHost is one load generator's part of a merged trial, as its results
+// file holds it. Its times are on its own clock.
+type LoadHost struct {
+	Name string `json:"name"`
+	File string `json:"file"`
+	// Segment is its part of the plan (k6's notation, "1/3:2/3"), with the
+	// rate and the concurrency the plan gave it; empty without a plan.
+	Segment            string `json:"segment,omitempty"`
+	PlannedRate        int    `json:"planned_rate,omitempty"`
+	PlannedConcurrency int    `json:"planned_concurrency,omitempty"`
+	Requests           uint64 `json:"requests"`
+	Successes          uint64 `json:"successes"`
+	Errors             uint64 `json:"errors"`
+	// First is when it sent its first request, LastSent its last, and
+	// Last when its last result came; zero without results.
+	First    time.Time `json:"first,omitzero"`
+	LastSent time.Time `json:"last_sent,omitzero"`
+	Last     time.Time `json:"last,omitzero"`
+	// RateRPS is requests sent per second from First to LastSent.
+	RateRPS float64 `json:"rate_rps"`
+	// P99Ms is the 99th percentile latency of its successful requests.
+	P99Ms float64 `json:"p99_ms"`
+	// PerSecond is its results that came in each whole second of the
+	// clock, from the one in which the trial's Started falls (the start of
+	// all hosts' span), as Served's seconds are whole seconds too.
+	PerSecond []uint64 `json:"per_second,omitempty"`
+	// Missing says what of its part its results lack: none, a file cut
+	// short, or an end before the others' or the plan's; "" when whole.
+	Missing string `json:"missing,omitempty"`
 }
 
 // Placement is a trial's CPU sets, as CPU lists ("0", "1-3").
@@ -475,20 +566,32 @@ func (t *Trial) CountsDisagree() bool { return !t.CountsAgree || len(t.Mismatche
 // Failed reports whether the trial produced no measurement.
 func (t *Trial) Failed() bool { return t.Error != "" }
 
-// RequestCounts returns the client-side requests per worker.
+// ClientSide reports whether a client counted the trial: false for the
+// server's record alone (OriginServe), whose figures are the workers'.
+func (t *Trial) ClientSide() bool { return t.Origin != OriginServe }
+
+// RequestCounts returns the requests per worker the figures stand on: the
+// client's, or in the server's record alone the workers' own.
 func (t *Trial) RequestCounts() []uint64 {
 	counts := make([]uint64, len(t.PerWorker))
 	for i, w := range t.PerWorker {
 		counts[i] = w.Requests
+		if !t.ClientSide() {
+			counts[i] = w.WorkerRequests
+		}
 	}
 	return counts
 }
 
-// ConnectionCounts returns the client-side connections per worker.
+// ConnectionCounts returns the connections per worker the figures stand
+// on: the client's, or in the server's record alone the workers' own.
 func (t *Trial) ConnectionCounts() []uint64 {
 	counts := make([]uint64, len(t.PerWorker))
 	for i, w := range t.PerWorker {
 		counts[i] = w.Connections
+		if !t.ClientSide() {
+			counts[i] = w.WorkerConnections
+		}
 	}
 	return counts
 }

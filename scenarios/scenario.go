@@ -17,6 +17,7 @@ import (
 	"clusterbench/metric"
 	"clusterbench/modes"
 	"clusterbench/plan"
+	"clusterbench/worker"
 )
 
 // File is a parsed scenario file.
@@ -221,6 +222,10 @@ func (e *Experiment) fillDefaults(n int) {
 		e.App.Listen = modes.ListenFD
 	}
 }
+
+// HandlerName names a handler by its work, as a scenario does when it
+// names none: "trivial", "cpu-200µs".
+func HandlerName(w worker.Work) string { return handlerName(Handler{Work: w}) }
 
 func handlerName(h Handler) string {
 	name := fmt.Sprintf("cpu-%v-sleep-%v", h.CPU, h.Sleep)

@@ -12,13 +12,14 @@ import (
 //
 // The server is a process tree: serve itself is the master, with a master
 // program of its own (Node's cluster primary) if the mode has one; the
-// proxy and everything under it is the proxy; every other process under
-// serve is a worker.
+// proxy and everything under it is the proxy; a command serve runs
+// against the deployment (serve -- CMD) and everything under it is the
+// client, not the server; every other process under serve is a worker.
 type cpuMeter struct {
-	servePID, masterPID, proxyPID int
-	start, end                    map[int]roleCPU
-	startAt, endAt                time.Time
-	err                           error
+	servePID, masterPID, proxyPID, clientPID int
+	start, end                               map[int]roleCPU
+	startAt, endAt                           time.Time
+	err                                      error
 }
 
 type role int
@@ -27,6 +28,7 @@ const (
 	roleMaster role = iota
 	roleProxy
 	roleWorker
+	roleClient
 )
 
 type roleCPU struct {
@@ -60,6 +62,8 @@ func (m *cpuMeter) readTree() (map[int]roleCPU, error) {
 			r = roleMaster
 		case p.PID == m.proxyPID || readings[p.PPID].role == roleProxy:
 			r = roleProxy
+		case p.PID == m.clientPID || readings[p.PPID].role == roleClient:
+			r = roleClient
 		}
 		readings[p.PID] = roleCPU{r, p.CPU}
 	}
@@ -96,7 +100,7 @@ func (m *cpuMeter) used(exited map[int]float64) (serverCPU, error) {
 			u.master += d
 		case roleProxy:
 			u.proxy += d
-		default:
+		case roleWorker:
 			u.workers[pid] += d
 		}
 	}

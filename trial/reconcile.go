@@ -82,8 +82,21 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 			Connections: analysis.FairnessOf(rec.ConnectionCounts()),
 		}
 	}
+	noteCPU(rec, used)
+	rec.CPU.LoadgenSeconds = lg.CPUSeconds
+	noteDeployment(rec, served)
+	if lg.Unattributed > 0 {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
+	}
+	if rec.Successes == 0 {
+		rec.Warnings = append(rec.Warnings, "no request succeeded")
+	}
+}
+
+// noteCPU records the server's CPU time per role, and per successful
+// request.
+func noteCPU(rec *results.Trial, used serverCPU) {
 	rec.CPU = results.CPU{
-		LoadgenSeconds: lg.CPUSeconds,
 		MasterSeconds:  used.master,
 		ProxySeconds:   used.proxy,
 		ServingSeconds: used.seconds,
@@ -94,6 +107,11 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 	if rec.Successes > 0 {
 		rec.ServerCPUPerRequestUs = 1e6 * rec.CPU.ServerSeconds() / float64(rec.Successes)
 	}
+}
+
+// noteDeployment records what the deployment said of itself: the
+// frontend's counts, workers that exited, and its errors.
+func noteDeployment(rec *results.Trial, served *ServeAccount) {
 	rec.Frontend = served.Frontend
 	for _, r := range served.Restarts {
 		// The record's own copy: results imports no other package.
@@ -102,15 +120,8 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 			rec.Warnings = append(rec.Warnings, DescribeRestart(r))
 		}
 	}
-
-	if lg.Unattributed > 0 {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
-	}
 	for _, e := range served.Errors {
 		rec.Warnings = append(rec.Warnings, "deployment: "+e)
-	}
-	if rec.Successes == 0 {
-		rec.Warnings = append(rec.Warnings, "no request succeeded")
 	}
 }
 

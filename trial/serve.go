@@ -20,6 +20,7 @@ import (
 	"clusterbench/internal/supervise"
 	"clusterbench/modes"
 	"clusterbench/plan"
+	"clusterbench/worker"
 )
 
 // ExitStatus is an exit code whose reason has already been said, by a
@@ -43,6 +44,9 @@ type ServeOptions struct {
 	// reach it there.
 	Isolated bool
 	Args     []string
+	// Recorder, if not nil, keeps the workers' counts and the server's CPU
+	// while serving, for a record of the server's side (Recorder.Trial).
+	Recorder *Recorder
 }
 
 // Serve runs deployment d until ctx ends or the client exits, and
@@ -122,6 +126,10 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 		fmt.Fprintf(stderr, "serving %s with %s on http://%s/ (Ctrl-C to stop)\n", d.Mode, workers, dep.Addr())
 	}
 
+	stopRecording := make(chan struct{})
+	if o.Recorder != nil {
+		o.Recorder.watch(dep, stopRecording)
+	}
 	var clientErr error
 	if len(o.Client) > 0 {
 		// Its output goes to stdout, unless stdout is for the JSON account.
@@ -129,12 +137,20 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 		if o.JSON {
 			clientOut = stderr
 		}
-		clientErr = runClient(ctx, stop, o.Client, dep.Addr(), clientOut, stderr)
+		started := func(int) {}
+		if o.Recorder != nil {
+			started = o.Recorder.client
+		}
+		clientErr = runClient(ctx, stop, o.Client, dep.Addr(), clientOut, stderr, started)
 	} else {
 		<-ctx.Done()
 	}
 	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
 	stopFault()
+	if o.Recorder != nil {
+		close(stopRecording)
+		<-o.Recorder.stopped // its last CPU reading, while the workers still run
+	}
 	account := &ServeAccount{
 		Mode: d.Mode.Mode.Info().Name, Policy: d.Mode.Policy, Addr: dep.Addr(),
 		ServingSeconds:   time.Since(servingSince).Seconds(),
@@ -143,6 +159,13 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 	var stopErr error
 	account.Account, stopErr = dep.Stop(StopGrace)
 	account.MasterCPUSeconds += account.MasterProgramCPUSeconds
+	if o.Recorder != nil {
+		final := make([]worker.Counters, len(account.Workers))
+		for i, w := range account.Workers {
+			final[i] = w.Counters
+		}
+		o.Recorder.finish(time.Now(), final)
+	}
 	if stopErr != nil {
 		account.Errors = []string{stopErr.Error()}
 	}
@@ -170,9 +193,10 @@ func startCPUProfile(path string) (stop func(), err error) {
 const clientGrace = 10 * time.Second
 
 // runClient runs the user's command against the deployment at addr and
-// returns when it exits. A stop signal to serve reaches the command as
-// SIGINT, once; stop is called then, so a second signal ends serve at once.
-func runClient(ctx context.Context, stop func(), command []string, addr string, stdout, stderr io.Writer) error {
+// returns when it exits; started gets its PID. A stop signal to serve
+// reaches the command as SIGINT, once; stop is called then, so a second
+// signal ends serve at once.
+func runClient(ctx context.Context, stop func(), command []string, addr string, stdout, stderr io.Writer, started func(pid int)) error {
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Env = append(os.Environ(), "CLUSTERBENCH_ADDR="+addr, "CLUSTERBENCH_URL=http://"+addr+"/")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
@@ -182,6 +206,7 @@ func runClient(ctx context.Context, stop func(), command []string, addr string, 
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("serve: command: %w", err)
 	}
+	started(cmd.Process.Pid)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error

@@ -47,7 +47,8 @@ func versionAfter(pattern string) func(string) string {
 
 // programsOf names the programs whose versions a trial depends on: the
 // mode's own (a proxy, Node.js), a user's app run by one of them from
-// PATH (node app.js), and the load generator.
+// PATH (node app.js), and the load generator, unless the load came from
+// elsewhere (serve's record).
 func programsOf(t plan.Trial) []string {
 	var names []string
 	if u, ok := t.Mode.Mode.(modes.ProgramUser); ok {
@@ -57,6 +58,9 @@ func programsOf(t plan.Trial) []string {
 		if _, known := programVersions[t.App.Command[0]]; known {
 			names = append(names, t.App.Command[0])
 		}
+	}
+	if t.Load.Engine == "" {
+		return names
 	}
 	return append(names, t.Load.Engine.String())
 }

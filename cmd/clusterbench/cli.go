@@ -40,6 +40,9 @@ Usage:
   clusterbench run [flags] [FILE]        run a scenario file, or one experiment from flags
   clusterbench serve [flags]             run one deployment until interrupted
   clusterbench serve [flags] -- CMD...   run one deployment while CMD (e.g. wrk) runs against it
+  clusterbench serve -o DIR [flags]      ... and record what its workers served (a load from elsewhere)
+  clusterbench split [flags]             divide one trial's load between load hosts (vegeta, Kubernetes)
+  clusterbench merge [flags] DIR FILE... merge the load hosts' vegeta results into serve's record DIR
   clusterbench report DIR                re-render DIR/report.md, the plots and bench.txt from DIR/results.json
   clusterbench compare [flags] BASE HEAD judge HEAD against BASE: exit 1 on a regression
   clusterbench compare [flags] DIR       judge variant head against base within one run (paired)
@@ -89,6 +92,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "report":
 		return cmdReport(rest, stdout, stderr)
+	case "split":
+		return cmdSplit(rest, stdout, stderr)
+	case "merge":
+		return cmdMerge(rest, stdout, stderr)
 	case "compare":
 		return cmdCompare(rest, stdout, stderr)
 	case "modes":

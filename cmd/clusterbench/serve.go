@@ -13,8 +13,13 @@ import (
 	"github.com/olekukonko/tablewriter"
 
 	"clusterbench/internal/netns"
+	"clusterbench/internal/rundir"
+	"clusterbench/internal/shellquote"
 	"clusterbench/modes"
 	"clusterbench/plan"
+	"clusterbench/report"
+	"clusterbench/results"
+	"clusterbench/scenarios"
 	"clusterbench/trial"
 )
 
@@ -41,6 +46,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readyFD := fs.Int("ready-fd", 0, "write {\"addr\",\"pids\"} as JSON to this inherited fd once serving (used by run)")
 	cpus := fs.String("cpus", "", "pin the deployment (master, proxy and workers) to these CPUs, a list like 1 or 1-3, so that a load generator can have the others")
 	private := fs.Bool("netns", false, "serve in a private network namespace, reachable only by the command after -- (always so for modes that write firewall rules)")
+	out := fs.String("o", "", "write a run directory `DIR` of what the workers served, from the server's side alone (a load from elsewhere), when serve stops; report DIR renders it again")
+	replace := fs.Bool("replace", false, "with -o: replace the run in DIR")
 	flagArgs, client := splitCommand(args)
 	given, flagArgs := cutDeployment(flagArgs)
 	rest, err := parseFlags(fs, flagArgs)
@@ -88,6 +95,25 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("serve: command after --: %v", err)
 		}
 	}
+	claim := rundir.New
+	if *replace {
+		claim = rundir.Replace
+	}
+	if *out == "" && *replace {
+		return usagef("serve: --replace needs -o DIR")
+	}
+	if *out != "" {
+		if d.App != nil {
+			return usagef("serve: -o: your own app reports no counts of its own, so a record of the server's side alone would hold nothing per worker; " +
+				"run it under clusterbench run, which counts from the client and the kernel")
+		}
+		if err := rundir.Check(*out, claim); err != nil {
+			return usageError{fmt.Errorf("serve: %w", err)}
+		}
+		if d.Handler.Name == "" {
+			d.Handler.Name = scenarios.HandlerName(d.Handler.Work)
+		}
+	}
 	command, err := self()
 	if err != nil {
 		return err
@@ -106,12 +132,32 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		o.Isolated = true
 	}
+	if *out != "" && !o.Isolated { // an isolated serve runs again inside, and records there
+		lock, err := rundir.Acquire(*out, claim)
+		if refused := (*rundir.Refused)(nil); errors.As(err, &refused) {
+			return usageError{fmt.Errorf("serve: %w", err)}
+		} else if err != nil {
+			return err
+		}
+		defer lock.Release()
+		o.Recorder = &trial.Recorder{}
+	}
 	account, err := trial.Serve(ctx, command, d, o, stdout, stderr)
 	if errors.Is(err, modes.ErrAddrInUse) {
 		return usagef("serve: --addr: %w", err)
 	}
 	if account == nil {
 		return err
+	}
+	if o.Recorder != nil {
+		info := stdout
+		if *asJSON {
+			info = stderr // stdout is the account's
+		}
+		line := shellquote.Join(append([]string{"clusterbench", "serve"}, args...))
+		if recErr := writeServeRecord(info, *out, o.Recorder.Trial(d, account), d, line, *addr); recErr != nil {
+			err = errors.Join(err, recErr)
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -123,6 +169,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return err
+}
+
+// writeServeRecord saves and renders serve's record of the server's
+// side in dir; a trial that counted nothing is saved too, and fails serve.
+func writeServeRecord(w io.Writer, dir string, t results.Trial, d plan.Deployment, commandLine, addr string) error {
+	isolation := "the host's network: serve listened on " + addr + ", where the load came from"
+	if netns.Private() {
+		isolation = "a private network namespace: serve --netns, reached only by its command"
+	}
+	rec := trial.ServeRun(t, d, commandLine, isolation)
+	if err := results.Save(dir, rec); err != nil {
+		return err
+	}
+	if err := report.Write(dir, rec); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s: %s, %s, %s, %s and %d plots\n", dir, results.FileName, report.FileName,
+		report.HTMLFileName, report.BenchFileName, len(report.Plots(rec)))
+	if t.Failed() {
+		return fmt.Errorf("serve: -o %s: %s", dir, t.Error)
+	}
+	return nil
 }
 
 // cutDeployment takes serve's hidden --deployment flag and its value out
