@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -484,5 +485,44 @@ func TestSplitMergeServeBadInput(t *testing.T) {
 	}
 	if tr := mergedTrial(t, out); tr.Requests != 30 || tr.LoadHosts[0].Name != "first" || tr.CountsAgree {
 		t.Errorf("merged %d requests from %q, agree %v; want 30 from first and second, disagreeing", tr.Requests, tr.LoadHosts[0].Name, tr.CountsAgree)
+	}
+}
+
+// TestReferenceMergesAreReproducible merges each committed distributed
+// reference run again from its committed steps (the plan, serve's record
+// and the hosts' results) and requires the same trial, byte for byte:
+// the merge is a function of its inputs alone.
+func TestReferenceMergesAreReproducible(t *testing.T) {
+	runs, err := filepath.Glob(filepath.Join(repoRoot, "results/reference/*/merged/results.json"))
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("no merged reference runs: %v", err)
+	}
+	for _, path := range runs {
+		dir := filepath.Dir(filepath.Dir(path))
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			files, err := filepath.Glob(filepath.Join(dir, "results", "*.bin"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no results files in %s: %v", dir, err)
+			}
+			out := filepath.Join(t.TempDir(), "merged")
+			code, _, stderr := runCLI(t, append([]string{"merge", "--plan", filepath.Join(dir, "split"), "-o", out, filepath.Join(dir, "serve")}, files...)...)
+			if code != exitOK && code != exitFailed {
+				t.Fatalf("merge: exit %d: %s", code, stderr)
+			}
+			trialJSON := func(p string) []byte {
+				r, err := results.Read(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := json.Marshal(r.Trials)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return data
+			}
+			if got, want := trialJSON(out), trialJSON(path); !bytes.Equal(got, want) {
+				t.Errorf("merging %s again gives another trial (%d bytes, committed %d)", dir, len(got), len(want))
+			}
+		})
 	}
 }
