@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"clusterbench/analysis"
+	"clusterbench/internal/kubecheck"
 	"clusterbench/report"
 	"clusterbench/results"
 	"clusterbench/scenarios"
@@ -1020,4 +1021,99 @@ func TestCIDocQuotesItsPowerRun(t *testing.T) {
 	if len(rows) != 2 {
 		t.Errorf("power.txt has runs of %d kinds; want regressed and identical", len(rows))
 	}
+}
+
+// TestDistributedDocQuotesSplit: the parts docs/distributed.md shows are
+// the ones split prints for the command it shows, and the parts its prose
+// names are among them.
+func TestDistributedDocQuotesSplit(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "distributed.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const command = "clusterbench split --hosts 3 --url http://10.0.0.1:8080/ --rate 1000 --duration 30s --concurrency 32 -o split"
+	if !strings.Contains(string(doc), command) {
+		t.Fatalf("docs/distributed.md does not show %q", command)
+	}
+	args := strings.Fields(strings.TrimPrefix(command, "clusterbench "))
+	args[len(args)-1] = filepath.Join(t.TempDir(), "split")
+	code, stdout, stderr := runCLI(t, args...)
+	if code != exitOK {
+		t.Fatalf("split: exit %d: %s", code, stderr)
+	}
+	printed := map[string]bool{}
+	for _, l := range strings.Split(stdout, "\n") {
+		printed[strings.TrimRight(l, " ")] = true
+	}
+	quoted := 0
+	for _, block := range fencedBlocks(string(doc)) {
+		if !strings.Contains(block, "│ host │") {
+			continue
+		}
+		for _, l := range strings.Split(block, "\n") {
+			if l = strings.TrimRight(l, " "); l != "" {
+				quoted++
+				if !printed[l] {
+					t.Errorf("docs/distributed.md quotes a line split does not print:\n%s\nit prints:\n%s", l, stdout)
+				}
+			}
+		}
+	}
+	if quoted != 4 {
+		t.Errorf("found %d quoted lines of split's table; want its header and 3 hosts", quoted)
+	}
+	for _, want := range []string{"1,000 req/s over three hosts is 334, 333 and 333", "32\nconcurrent requests 11, 11 and 10", "32 concurrent requests 11, 11 and 10"} {
+		if strings.Contains(strings.ReplaceAll(string(doc), "\n", " "), strings.ReplaceAll(want, "\n", " ")) {
+			quoted = -1
+		}
+	}
+	if quoted != -1 {
+		t.Error("docs/distributed.md does not name the parts of 1,000 req/s and 32 concurrent requests that the table shows")
+	}
+}
+
+// TestDocsManifestsAreKubernetes decodes every YAML block of the docs
+// strictly with Kubernetes' own types (see internal/kubecheck), as
+// segment's test decodes the Job that split writes.
+func TestDocsManifestsAreKubernetes(t *testing.T) {
+	decoded := 0
+	for _, path := range docFiles(t) {
+		doc, err := os.ReadFile(filepath.Join(repoRoot, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, block := range yamlBlocks(string(doc)) {
+			if !strings.Contains(block, "apiVersion:") {
+				continue
+			}
+			if _, err := kubecheck.Decode([]byte(block)); err != nil {
+				t.Errorf("%s: a manifest Kubernetes would refuse: %v\n%s", path, err, block)
+			}
+			decoded++
+		}
+	}
+	if decoded < 2 {
+		t.Errorf("decoded %d manifests; docs/distributed.md shows a claim and a pod", decoded)
+	}
+}
+
+// yamlBlocks returns the text of each ```yaml block of a document.
+func yamlBlocks(doc string) []string {
+	var blocks []string
+	var cur []string
+	indent := ""
+	in := false
+	for _, l := range strings.Split(doc, "\n") {
+		trimmed := strings.TrimSpace(l)
+		switch {
+		case !in && trimmed == "```yaml":
+			in, indent, cur = true, l[:strings.Index(l, "```")], nil
+		case in && trimmed == "```":
+			blocks = append(blocks, strings.Join(cur, "\n"))
+			in = false
+		case in:
+			cur = append(cur, strings.TrimPrefix(l, indent))
+		}
+	}
+	return blocks
 }
