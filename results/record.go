@@ -234,15 +234,24 @@ type Served struct {
 	// per request are over this window.
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
-	// Seconds are the bins; when a window is longer than MaxServedSeconds
-	// seconds, neighbours are merged and each bin is longer.
+	// Seconds are the bins; when a window has more seconds than
+	// MaxServedBins allows, neighbours are merged and each bin is longer.
 	Seconds []ServedSecond `json:"seconds"`
 }
 
-// MaxServedSeconds bounds the bins of Served: past it, a long window's
-// bins are merged in pairs, so that a server that serves for days keeps a
-// record Read accepts.
-const MaxServedSeconds = 50_000
+// MaxServedSeconds and MaxServedCells bound the bins of Served: past
+// either (a bin holds a cell per worker), a long window's bins are merged
+// in pairs, so that a server that serves for days keeps a record Read
+// accepts and a memory that does not grow with the days.
+const (
+	MaxServedSeconds = 50_000
+	MaxServedCells   = 2_000_000
+)
+
+// MaxServedBins is how many bins Served keeps of a deployment of workers.
+func MaxServedBins(workers int) int {
+	return max(100, min(MaxServedSeconds, MaxServedCells/max(1, workers)))
+}
 
 // ServedSecond is what the workers counted in one bin of Served.
 type ServedSecond struct {

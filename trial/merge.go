@@ -119,6 +119,9 @@ func Merge(served results.Trial, lg *loadgen.Result, hosts []loadgen.HostResult,
 		if h.Missing != "" {
 			rec.Warnings = append(rec.Warnings, fmt.Sprintf("load host %s: %s", h.Name, h.Missing))
 		}
+		if off := offServer(h, served.Served, o.ClockTolerance); off != "" {
+			rec.Warnings = append(rec.Warnings, fmt.Sprintf("load host %s: %s", h.Name, off))
+		}
 	}
 	if skew := startSkew(rec.LoadHosts); len(rec.LoadHosts) > 1 && skew > o.ClockTolerance {
 		rec.Warnings = append(rec.Warnings, fmt.Sprintf("the load hosts started %v apart: the load was not all there at once (start them together: split --start)", skew.Round(time.Millisecond)))
@@ -295,6 +298,26 @@ func missingPart(h *results.LoadHost, hosts []loadgen.HostResult, p *segment.Pla
 		why = append(why, fmt.Sprintf("it stopped sending %.1f s before the last host: its part after that may be missing", early.Seconds()))
 	}
 	return strings.Join(why, "; ")
+}
+
+// offServer says how far a host's results lie outside the window in
+// which the workers served, widened by the tolerance: a clock that is off,
+// or a load that went to another server; "" when they overlap it.
+func offServer(h results.LoadHost, s *results.Served, tolerance time.Duration) string {
+	if s == nil || h.Requests == 0 {
+		return ""
+	}
+	from, to := s.WindowStart.Add(-tolerance), s.WindowEnd.Add(tolerance)
+	var by time.Duration
+	switch {
+	case h.Last.Before(from):
+		by = from.Sub(h.Last)
+	case h.First.After(to):
+		by = h.First.Sub(to)
+	default:
+		return ""
+	}
+	return fmt.Sprintf("its results lie %v outside the time the workers served, on their clocks: its clock is off, or it drove another server", by.Round(time.Millisecond))
 }
 
 // missingHosts names the hosts whose part is missing.

@@ -167,3 +167,16 @@ func TestMergeWithoutAPlanNamesAHostThatStoppedEarly(t *testing.T) {
 		t.Errorf("warnings %v; want the start 5 s apart named", got.Warnings)
 	}
 }
+
+// TestMergeSaysWhenAHostsClockIsOff: a host whose results lie outside the
+// time the workers served, beyond the tolerance, is named.
+func TestMergeSaysWhenAHostsClockIsOff(t *testing.T) {
+	served := servedRecord([][2]uint64{{10, 10}, {10, 10}}, [][2]uint64{{1, 1}, {1, 1}})
+	served.Served.WindowStart, served.Served.WindowEnd = mergeStart, mergeStart.Add(2*time.Second)
+	hosts := []loadgen.HostResult{host("a", 0.1, 1.8, 20), host("b", 3600, 1.8, 20)} // b's clock is an hour ahead
+	got := Merge(served, hostsClient(20, 2, 20, 2), hosts, MergeOptions{ClockTolerance: time.Second})
+	w := strings.Join(got.Warnings, "\n")
+	if !strings.Contains(w, "load host b: its results lie 59m57s outside the time the workers served") || strings.Contains(w, "load host a: its results") {
+		t.Errorf("warnings:\n%s\nwant b's clock named, not a's", w)
+	}
+}

@@ -28,7 +28,7 @@ const sampleEvery = 100 * time.Millisecond
 type Recorder struct {
 	mu sync.Mutex
 	// start is the first bin's start, a whole second on the server's
-	// clock; width is every bin's length (doubled past MaxServedSeconds).
+	// clock; width is every bin's length (doubled past MaxServedBins).
 	start time.Time
 	width time.Duration
 	bins  []bin
@@ -159,10 +159,10 @@ func serverSeconds(from, to map[int]roleCPU) time.Duration {
 }
 
 // binAt returns the bin that holds t, adding bins up to it, and merges
-// neighbours when there would be more than results.MaxServedSeconds.
+// neighbours when there would be more than results.MaxServedBins.
 func (r *Recorder) binAt(t time.Time, workers int) *bin {
 	i := max(0, int(t.Sub(r.start)/r.width))
-	for i >= results.MaxServedSeconds {
+	for i >= results.MaxServedBins(len(r.last)) {
 		r.coarsen()
 		i = max(0, int(t.Sub(r.start)/r.width))
 	}

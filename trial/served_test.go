@@ -76,7 +76,7 @@ func TestRecorderOfNothing(t *testing.T) {
 	}
 }
 
-// TestRecorderKeepsLongWindowsBounded: past MaxServedSeconds, bins merge
+// TestRecorderKeepsLongWindowsBounded: past MaxServedBins, bins merge
 // in pairs, so that the record stays within what Read accepts.
 func TestRecorderKeepsLongWindowsBounded(t *testing.T) {
 	r := recorder()
@@ -88,8 +88,12 @@ func TestRecorderKeepsLongWindowsBounded(t *testing.T) {
 		r.add(t0.Add(time.Duration(sec)*time.Second), counts(n, 1, 0, 0))
 	}
 	s := r.served(2)
-	if len(s.Seconds) > results.MaxServedSeconds || s.Seconds[0].Seconds != 2 {
-		t.Fatalf("%d bins of %g s; want at most %d, of 2 s", len(s.Seconds), s.Seconds[0].Seconds, results.MaxServedSeconds)
+	if len(s.Seconds) > results.MaxServedBins(2) || s.Seconds[0].Seconds != 2 {
+		t.Fatalf("%d bins of %g s; want at most %d, of 2 s", len(s.Seconds), s.Seconds[0].Seconds, results.MaxServedBins(2))
+	}
+	// Many workers keep fewer bins: as many cells in all.
+	if got := results.MaxServedBins(1000); got != results.MaxServedCells/1000 {
+		t.Errorf("MaxServedBins(1000) = %d; want %d", got, results.MaxServedCells/1000)
 	}
 	var sum uint64
 	for _, sec := range s.Seconds {
