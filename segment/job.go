@@ -30,8 +30,9 @@ type JobOptions struct {
 // whose pod of completion index i runs the part of the plan's host i and
 // writes its results to the claim as i.bin. The pods spread over the
 // nodes, so that each load host is a machine of its own where it can; a
-// pod that fails is not retried, so that the merge names its part as
-// missing rather than counting a part twice.
+// pod that fails is not retried, and does not stop the others (a backoff
+// limit per index of 0), so that the merge names its part as missing
+// rather than counting a part twice or losing the rest.
 func Job(w io.Writer, p *Plan, o JobOptions) error {
 	if err := o.Check(); err != nil {
 		return err
@@ -103,9 +104,9 @@ spec:
   completionMode: Indexed
   completions: {{.Hosts}}
   parallelism: {{.Hosts}}
-  # A pod that fails is not run again: its part would be sent twice. The
-  # merge names it as missing.
-  backoffLimit: 0
+  # A pod that fails is not run again, for its part would be sent twice,
+  # and the others run on: the merge names the failed part as missing.
+  backoffLimitPerIndex: 0
   template:
     metadata:
       labels:

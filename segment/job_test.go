@@ -36,7 +36,8 @@ func jobOf(t *testing.T, hosts int) (*Plan, []byte) {
 
 // TestJobIsAValidIndexedJob decodes the manifest with Kubernetes' own
 // types, strictly (kubecheck), and checks what makes it run the plan: an Indexed Job
-// of one pod per host, all at once and none again, each running the
+// of one pod per host, all at once and none again (one failing ends no
+// other), each running the
 // ConfigMap's script, which is the plan's, for its completion index.
 // Not checked, for want of a cluster: the API server's own validation
 // beyond types and fields, admission, that the image and the claim exist.
@@ -67,8 +68,10 @@ func TestJobIsAValidIndexedJob(t *testing.T) {
 		t.Errorf("completion mode %v; want Indexed", s.CompletionMode)
 	case s.Completions == nil || *s.Completions != 3 || s.Parallelism == nil || *s.Parallelism != 3:
 		t.Errorf("completions %v, parallelism %v; want 3 and 3: every host at once", s.Completions, s.Parallelism)
-	case s.BackoffLimit == nil || *s.BackoffLimit != 0:
-		t.Errorf("backoff limit %v; want 0: a failed part is named missing, never sent twice", s.BackoffLimit)
+	case s.BackoffLimitPerIndex == nil || *s.BackoffLimitPerIndex != 0 || s.BackoffLimit != nil || s.MaxFailedIndexes != nil:
+		// With a backoff limit of the whole Job, its first failed pod would end every other.
+		t.Errorf("backoff limit per index %v, of the Job %v, max failed indexes %v; want 0 per index alone: a failed part is named missing, never sent twice, and the others run on",
+			s.BackoffLimitPerIndex, s.BackoffLimit, s.MaxFailedIndexes)
 	case s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever:
 		t.Errorf("restart policy %q; want Never, which a Job needs", s.Template.Spec.RestartPolicy)
 	case len(s.Template.Spec.Containers) != 1:
