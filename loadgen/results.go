@@ -1,11 +1,14 @@
 package loadgen
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,10 +45,53 @@ type HostResult struct {
 	// PerSecond is the results that came in each second of the clock,
 	// from the one in which all hosts' span starts.
 	PerSecond []uint64
+	// Sent is how many requests the host's attack sent, by vegeta's
+	// sequence numbers (0, 1, 2, ... in each attack): more than Requests
+	// when results are missing, as those in flight when a host dies.
+	Sent uint64
+	// Clock is the host's clock against the server's, from the Date
+	// header of the responses; nil when they had none.
+	Clock *ClockOffset
+	// URLs are the targets its results name, a few at most.
+	URLs []string
 	// Cut is why its file ended before a whole result, as when the host
 	// died while writing it; nil when the file is whole. What came before
 	// is counted.
 	Cut error
+}
+
+// ClockOffset is how far the server's clock is ahead of a load host's:
+// within Low and High. A response's Date header is the server's clock,
+// cut to the second, at a moment between the request's sending and its
+// result on the host's clock; each response bounds the offset, and the
+// bounds of many responses, whose seconds fall at every phase, meet
+// within about a round trip.
+type ClockOffset struct {
+	Low, High time.Duration
+}
+
+// Offset is the middle of the bounds, and Error half their width.
+func (c ClockOffset) Offset() time.Duration { return (c.Low + c.High) / 2 }
+func (c ClockOffset) Error() time.Duration  { return (c.High - c.Low) / 2 }
+
+// maxURLs bounds the targets a host's results are noted by.
+const maxURLs = 4
+
+// MaxSpan bounds the span of the hosts' results: a day and an hour, more
+// than any load clusterbench plans (a run is at most a day). More is a
+// host whose clock is a day off, or a file of another attack; refused,
+// since the series of the span would take the memory.
+const MaxSpan = 25 * time.Hour
+
+// SpanError is results that span more than MaxSpan.
+type SpanError struct {
+	Span        time.Duration
+	First, Last string // the hosts of the first request and of the last result
+}
+
+func (e *SpanError) Error() string {
+	return fmt.Sprintf("the results span %v, from the first request of %s to the last result of %s: more than any load, "+
+		"so a host's clock is off by a day or more, or a file is another attack's", e.Span.Round(time.Second), e.First, e.Last)
 }
 
 // NotResults is a file that holds no vegeta results at all.
@@ -68,6 +114,7 @@ func (e *NotResults) Unwrap() error { return e.Err }
 func Merge(files []ResultsFile, workers int) (*Result, []HostResult, error) {
 	hosts := make([]HostResult, len(files))
 	var start, end time.Time
+	var first, last string
 	for i, f := range files {
 		h, err := scan(f)
 		if err != nil {
@@ -78,13 +125,16 @@ func Merge(files []ResultsFile, workers int) (*Result, []HostResult, error) {
 			continue
 		}
 		if start.IsZero() || h.First.Before(start) {
-			start = h.First
+			start, first = h.First, h.Name
 		}
 		if h.Last.After(end) {
-			end = h.Last
+			end, last = h.Last, h.Name
 		}
 	}
 	span := end.Sub(start)
+	if span > MaxSpan {
+		return nil, nil, &SpanError{Span: span, First: first, Last: last}
+	}
 	agg := newAggregate(workers, max(span, time.Nanosecond))
 	agg.start = start
 	for i := range hosts {
@@ -109,13 +159,22 @@ func Merge(files []ResultsFile, workers int) (*Result, []HostResult, error) {
 	return res, hosts, nil
 }
 
-// scan reads one host's file for its counts and span, and names it.
+// scan reads one host's file for its counts, its span and its clock,
+// and names it.
 func scan(f ResultsFile) (HostResult, error) {
 	h := HostResult{Name: f.Name, Path: f.Path, Latency: newLatencyHistogram()}
 	attacks := map[string]bool{}
-	err := decode(f.Path, 0, func(res *vegeta.Result) {
+	var clock clockBounds
+	err := decode(f.Path, all, func(res *vegeta.Result) {
 		h.Requests++
-		attacks[res.Attack] = true
+		h.Sent = max(h.Sent, res.Seq+1)
+		if len(attacks) < maxURLs {
+			attacks[res.Attack] = true
+		}
+		if url := res.Method + " " + res.URL; len(h.URLs) < maxURLs && !slices.Contains(h.URLs, url) {
+			h.URLs = append(h.URLs, url)
+		}
+		clock.add(res)
 		if end := res.End(); h.Requests == 1 || end.After(h.Last) {
 			h.Last = end
 		}
@@ -139,6 +198,8 @@ func scan(f ResultsFile) (HostResult, error) {
 	case err != nil:
 		return h, err
 	}
+	h.Sent = max(h.Sent, h.Requests) // a file of several attacks numbers each from 0
+	h.Clock = clock.offset()
 	if h.Name == "" && len(attacks) == 1 {
 		for a := range attacks {
 			h.Name = a
@@ -148,6 +209,39 @@ func scan(f ResultsFile) (HostResult, error) {
 		h.Name = strings.TrimSuffix(filepath.Base(f.Path), filepath.Ext(f.Path))
 	}
 	return h, nil
+}
+
+// clockBounds gathers each response's bounds on the server's clock
+// against the host's (see ClockOffset).
+type clockBounds struct {
+	n         int
+	low, high time.Duration
+}
+
+func (c *clockBounds) add(res *vegeta.Result) {
+	date, err := http.ParseTime(res.Headers.Get("Date"))
+	if err != nil || failed(res) {
+		return
+	}
+	// The server wrote date, a second cut short, between the request's
+	// sending and its result: date <= server time < date + 1 s.
+	low, high := date.Sub(res.End()), date.Add(time.Second).Sub(res.Timestamp)
+	if c.n == 0 || low > c.low {
+		c.low = low
+	}
+	if c.n == 0 || high < c.high {
+		c.high = high
+	}
+	c.n++
+}
+
+// offset is the offset the bounds give, nil without any or when they do
+// not meet (a header that is not the server's clock).
+func (c *clockBounds) offset() *ClockOffset {
+	if c.n == 0 || c.low > c.high {
+		return nil
+	}
+	return &ClockOffset{Low: c.low, High: c.high}
 }
 
 // cutShort is a file that ended inside a result, after n whole ones.
@@ -162,10 +256,20 @@ func (e *cutShort) Error() string {
 
 func (e *cutShort) Unwrap() error { return e.err }
 
+// all is decode's limit for every result of a file.
+const all = ^uint64(0)
+
+// gobResults is how the gob stream of vegeta attack begins: the type
+// definition of its results, named.
+var gobResults = []byte("\x06Result")
+
 // decode calls each with every result of the file at path, each decoded
-// afresh (gob leaves a field that a result does not send as it was); at
-// most limit results when limit is not 0.
+// afresh (gob leaves a field that a result does not send as it was), up
+// to limit results.
 func decode(path string, limit uint64, each func(*vegeta.Result)) error {
+	if limit == 0 {
+		return nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -178,14 +282,22 @@ func decode(path string, limit uint64, each func(*vegeta.Result)) error {
 	}
 	dec := vegeta.DecoderFor(f)
 	if dec == nil {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(f, head)
 		_, err := f.Seek(0, io.SeekStart)
 		if err == nil {
 			err = vegeta.NewDecoder(f).Decode(&vegeta.Result{})
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) && bytes.Contains(head[:n], gobResults) {
+			return &cutShort{n: 0, err: err} // vegeta's own, cut inside its first result
+		}
 		return &NotResults{Path: path, Err: err}
 	}
 	var n uint64
-	for limit == 0 || n < limit {
+	for n < limit {
 		var res vegeta.Result
 		if err := dec.Decode(&res); err == io.EOF {
 			return nil

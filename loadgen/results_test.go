@@ -174,3 +174,76 @@ func TestMergeRefusesWhatIsNotResults(t *testing.T) {
 		t.Errorf("an empty file: host %s with %d requests, %d merged; want host empty with none, 5 merged", hosts[0].Name, hosts[0].Requests, res.Requests)
 	}
 }
+
+// TestMergeReadsEachHostsClockAndSequence: the Date headers of a host's
+// responses bound its clock against the server's; its sequence numbers
+// say how many requests it sent; its targets are noted.
+func TestMergeReadsEachHostsClockAndSequence(t *testing.T) {
+	start := time.Date(2026, 12, 7, 10, 0, 0, 300_000_000, time.UTC)
+	rs := hostResults("a", start, 300, 2, 0) // 3 s of results, every 10 ms
+	const ahead = 2*time.Second + 345*time.Millisecond
+	for i := range rs {
+		if rs[i].Headers != nil { // the server wrote it 1 ms after the request left, on its clock
+			rs[i].Headers.Set("Date", rs[i].Timestamp.Add(time.Millisecond+ahead).UTC().Format(http.TimeFormat))
+		}
+	}
+	kept := append(rs[:100:100], rs[110:]...) // ten results lost in the middle
+	_, hosts, err := Merge([]ResultsFile{{Path: writeResults(t, "a.bin", kept, gobEncoder)}}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hosts[0]
+	if c := h.Clock; c == nil || c.Low > ahead || c.High < ahead || c.Error() > 10*time.Millisecond {
+		t.Errorf("clock %+v; want bounds within 10 ms either way of %v", c, ahead)
+	}
+	if h.Sent != 300 || h.Requests != 290 {
+		t.Errorf("sent %d, results %d; want 300 sent by their sequence numbers, 290 results", h.Sent, h.Requests)
+	}
+	if len(h.URLs) != 1 || h.URLs[0] != "GET http://10.0.0.1/" {
+		t.Errorf("targets %q", h.URLs)
+	}
+}
+
+func TestMergeRefusesASpanOfDays(t *testing.T) {
+	now := time.Now()
+	a := writeResults(t, "a.bin", hostResults("a", now, 5, 1, 0), gobEncoder)
+	b := writeResults(t, "b.bin", hostResults("b", now.Add(-48*time.Hour), 5, 1, 100), gobEncoder)
+	_, _, err := Merge([]ResultsFile{{Path: a}, {Path: b}}, 1)
+	var span *SpanError
+	if !errors.As(err, &span) || span.First != "b" || span.Last != "a" {
+		t.Errorf("Merge of hosts two days apart: %v; want a SpanError from b to a", err)
+	}
+}
+
+// TestMergeKeepsAHostCutInItsFirstResult: a host that died while writing
+// its first result left only vegeta's header: its part is missing, not
+// the merge.
+func TestMergeKeepsAHostCutInItsFirstResult(t *testing.T) {
+	path := writeResults(t, "a.bin", hostResults("a", time.Now(), 1, 1, 0), gobEncoder)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []int{len(data) - 10, 20, 4} { // inside the result; after the type's name; before it
+		cut := filepath.Join(t.TempDir(), "cut.bin")
+		if err := os.WriteFile(cut, data[:keep], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, hosts, err := Merge([]ResultsFile{{Path: cut}, {Path: writeResults(t, "b.bin", hostResults("b", time.Now(), 3, 1, 0), gobEncoder)}}, 1)
+		var c *cutShort
+		if keep == 4 {
+			// Not even the type's name: nothing says it is vegeta's.
+			var nr *NotResults
+			if !errors.As(err, &nr) {
+				t.Errorf("a file of 4 bytes: %v; want NotResults", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("cut at %d bytes: %v", keep, err)
+		}
+		if !errors.As(hosts[0].Cut, &c) || c.n != 0 || res.Requests != 3 {
+			t.Errorf("cut at %d bytes: %v, cut %v, %d merged; want host a cut after 0 results, b's 3 merged", keep, err, hosts[0].Cut, res.Requests)
+		}
+	}
+}

@@ -126,7 +126,8 @@ func servedFigure(exp string, trials []*results.Trial) *figure {
 
 // loadHostsNote explains the load hosts table.
 const loadHostsNote = "Each load host's part of the merged trial, as its vegeta results hold it. Times are seconds from the first request any host sent, " +
-	"each on its host's own clock. Sent is requests sent per second from its first to its last. A host whose part is missing is named, with what is missing; " +
+	"each on its host's own clock. Sent is requests sent per second from its first to its last. The server's clock ahead is how far it was ahead of the host's, " +
+	"as the Date headers of the host's responses bound it, and within how much either way. A host whose part is missing is named, with what is missing; " +
 	"its requests that reached the server are in the workers' counts but in no host's results."
 
 // writeLoadHosts writes the table of each merged trial's load hosts.
@@ -137,7 +138,7 @@ func writeLoadHosts(w io.Writer, trials []*results.Trial) error {
 		}
 		fmt.Fprintf(w, "### Load hosts\n\n%s\n\n", loadHostsNote)
 		table := NewTable(w, true)
-		table.Header("host", "file", "segment", "planned req/s", "sent req/s", "requests", "errors", "p99 ms", "first s", "last sent s", "missing")
+		table.Header("host", "file", "segment", "planned req/s", "sent req/s", "requests", "errors", "p99 ms", "first s", "last sent s", "server's clock ahead ms", "missing")
 		seconds := func(at time.Time) string {
 			if at.IsZero() {
 				return unknown
@@ -155,8 +156,12 @@ func writeLoadHosts(w io.Writer, trials []*results.Trial) error {
 			if missing == "" {
 				missing = "none"
 			}
+			clock := unknown
+			if h.ClockOffsetMs != nil {
+				clock = fmt.Sprintf("%+.1f ±%.1f", *h.ClockOffsetMs, h.ClockErrorMs)
+			}
 			if err := table.Append(h.Name, cmpOrUnknown(h.File), cmpOrUnknown(h.Segment), planned, fmt.Sprintf("%.0f", h.RateRPS),
-				fmt.Sprint(h.Requests), fmt.Sprint(h.Errors), fmt.Sprintf("%.2f", h.P99Ms), seconds(h.First), seconds(h.LastSent), missing); err != nil {
+				fmt.Sprint(h.Requests), fmt.Sprint(h.Errors), fmt.Sprintf("%.2f", h.P99Ms), seconds(h.First), seconds(h.LastSent), clock, missing); err != nil {
 				return err
 			}
 		}

@@ -294,6 +294,17 @@ type LoadHost struct {
 	// clock, from the one in which the trial's Started falls (the start of
 	// all hosts' span), as Served's seconds are whole seconds too.
 	PerSecond []uint64 `json:"per_second,omitempty"`
+	// Unrecorded is requests it sent whose results its file lacks, as far
+	// as vegeta's sequence numbers tell: those they skip. Those in flight
+	// when a host stopped, after its last recorded one, they cannot tell.
+	Unrecorded uint64 `json:"unrecorded,omitempty"`
+	// ClockOffsetMs is how far the server's clock was ahead of the host's,
+	// as the Date headers of its responses bound it, within ClockErrorMs
+	// either way; nil when its responses had none.
+	ClockOffsetMs *float64 `json:"clock_offset_ms,omitempty"`
+	ClockErrorMs  float64  `json:"clock_error_ms,omitempty"`
+	// Targets are the requests its results are of ("GET URL"), a few at most.
+	Targets []string `json:"targets,omitempty"`
 	// Missing says what of its part its results lack: none, a file cut
 	// short, or an end before the others' or the plan's; "" when whole.
 	Missing string `json:"missing,omitempty"`
@@ -747,7 +758,18 @@ func (t *Trial) check() error {
 		return fmt.Errorf("counts of %d workers, want at most %d", len(t.PerWorker), MaxWorkers)
 	case t.Failed():
 		return nil // a failed trial has no figures, and says why
-	case t.Requests == 0 && t.Successes == 0 && t.Errors == 0 && t.ThroughputRPS == 0:
+	}
+	if s := t.Served; s != nil {
+		for i, sec := range s.Seconds {
+			switch {
+			case !(sec.Seconds > 0):
+				return fmt.Errorf("served second %d lasts %g s, want more than 0", i+1, sec.Seconds)
+			case len(sec.Requests) > MaxWorkers || len(sec.Connections) > MaxWorkers:
+				return fmt.Errorf("served second %d counts more than %d workers", i+1, MaxWorkers)
+			}
+		}
+	}
+	if t.Requests == 0 && t.Successes == 0 && t.Errors == 0 && t.ThroughputRPS == 0 {
 		return errors.New("neither an error nor any figure: no requests, no throughput")
 	}
 	return nil

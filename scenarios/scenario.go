@@ -241,6 +241,10 @@ func handlerName(h Handler) string {
 	return name
 }
 
+// LoadName names a load by its shape, as a scenario does when it names
+// none: "1000rps", "max-c32", "wrk-max-c32".
+func LoadName(l plan.Load) string { return loadName(Load(l)) }
+
 // loadName names a load by its shape; a load driven by another engine
 // than the default says which, so that it never shares a name with a
 // vegeta load in reports and comparisons.

@@ -202,7 +202,7 @@ func ReadPlan(path string) (*Plan, error) {
 	for i, h := range p.Hosts {
 		names[i] = h.Name
 	}
-	again, err := New(p.load(), names, seq)
+	again, err := New(p.Load(), names, seq)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %s: %w", path, err)
 	}
@@ -214,8 +214,8 @@ func ReadPlan(path string) (*Plan, error) {
 	return &p, nil
 }
 
-// load is the whole load p divides.
-func (p *Plan) load() Load {
+// Load is the whole load p divides.
+func (p *Plan) Load() Load {
 	return Load{URL: p.URL, Rate: p.Rate, Duration: time.Duration(p.Duration), Warmup: time.Duration(p.Warmup),
 		Concurrency: p.Concurrency, MaxConnections: p.MaxConnections, KeepAlive: p.KeepAlive, Timeout: time.Duration(p.Timeout), Start: p.Start}
 }

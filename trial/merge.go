@@ -2,6 +2,7 @@ package trial
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"clusterbench/loadgen"
 	"clusterbench/plan"
 	"clusterbench/results"
+	"clusterbench/scenarios"
 	"clusterbench/segment"
 )
 
@@ -43,40 +45,29 @@ func Merge(served results.Trial, lg *loadgen.Result, hosts []loadgen.HostResult,
 	rec.Counting = fmt.Sprintf("the client (the vegeta results of %s, merged on one time axis) and the workers (serve -o), compared over the hosts' window", plural(len(hosts), "load host"))
 	rec.Warnings = slices.Clone(served.Warnings)
 	rec.LoadHosts = loadHosts(hosts, o.Plan)
+	rec.Load = results.Load{Name: fmt.Sprintf("vegeta-%dhosts", len(hosts)), Engine: plan.Vegeta.String()}
 	if p := o.Plan; p != nil {
 		rec.KeepAlive = p.KeepAlive
+		l := p.Load()
+		name := scenarios.LoadName(plan.Load{Engine: plan.Vegeta, Rate: l.Rate, Concurrency: l.Concurrency})
 		rec.Load = results.Load{
-			Name: fmt.Sprintf("%s-%dhosts", rateName(p.Rate, p.Concurrency), len(p.Hosts)), Engine: plan.Vegeta.String(), Rate: p.Rate,
-			DurationSeconds: time.Duration(p.Duration).Seconds(), WarmupSeconds: time.Duration(p.Warmup).Seconds(),
-			Concurrency: p.Concurrency, MaxConnections: p.MaxConnections, TimeoutSeconds: time.Duration(p.Timeout).Seconds(),
+			Name: fmt.Sprintf("%s-%dhosts", name, len(p.Hosts)), Engine: plan.Vegeta.String(), Rate: l.Rate,
+			DurationSeconds: l.Duration.Seconds(), WarmupSeconds: l.Warmup.Seconds(),
+			Concurrency: l.Concurrency, MaxConnections: l.MaxConnections, TimeoutSeconds: l.Timeout.Seconds(),
 		}
-	} else {
-		rec.Load = results.Load{Name: fmt.Sprintf("vegeta-%dhosts", len(hosts)), Engine: plan.Vegeta.String()}
 	}
 	start, end := hostsSpan(hosts)
 	rec.Started = start
-	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
-	rec.ErrorKinds = lg.ErrorKinds
-	rec.DurationSeconds = lg.Elapsed.Seconds()
-	rec.RateRPS, rec.ThroughputRPS = lg.RateRPS, lg.ThroughputRPS
-	l := lg.Latency
-	rec.Latency = results.Latency{Mean: l.Mean, P50: l.P50, P90: l.P90, P99: l.P99, P999: l.P999, Max: l.Max, Stddev: &l.Stddev}
-	rec.LatencyHistogram = ""
-	if lg.LatencyHistogram != nil && lg.LatencyHistogram.TotalCount() > 0 {
-		var err error
-		if rec.LatencyHistogram, err = results.EncodeLatency(lg.LatencyHistogram); err != nil {
-			rec.Warnings = append(rec.Warnings, "latency histogram not kept: "+err.Error())
-		}
-	}
-	rec.Series = series(lg)
-	rec.ClientDials, rec.Unattributed = lg.Dials, lg.Unattributed
+	fillClient(&rec, lg)
 
+	// The workers' own counts are over the hosts' window, as the client's
+	// are: what they served outside it is left out, and said.
 	inWindow, outside := servedIn(served.Served, start.Add(-o.ClockTolerance), end.Add(o.ClockTolerance), len(served.PerWorker))
 	rec.PerWorker = slices.Clone(served.PerWorker)
 	for len(rec.PerWorker) < len(lg.PerWorker) {
 		rec.PerWorker = append(rec.PerWorker, results.WorkerCounts{Index: len(rec.PerWorker)})
 	}
-	var mismatches []string
+	var mismatches, unreported []string
 	var clientTotal, workerTotal uint64
 	for i := range rec.PerWorker {
 		w := &rec.PerWorker[i]
@@ -84,54 +75,42 @@ func Merge(served results.Trial, lg *loadgen.Result, hosts []loadgen.HostResult,
 		if i < len(lg.PerWorker) {
 			w.Requests, w.Connections = lg.PerWorker[i].Requests, lg.PerWorker[i].Connections
 		}
-		var counted workerWindow
+		w.WorkerRequests, w.WorkerConnections = 0, 0
 		if i < len(inWindow) {
-			counted = inWindow[i]
+			w.WorkerRequests, w.WorkerConnections = inWindow[i].requests, inWindow[i].connections
+		}
+		w.Processes = clientProcesses(w.Processes, i, lg)
+		if dead := withoutFinalCounts(w.Processes); len(dead) > 0 {
+			// Its last reports may miss what it served last: the client's count stands.
+			unreported = append(unreported, fmt.Sprintf("worker %d: process %s died without final counts: the load hosts' results hold %d responses from the worker, its processes' reports %d in the window; the client's count stands",
+				i, strings.Join(dead, ", "), w.Requests, w.WorkerRequests))
+			continue
 		}
 		clientTotal += w.Requests
-		workerTotal += counted.requests
-		if w.Requests != counted.requests {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: the load hosts' results hold %d responses from it, the worker counted %d", i, w.Requests, counted.requests))
+		workerTotal += w.WorkerRequests
+		if w.Requests != w.WorkerRequests {
+			mismatches = append(mismatches, fmt.Sprintf("worker %d: the load hosts' results hold %d responses from it, the worker counted %d", i, w.Requests, w.WorkerRequests))
 		}
-		if w.Connections != counted.connections {
-			mismatches = append(mismatches, fmt.Sprintf("worker %d: the load hosts' results hold %d connections to it, the worker counted %d", i, w.Connections, counted.connections))
+		if w.Connections != w.WorkerConnections {
+			mismatches = append(mismatches, fmt.Sprintf("worker %d: the load hosts' results hold %d connections to it, the worker counted %d", i, w.Connections, w.WorkerConnections))
 		}
 	}
-	missing := missingHosts(rec.LoadHosts)
 	switch {
 	case workerTotal > clientTotal:
 		mismatches = append(mismatches, fmt.Sprintf("the workers served %s in the load hosts' window that no host's results hold: %s",
-			plural(int(workerTotal-clientTotal), "request"), unrecorded(missing)))
+			plural(int(workerTotal-clientTotal), "request"), unrecorded(rec.LoadHosts)))
 	case clientTotal > workerTotal:
 		mismatches = append(mismatches, fmt.Sprintf("the load hosts' results hold %s more than the workers counted in their window: "+
 			"results of a warm-up (whose requests the workers leave out), of another server, or of a host whose clock is off by more than %v", plural(int(clientTotal-workerTotal), "response"), o.ClockTolerance))
 	}
-	rec.Mismatches = mismatches
+	rec.Mismatches, rec.Unreported = mismatches, unreported
 	rec.CountsAgree = len(mismatches) == 0
-	rec.CountsAuthority = "both: the load hosts' results and the workers agree"
-	if !rec.CountsAgree {
-		rec.CountsAuthority = "client: the load hosts' results and the workers disagree (see mismatches)"
-	}
+	rec.CountsAuthority = countsAuthority(len(mismatches), len(unreported))
 	if outside > 0 {
 		rec.Warnings = append(rec.Warnings, fmt.Sprintf("the workers counted %s outside the load hosts' window (widened by %v for their clocks), left out of the comparison: another client's, or those of a host whose results were not given", plural(int(outside), "request"), o.ClockTolerance))
 	}
-	for _, h := range rec.LoadHosts {
-		if h.Missing != "" {
-			rec.Warnings = append(rec.Warnings, fmt.Sprintf("load host %s: %s", h.Name, h.Missing))
-		}
-		if off := offServer(h, served.Served, o.ClockTolerance); off != "" {
-			rec.Warnings = append(rec.Warnings, fmt.Sprintf("load host %s: %s", h.Name, off))
-		}
-	}
-	if skew := startSkew(rec.LoadHosts); len(rec.LoadHosts) > 1 && skew > o.ClockTolerance {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("the load hosts started %v apart: the load was not all there at once (start them together: split --start)", skew.Round(time.Millisecond)))
-	}
-	if lg.Unattributed > 0 {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
-	}
-	if rec.Successes == 0 {
-		rec.Warnings = append(rec.Warnings, "no request succeeded")
-	}
+	rec.Warnings = append(rec.Warnings, hostWarnings(rec.LoadHosts, served.Served, o)...)
+	clientWarnings(&rec, lg)
 	if analysis.SharesApply(&rec) {
 		rec.Fairness = results.FairnessPair{
 			Requests:    analysis.FairnessOf(rec.RequestCounts()),
@@ -145,6 +124,59 @@ func Merge(served results.Trial, lg *loadgen.Result, hosts []loadgen.HostResult,
 	return rec
 }
 
+// clientProcesses puts the client's count of each of worker i's
+// processes beside its own, for a worker that had more than one.
+func clientProcesses(processes []results.ProcessCounts, i int, lg *loadgen.Result) []results.ProcessCounts {
+	out := slices.Clone(processes)
+	for j := range out {
+		out[j].Requests, out[j].Connections = 0, 0
+		for _, c := range lg.Processes {
+			if c.Worker == i && c.PID == out[j].PID {
+				out[j].Requests, out[j].Connections = c.Requests, c.Connections
+			}
+		}
+	}
+	return out
+}
+
+// withoutFinalCounts names the processes that died without their final
+// counts, whose last reports may miss what they served last.
+func withoutFinalCounts(processes []results.ProcessCounts) []string {
+	var pids []string
+	for _, p := range processes {
+		if !p.Final {
+			pids = append(pids, fmt.Sprint(p.PID))
+		}
+	}
+	return pids
+}
+
+// hostWarnings are what the hosts' parts say a reader must not miss: a
+// part missing, results outside the time the workers served, a clock
+// off the server's, targets not the plan's, and starts far apart.
+func hostWarnings(hosts []results.LoadHost, s *results.Served, o MergeOptions) []string {
+	var out []string
+	for _, h := range hosts {
+		if h.Missing != "" {
+			out = append(out, fmt.Sprintf("load host %s: %s", h.Name, h.Missing))
+		}
+		if off := offServer(h, s, o.ClockTolerance); off != "" {
+			out = append(out, fmt.Sprintf("load host %s: %s", h.Name, off))
+		}
+		if c := h.ClockOffsetMs; c != nil && math.Abs(*c)-h.ClockErrorMs > float64(o.ClockTolerance.Milliseconds()) {
+			out = append(out, fmt.Sprintf("load host %s: by the responses' Date headers, the server's clock is %+.0f ms (±%.0f) off the host's, beyond the tolerance of %v: align the clocks (chrony, NTP)",
+				h.Name, *c, h.ClockErrorMs, o.ClockTolerance))
+		}
+		if o.Plan != nil && len(h.Targets) > 0 && !slices.Equal(h.Targets, []string{"GET " + o.Plan.URL}) {
+			out = append(out, fmt.Sprintf("load host %s: its results are of %s, not the plan's GET %s", h.Name, strings.Join(h.Targets, ", "), o.Plan.URL))
+		}
+	}
+	if skew := startSkew(hosts); len(hosts) > 1 && skew > o.ClockTolerance {
+		out = append(out, fmt.Sprintf("the load hosts started %v apart: the load was not all there at once (start them together: split --start)", skew.Round(time.Millisecond)))
+	}
+	return out
+}
+
 // plural is "1 load host", "3 load hosts".
 func plural(n int, noun string) string {
 	if n == 1 {
@@ -155,20 +187,22 @@ func plural(n int, noun string) string {
 
 // unrecorded says where requests the workers served but no host's
 // results hold came from: the hosts whose part is missing, which had them
-// in flight as they stopped, or else the window's edges.
-func unrecorded(missing []string) string {
+// in flight as they stopped (at least those their sequence numbers skip),
+// or else the window's edges.
+func unrecorded(hosts []results.LoadHost) string {
+	missing := missingHosts(hosts)
 	if len(missing) == 0 {
 		return "requests in flight at the edges of the window, beyond the clock tolerance, or of a host whose results were not given"
 	}
-	return "requests of " + strings.Join(missing, ", ") + ", whose part is missing (see its load host): those it had in flight as it stopped, and any it sent unrecorded"
-}
-
-// rateName names a load by its shape, as scenarios name theirs.
-func rateName(rate, concurrency int) string {
-	if rate == 0 {
-		return fmt.Sprintf("max-c%d", concurrency)
+	var gaps uint64
+	for _, h := range hosts {
+		gaps += h.Unrecorded
 	}
-	return fmt.Sprintf("%drps", rate)
+	known := ""
+	if gaps > 0 {
+		known = fmt.Sprintf(" (at least %d by the sequence numbers their results skip)", gaps)
+	}
+	return "requests of " + strings.Join(missing, ", ") + ", whose part is missing (see its load host): those it had in flight as it stopped" + known + ", and any it sent unrecorded"
 }
 
 // hostsSpan is the load hosts' span: from the first request any sent to
@@ -231,7 +265,14 @@ func loadHosts(hosts []loadgen.HostResult, p *segment.Plan) []results.LoadHost {
 	add := func(h loadgen.HostResult, planned *segment.Host) {
 		lh := results.LoadHost{
 			Name: h.Name, File: filepath.Base(h.Path), Requests: h.Requests, Successes: h.Successes, Errors: h.Errors,
-			First: h.First, LastSent: h.LastSent, Last: h.Last, PerSecond: h.PerSecond,
+			First: h.First, LastSent: h.LastSent, Last: h.Last, PerSecond: h.PerSecond, Targets: h.URLs,
+		}
+		if h.Sent > h.Requests {
+			lh.Unrecorded = h.Sent - h.Requests
+		}
+		if c := h.Clock; c != nil {
+			ms := float64(c.Offset().Microseconds()) / 1000
+			lh.ClockOffsetMs, lh.ClockErrorMs = &ms, float64(c.Error().Microseconds())/1000
 		}
 		if h.Latency != nil && h.Latency.TotalCount() > 0 {
 			lh.P99Ms = float64(h.Latency.ValueAtQuantile(99)) / 1000

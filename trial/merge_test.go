@@ -180,3 +180,58 @@ func TestMergeSaysWhenAHostsClockIsOff(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant b's clock named, not a's", w)
 	}
 }
+
+// TestMergeLeavesAProcessThatDiedUnreportedToTheClient: a worker process
+// that died without final counts (killed, and replaced) may have served
+// more than its last report said; the client's count stands for its
+// worker, named as unreported rather than as a mismatch.
+func TestMergeLeavesAProcessThatDiedUnreportedToTheClient(t *testing.T) {
+	served := servedRecord([][2]uint64{{40, 50}}, [][2]uint64{{4, 1}})
+	served.PerWorker[0].Processes = []results.ProcessCounts{
+		{PID: 101, WorkerRequests: 20, WorkerConnections: 2, Final: false, Killed: true},
+		{PID: 102, WorkerRequests: 20, WorkerConnections: 2, Final: true},
+	}
+	lg := hostsClient(43, 4, 50, 1)
+	lg.Processes = []loadgen.ProcessTally{{Worker: 0, PID: 101, Tally: loadgen.Tally{Requests: 23, Connections: 2}}, {Worker: 0, PID: 102, Tally: loadgen.Tally{Requests: 20, Connections: 2}}}
+	got := Merge(served, lg, []loadgen.HostResult{host("a", 0.1, 0.8, 93)}, MergeOptions{ClockTolerance: time.Second})
+	if !got.CountsAgree || len(got.Mismatches) > 0 {
+		t.Errorf("mismatches %v; want none: worker 0's count is the client's", got.Mismatches)
+	}
+	if len(got.Unreported) != 1 || !strings.Contains(got.Unreported[0], "worker 0: process 101 died without final counts") {
+		t.Errorf("unreported %v; want worker 0's process 101 named", got.Unreported)
+	}
+	if p := got.PerWorker[0].Processes[0]; p.Requests != 23 || p.WorkerRequests != 20 {
+		t.Errorf("process 101: client %d, worker %d; want both sides, 23 and 20", p.Requests, p.WorkerRequests)
+	}
+	if !strings.HasPrefix(got.CountsAuthority, "client for the processes that died without final counts") {
+		t.Errorf("authority %q", got.CountsAuthority)
+	}
+}
+
+// TestMergeNamesHostsOffTheServer: a host whose clock the Date headers
+// put off the server's beyond the tolerance, one of another target, and
+// one whose results skip sequence numbers, which then account for what
+// the workers served unrecorded.
+func TestMergeNamesHostsOffTheServer(t *testing.T) {
+	served := servedRecord([][2]uint64{{100, 50}, {100, 50}, {100, 50}}, [][2]uint64{{2, 1}, {0, 1}, {0, 0}})
+	hosts := []loadgen.HostResult{host("a", 0.1, 2.9, 200), host("b", 0.1, 2.9, 200), host("c", 0.1, 1.2, 47)}
+	hosts[0].Clock = &loadgen.ClockOffset{Low: 2500 * time.Millisecond, High: 2504 * time.Millisecond}
+	hosts[1].URLs = []string{"GET http://10.0.0.2:8080/"}
+	hosts[2].Sent = 50 // three of its requests have no result
+	got := Merge(served, hostsClient(250, 2, 197, 2), hosts, MergeOptions{Plan: testPlan(t, 300, "a", "b", "c"), ClockTolerance: time.Second})
+	w := strings.Join(got.Warnings, "\n")
+	for _, want := range []string{
+		"load host a: by the responses' Date headers, the server's clock is +2502 ms (±2) off the host's",
+		"load host b: its results are of GET http://10.0.0.2:8080/, not the plan's GET http://10.0.0.1:8080/",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings:\n%s\nwant %q", w, want)
+		}
+	}
+	if h := got.LoadHosts[2]; h.Unrecorded != 3 {
+		t.Errorf("host c: %d unrecorded; want the 3 its sequence numbers skip", h.Unrecorded)
+	}
+	if m := strings.Join(got.Mismatches, "\n"); !strings.Contains(m, "the workers served 3 requests in the load hosts' window that no host's results hold: requests of c, whose part is missing (see its load host): those it had in flight as it stopped (at least 3 by the sequence numbers their results skip)") {
+		t.Errorf("mismatches:\n%s\nwant the 3 put to c's skipped sequence numbers", m)
+	}
+}

@@ -12,22 +12,8 @@ import (
 // fillMeasurement puts the client's and the workers' accounts side by side
 // and records every disagreement.
 func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccount, used serverCPU) {
-	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
-	rec.ErrorKinds = lg.ErrorKinds
-	rec.DurationSeconds = lg.Elapsed.Seconds()
-	rec.RateRPS, rec.ThroughputRPS = lg.RateRPS, lg.ThroughputRPS
-	l := lg.Latency
-	rec.Latency = results.Latency{Mean: l.Mean, P50: l.P50, P90: l.P90, P99: l.P99, P999: l.P999, Max: l.Max, Stddev: &l.Stddev}
-	rec.ClientDials = lg.Dials
-	rec.Unattributed = lg.Unattributed
+	fillClient(rec, lg)
 	rec.Load.Threads = lg.Threads
-	rec.Series = series(lg)
-	if lg.LatencyHistogram != nil {
-		var err error
-		if rec.LatencyHistogram, err = results.EncodeLatency(lg.LatencyHistogram); err != nil {
-			rec.Warnings = append(rec.Warnings, "latency histogram not kept: "+err.Error())
-		}
-	}
 	rec.LoadgenPeakRSSBytes = lg.PeakRSSBytes
 
 	n := max(rec.Processes(), len(lg.PerWorker), len(served.Workers))
@@ -85,6 +71,32 @@ func fillMeasurement(rec *results.Trial, lg *loadgen.Result, served *ServeAccoun
 	noteCPU(rec, used)
 	rec.CPU.LoadgenSeconds = lg.CPUSeconds
 	noteDeployment(rec, served)
+	clientWarnings(rec, lg)
+}
+
+// fillClient records the client's account of the measured load: its
+// counts, rates, latency and their histogram, second by second.
+func fillClient(rec *results.Trial, lg *loadgen.Result) {
+	rec.Requests, rec.Successes, rec.Errors = lg.Requests, lg.Successes, lg.Errors
+	rec.ErrorKinds = lg.ErrorKinds
+	rec.DurationSeconds = lg.Elapsed.Seconds()
+	rec.RateRPS, rec.ThroughputRPS = lg.RateRPS, lg.ThroughputRPS
+	l := lg.Latency
+	rec.Latency = results.Latency{Mean: l.Mean, P50: l.P50, P90: l.P90, P99: l.P99, P999: l.P999, Max: l.Max, Stddev: &l.Stddev}
+	rec.ClientDials = lg.Dials
+	rec.Unattributed = lg.Unattributed
+	rec.Series = series(lg)
+	rec.LatencyHistogram = ""
+	if lg.LatencyHistogram != nil {
+		var err error
+		if rec.LatencyHistogram, err = results.EncodeLatency(lg.LatencyHistogram); err != nil {
+			rec.Warnings = append(rec.Warnings, "latency histogram not kept: "+err.Error())
+		}
+	}
+}
+
+// clientWarnings are what the client's account says a reader must not miss.
+func clientWarnings(rec *results.Trial, lg *loadgen.Result) {
 	if lg.Unattributed > 0 {
 		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d successful responses named no worker", lg.Unattributed))
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/pprof"
+	"sync"
 	"syscall"
 	"time"
 
@@ -110,6 +111,13 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 		defer stopProfile()
 	}
 	servingSince, cpuSince := time.Now(), cputime.Self()
+	// Before anyone is told it serves, so that it sees every request.
+	stopRecording := make(chan struct{})
+	endRecording := sync.OnceFunc(func() { close(stopRecording) })
+	defer endRecording()
+	if o.Recorder != nil {
+		o.Recorder.watch(dep, stopRecording)
+	}
 	if o.ReadyFD > 0 {
 		f := os.NewFile(uintptr(o.ReadyFD), "ready")
 		err := json.NewEncoder(f).Encode(Ready{Addr: dep.Addr(), PIDs: dep.PIDs(), ProxyPID: dep.ProxyPID(), MasterPID: dep.MasterPID()})
@@ -126,10 +134,6 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 		fmt.Fprintf(stderr, "serving %s with %s on http://%s/ (Ctrl-C to stop)\n", d.Mode, workers, dep.Addr())
 	}
 
-	stopRecording := make(chan struct{})
-	if o.Recorder != nil {
-		o.Recorder.watch(dep, stopRecording)
-	}
 	var clientErr error
 	if len(o.Client) > 0 {
 		// Its output goes to stdout, unless stdout is for the JSON account.
@@ -148,7 +152,7 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 	stop() // a second Ctrl-C now ends serve at once; Pdeathsig still ends the workers
 	stopFault()
 	if o.Recorder != nil {
-		close(stopRecording)
+		endRecording()
 		<-o.Recorder.stopped // its last CPU reading, while the workers still run
 	}
 	account := &ServeAccount{
@@ -157,6 +161,7 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 		MasterCPUSeconds: (cputime.Self() - cpuSince).Seconds(),
 	}
 	var stopErr error
+	stopping := time.Now() // what the workers serve as they stop counts here, not after their grace
 	account.Account, stopErr = dep.Stop(StopGrace)
 	account.MasterCPUSeconds += account.MasterProgramCPUSeconds
 	if o.Recorder != nil {
@@ -164,7 +169,7 @@ func Serve(ctx context.Context, command []string, d plan.Deployment, o ServeOpti
 		for i, w := range account.Workers {
 			final[i] = w.Counters
 		}
-		o.Recorder.finish(time.Now(), final)
+		o.Recorder.finish(stopping, final)
 	}
 	if stopErr != nil {
 		account.Errors = []string{stopErr.Error()}

@@ -46,7 +46,11 @@ type Recorder struct {
 	cpuStart, cpuEnd     map[int]roleCPU
 	cpuStartAt, cpuEndAt time.Time
 	cpuErr               error
-	stopped              chan struct{} // closed when watch has taken its last sample
+	// pendingCPU is CPU time of seconds past the last bin, from
+	// pendingAt on, until a request makes bins up to them.
+	pendingCPU time.Duration
+	pendingAt  time.Time
+	stopped    chan struct{} // closed when watch has taken its last sample
 }
 
 // bin is one bin of the record: per worker index, requests and
@@ -93,8 +97,9 @@ func (r *Recorder) sample(now time.Time, counts []worker.Counters) {
 		r.readCPU(now)
 	}
 	if r.last == nil {
-		r.last, r.lastAt = counts, now
-		return
+		// From zero: whatever the workers counted before the first sample
+		// is in its bin, never lost from the seconds.
+		r.last, r.lastAt = make([]worker.Counters, len(counts)), now
 	}
 	r.add(now, counts)
 }
@@ -138,13 +143,26 @@ func (r *Recorder) readCPU(now time.Time) {
 	}
 	if !r.windowStart.IsZero() && r.cpuLast != nil && len(r.bins) > 0 {
 		used := serverSeconds(r.cpuLast, readings)
-		r.binAt(r.cpuAt, 0).cpu += used
+		// A second past the last that counted a request gets no bin of its
+		// own: idle time after the load must not coarsen the load's bins.
+		// Its CPU waits for the next request, which makes bins up to it.
+		if i := r.binIndex(r.cpuAt); i < len(r.bins) {
+			r.bins[i].cpu += used
+		} else {
+			if r.pendingCPU == 0 {
+				r.pendingAt = r.cpuAt
+			}
+			r.pendingCPU += used
+		}
 		if !r.windowEnd.Before(r.cpuAt) || r.cpuEnd == nil {
 			r.cpuEnd, r.cpuEndAt = readings, now
 		}
 	}
 	r.cpuLast, r.cpuAt = readings, now
 }
+
+// binIndex is the bin that holds t.
+func (r *Recorder) binIndex(t time.Time) int { return max(0, int(t.Sub(r.start)/r.width)) }
 
 // serverSeconds is the CPU time the whole tree used from one reading to
 // the next; a process that exited meanwhile counts up to the first.
@@ -161,13 +179,17 @@ func serverSeconds(from, to map[int]roleCPU) time.Duration {
 // binAt returns the bin that holds t, adding bins up to it, and merges
 // neighbours when there would be more than results.MaxServedBins.
 func (r *Recorder) binAt(t time.Time, workers int) *bin {
-	i := max(0, int(t.Sub(r.start)/r.width))
+	i := r.binIndex(t)
 	for i >= results.MaxServedBins(len(r.last)) {
 		r.coarsen()
-		i = max(0, int(t.Sub(r.start)/r.width))
+		i = r.binIndex(t)
 	}
 	for len(r.bins) <= i {
 		r.bins = append(r.bins, bin{})
+	}
+	if r.pendingCPU > 0 { // the idle seconds before t now have bins
+		r.bins[r.binIndex(r.pendingAt)].cpu += r.pendingCPU
+		r.pendingCPU = 0
 	}
 	b := &r.bins[i]
 	for len(b.requests) < workers {

@@ -103,3 +103,38 @@ func TestRecorderKeepsLongWindowsBounded(t *testing.T) {
 		t.Errorf("the bins hold %d requests; want %d", sum, n)
 	}
 }
+
+// TestRecorderCountsFromZero: what the workers counted before the first
+// sample is in the first bin, never lost from the seconds.
+func TestRecorderCountsFromZero(t *testing.T) {
+	r := recorder()
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	r.sample(t0.Add(500*time.Millisecond), counts(5, 1, 2, 1))
+	r.finish(t0.Add(700*time.Millisecond), counts(5, 1, 2, 1))
+	s := r.served(2)
+	if s == nil || len(s.Seconds) != 1 || !slices.Equal(s.Seconds[0].Requests, []uint64{5, 2}) {
+		t.Fatalf("served %+v; want the 7 counted before the first sample in its bin", s)
+	}
+}
+
+// TestRecorderIdleAfterTheLoadKeepsItsBins: seconds after the last
+// request make no bins, so a long idle serve does not coarsen the load's.
+func TestRecorderIdleAfterTheLoadKeepsItsBins(t *testing.T) {
+	// So many workers that only 100 bins are kept.
+	workers := results.MaxServedCells / 100
+	many := func(requests uint64) []worker.Counters {
+		c := make([]worker.Counters, workers)
+		c[0].Requests, c[0].Connections = requests, 1
+		return c
+	}
+	r := recorder()
+	t0 := time.Now().Truncate(time.Second)
+	r.sample(t0, many(0))
+	r.sample(t0.Add(500*time.Millisecond), many(10))
+	for sec := 1; sec <= 3*results.MaxServedBins(workers); sec++ { // idle, a CPU reading each second
+		r.sample(t0.Add(time.Duration(sec)*time.Second), many(10))
+	}
+	if len(r.bins) != 1 || r.width != time.Second {
+		t.Fatalf("%d bins of %v after the idle seconds; want the load's 1 bin of 1s", len(r.bins), r.width)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -81,10 +82,11 @@ func serveOnLAN(t *testing.T, lan *nstest.LAN, port int, args ...string) *served
 	return s
 }
 
-// stop ends serve as Ctrl-C would and waits for its record.
+// stop ends serve as Ctrl-C would, to its process group (unshare, which
+// holds its PID namespace, leaves SIGINT to it), and waits for its record.
 func (s *servedIn) stop(t *testing.T) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.cmd.Wait(); err != nil {
@@ -330,7 +332,7 @@ func TestServeRecordsTheServersSide(t *testing.T) {
 	}
 	tr := r.Trials[0]
 	if tr.Origin != results.OriginServe || tr.Requests != 1500 || tr.KeepAlive || tr.ThroughputRPS <= 0 || tr.DurationSeconds <= 0 {
-		t.Errorf("origin %q, %d requests, keep-alive %v, %.0f req/s over %.2f s; want serve's 120 requests, keep-alive off",
+		t.Errorf("origin %q, %d requests, keep-alive %v, %.0f req/s over %.2f s; want serve's 1500 requests, keep-alive off",
 			tr.Origin, tr.Requests, tr.KeepAlive, tr.ThroughputRPS, tr.DurationSeconds)
 	}
 	var perWorker, perSecond, workerCPU float64
@@ -446,6 +448,7 @@ func TestSplitMergeServeBadInput(t *testing.T) {
 		{"split both keep-alives", append(split, "--hosts", "3", "--keepalive=true,false"), "--keepalive: one value"},
 		{"split by a short sequence", append(split, "--hosts", "3", "--sequence", "0,1/2,1"), "3 hosts for 2 segments"},
 		{"split at a bad start", append(split, "--hosts", "3", "--start", "tomorrow"), `--start: "tomorrow": want an RFC 3339 time`},
+		{"split at a past start", append(split, "--hosts", "3", "--start", "2020-01-01T00:00:00Z"), "--start: 2020-01-01T00:00:00Z is past"},
 		{"split in an unknown format", append(split, "--hosts", "3", "--format", "yaml"), `--format "yaml": want script, plan or job`},
 		{"split a job without image", append(split, "--hosts", "3", "--format", "job"), "image: a container image with vegeta"},
 		{"split a job of a bad name", append(split, "--hosts", "3", "--image", "x", "--job-name", "Load"), `job-name`},
@@ -475,6 +478,19 @@ func TestSplitMergeServeBadInput(t *testing.T) {
 				t.Errorf("bad input changed %s: %v", full, after)
 			}
 		})
+	}
+	// serve -o that cannot serve (its address taken) leaves no directory.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	never := filepath.Join(t.TempDir(), "never")
+	if code, _, stderr := runCLI(t, "serve", "--mode", "shared", "--workers", "2", "--addr", taken.Addr().String(), "-o", never); code == exitOK || !strings.Contains(stderr, "address already in use") {
+		t.Errorf("serve -o on a taken address: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(never); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve -o that never served left %s: %v", never, err)
 	}
 	// Named apart, the two files merge: 30 results, of which the workers
 	// counted 15 in the window, so the merge says they disagree (exit 3).

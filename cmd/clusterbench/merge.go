@@ -11,6 +11,7 @@ import (
 	"clusterbench/internal/rundir"
 	"clusterbench/internal/shellquote"
 	"clusterbench/loadgen"
+	"clusterbench/plan"
 	"clusterbench/report"
 	"clusterbench/results"
 	"clusterbench/segment"
@@ -52,7 +53,8 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	var files []loadgen.ResultsFile
 	for _, arg := range positional[1:] {
 		f := loadgen.ResultsFile{Path: arg}
-		if name, path, ok := strings.Cut(arg, "="); ok {
+		// NAME=FILE, where NAME is a name: a path may hold "=" too.
+		if name, path, ok := strings.Cut(arg, "="); ok && plan.CheckName(name) == nil {
 			f.Name, f.Path = name, path
 		}
 		files = append(files, f)

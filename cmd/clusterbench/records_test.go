@@ -31,6 +31,8 @@ func TestBadRecordsAreRefused(t *testing.T) {
 	allFailed := runDir(t, `{"schema": 2, "complete": true, "trials": [{"experiment": "quick", "mode": "shared", "workers": 8, "error": "connection refused"}]}`)
 	empty := runDir(t, ``)
 	corrupt := runDir(t, `{"schema": 2, "trials": [{"experiment": "quick",`)
+	zeroSecond := runDir(t, `{"schema": 2, "complete": true, "trials": [{"experiment": "serve", "mode": "shared", "workers": 2, "origin": "serve", "requests": 5,
+		"served": {"seconds": [{"t": 0, "seconds": 0, "requests": [3, 2], "connections": [1, 1]}]}}]}`)
 	for _, tt := range []struct {
 		name     string
 		args     []string
@@ -44,6 +46,7 @@ func TestBadRecordsAreRefused(t *testing.T) {
 		{"compare of an empty file", []string{"compare", empty, good}, "BASE: results:"},
 		{"compare of a corrupt file", []string{"compare", good, corrupt}, "HEAD: results:"},
 		{"report of a corrupt file", []string{"report", corrupt}, "unexpected end of JSON input"},
+		{"report of a second of no time", []string{"report", zeroSecond}, "trial 1: served second 1 lasts 0 s, want more than 0"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tt.args...)

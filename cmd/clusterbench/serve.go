@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"os/exec"
 	"slices"
 
@@ -132,14 +133,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		o.Isolated = true
 	}
+	recorded := false
 	if *out != "" && !o.Isolated { // an isolated serve runs again inside, and records there
+		_, statErr := os.Stat(*out)
+		created := errors.Is(statErr, os.ErrNotExist)
 		lock, err := rundir.Acquire(*out, claim)
 		if refused := (*rundir.Refused)(nil); errors.As(err, &refused) {
 			return usageError{fmt.Errorf("serve: %w", err)}
 		} else if err != nil {
 			return err
 		}
-		defer lock.Release()
+		defer func() {
+			lock.Release()
+			if created && !recorded {
+				// It never served: the directory made for it holds only its lock.
+				os.RemoveAll(*out)
+			}
+		}()
 		o.Recorder = &trial.Recorder{}
 	}
 	account, err := trial.Serve(ctx, command, d, o, stdout, stderr)
@@ -155,6 +165,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			info = stderr // stdout is the account's
 		}
 		line := shellquote.Join(append([]string{"clusterbench", "serve"}, args...))
+		recorded = true
 		if recErr := writeServeRecord(info, *out, o.Recorder.Trial(d, account), d, line, *addr); recErr != nil {
 			err = errors.Join(err, recErr)
 		}

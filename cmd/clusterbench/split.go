@@ -153,6 +153,10 @@ func startTime(text string, now time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q: want an RFC 3339 time (2026-12-07T10:00:00Z) or +DURATION", text)
 	}
+	if !t.After(now) {
+		// The hosts would each start as it is started: not together.
+		return time.Time{}, fmt.Errorf("%s is past: want a time to come, by which every host has its script", text)
+	}
 	return t, nil
 }
 

@@ -35,14 +35,14 @@ type Host struct {
 const lanPrefix = "10.77.0."
 
 // NewLAN makes a LAN of a server (10.77.0.1) and n load hosts
-// (10.77.0.11 on). It needs root, ip (iproute2) and nsenter (util-linux);
+// (10.77.0.11 on). It needs root, ip (iproute2), nsenter and unshare (util-linux);
 // without them it stops the test as Require does.
 func NewLAN(t testing.TB, n int) *LAN {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Require(t, "root, to make network namespaces", fmt.Errorf("running as uid %d", os.Geteuid()))
 	}
-	for _, prog := range []string{"ip", "nsenter", "sleep"} {
+	for _, prog := range []string{"ip", "nsenter", "unshare", "sleep"} {
 		_, err := exec.LookPath(prog)
 		Require(t, prog, err)
 	}
@@ -83,19 +83,29 @@ func newHost(t testing.TB, name, addr string) Host {
 	return h
 }
 
-// Command is a command to run in h's network namespace, in a process
-// group of its own (so that it can be killed with all it starts), killed
-// if the test dies.
+// Command is a command to run in h's network namespace, as PID 1 of a
+// PID namespace of its own (with its own /proc), in a process group of
+// its own. It and everything it starts die with it, and with the test:
+// the process the test starts dies with the test (Pdeathsig), and
+// unshare --kill-child takes the namespace's PID 1, and so all of it,
+// with it.
 func (h Host) Command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command("nsenter", append([]string{"--net=/proc/" + strconv.Itoa(h.holder.Process.Pid) + "/ns/net", "--", name}, args...)...)
+	return h.enter(append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--", name}, args...)...)
+}
+
+// enter is a command in h's network namespace alone, in a process group
+// of its own, killed if the test dies.
+func (h Host) enter(command ...string) *exec.Cmd {
+	cmd := exec.Command("nsenter", append([]string{"--net=/proc/" + strconv.Itoa(h.holder.Process.Pid) + "/ns/net", "--"}, command...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
 
-// Run runs a command in h's namespace and fails the test if it fails.
+// Run runs a short command in h's namespace, such as ip, which sees the
+// test's processes (ip link ... netns PID), and fails the test if it fails.
 func (h Host) Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	out, err := h.Command(name, args...).CombinedOutput()
+	out, err := h.enter(append([]string{name}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: %s %v: %v: %s", h.Name, name, args, err, out)
 	}
