@@ -30,7 +30,11 @@ if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then
 	exit 2
 fi
 
-tmp=$(mktemp -d)
+# Its own files (the vegeta tool it builds, the logs) are inside OUT, so that nothing is left
+# elsewhere even if it is killed before it can remove them.
+mkdir -p "$out/results"
+tmp=$(cd "$out" && pwd)/.work
+mkdir "$tmp"
 pids=()
 cleanup() {
 	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
@@ -51,29 +55,36 @@ holder() {
 	eval "$1=$!"
 	until [ "$(readlink /proc/$!/ns/net)" != "$(readlink /proc/$$/ns/net)" ]; do sleep 0.01; done
 }
-in_ns() { local pid=$1; shift; setpriv --pdeathsig KILL -- nsenter --net=/proc/"$pid"/ns/net -- "$@"; }
+# in_net PID CMD...: a short CMD, such as ip, in PID's network namespace. The long-running ones
+# below run there as PID 1 of a PID namespace of their own, so that when one dies, or this script
+# does, everything it started dies too (unshare --kill-child).
+in_net() {
+	local pid=$1
+	shift
+	setpriv --pdeathsig KILL -- nsenter --net=/proc/"$pid"/ns/net -- "$@"
+}
 
 holder srv
-in_ns "$srv" ip link set lo up
-in_ns "$srv" ip link add lan type bridge
-in_ns "$srv" ip addr add "$server/24" dev lan
-in_ns "$srv" ip link set lan up
+in_net "$srv" ip link set lo up
+in_net "$srv" ip link add lan type bridge
+in_net "$srv" ip addr add "$server/24" dev lan
+in_net "$srv" ip link set lan up
 load=()
 for i in $(seq 0 $((hosts - 1))); do
 	holder h
 	load+=("$h")
-	in_ns "$h" ip link set lo up
-	in_ns "$srv" ip link add "veth$i" type veth peer name eth0 netns "$h"
-	in_ns "$srv" ip link set "veth$i" master lan
-	in_ns "$srv" ip link set "veth$i" up
-	in_ns "$h" ip addr add "10.77.0.$((11 + i))/24" dev eth0
-	in_ns "$h" ip link set eth0 up
+	in_net "$h" ip link set lo up
+	in_net "$srv" ip link add "veth$i" type veth peer name eth0 netns "$h"
+	in_net "$srv" ip link set "veth$i" master lan
+	in_net "$srv" ip link set "veth$i" up
+	in_net "$h" ip addr add "10.77.0.$((11 + i))/24" dev eth0
+	in_net "$h" ip link set eth0 up
 done
 
-mkdir -p "$out/results"
 # The server: 8 workers sharing one socket, every one racing to accept, as Node's SCHED_NONE.
-# (Not through in_ns: a function in the background is a shell of its own, which a signal would stop at.)
-setpriv --pdeathsig KILL -- nsenter --net=/proc/"$srv"/ns/net -- \
+# (In the background, not through a function: a function in the background is a shell of its own,
+# which a signal would stop at; in a session of its own, whose group Ctrl-C is sent to.)
+setpriv --pdeathsig KILL -- setsid nsenter --net=/proc/"$srv"/ns/net -- unshare --pid --fork --kill-child --mount-proc -- \
 	bin/clusterbench serve --mode shared --workers 8 --addr "0.0.0.0:$port" -o "$out/serve" >"$tmp/serve.out" 2>"$tmp/serve.err" &
 serve=$!
 pids+=("$serve")
@@ -90,14 +101,14 @@ bin/clusterbench split --hosts "$hosts" --url "http://$server:$port/" --rate 120
 
 attackers=()
 for i in "${!load[@]}"; do
-	setpriv --pdeathsig KILL -- setsid nsenter --net=/proc/"${load[$i]}"/ns/net -- \
+	setpriv --pdeathsig KILL -- nsenter --net=/proc/"${load[$i]}"/ns/net -- unshare --pid --fork --kill-child --mount-proc -- \
 		sh "$out/split/attack.sh" "$i" "$out/results/$i.bin" 2>"$tmp/attack-$i.err" &
 	attackers+=($!)
 	pids+=($!)
 done
 if [ -n "$kill_after" ]; then
 	sleep "$kill_after"
-	kill -KILL -- "-${attackers[1]}" # the host and everything it runs
+	kill -KILL "${attackers[1]}" # the host, and with it everything it runs
 	echo "killed load host 1 after $kill_after"
 fi
 for i in "${!attackers[@]}"; do
@@ -108,7 +119,7 @@ for i in "${!attackers[@]}"; do
 	fi
 done
 
-kill -INT "$serve"
+kill -INT -- "-$serve" # to its process group: unshare leaves SIGINT to serve
 wait "$serve" || { cat "$tmp/serve.err" >&2; exit 3; }
 cat "$tmp/serve.out"
 

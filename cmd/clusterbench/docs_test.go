@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"clusterbench/report"
 	"clusterbench/results"
 	"clusterbench/scenarios"
+	"clusterbench/segment"
 )
 
 // The documentation's figures come from committed runs: generated blocks
@@ -1062,13 +1064,59 @@ func TestDistributedDocQuotesSplit(t *testing.T) {
 	if quoted != 4 {
 		t.Errorf("found %d quoted lines of split's table; want its header and 3 hosts", quoted)
 	}
-	for _, want := range []string{"1,000 req/s over three hosts is 334, 333 and 333", "32\nconcurrent requests 11, 11 and 10", "32 concurrent requests 11, 11 and 10"} {
-		if strings.Contains(strings.ReplaceAll(string(doc), "\n", " "), strings.ReplaceAll(want, "\n", " ")) {
-			quoted = -1
+	// The prose names the parts the striping gives.
+	prose := strings.Join(strings.Fields(string(doc)), " ")
+	words := func(parts []int) string {
+		return fmt.Sprintf("%d, %d and %d", parts[0], parts[1], parts[2])
+	}
+	for _, want := range []string{
+		"1,000 req/s over three hosts is " + words(segment.Even(3).Scale(1000)),
+		"32 concurrent requests " + words(segment.Even(3).Scale(32)),
+	} {
+		if !strings.Contains(prose, want) {
+			t.Errorf("docs/distributed.md does not say %q", want)
 		}
 	}
-	if quoted != -1 {
-		t.Error("docs/distributed.md does not name the parts of 1,000 req/s and 32 concurrent requests that the table shows")
+}
+
+// TestDistributedDocClaims: what docs/distributed.md says of the
+// reference run's clocks is what its record holds, and the vegeta it
+// tells load hosts to install is the version clusterbench links.
+func TestDistributedDocClaims(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "distributed.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(doc)), " "), "in the reference run, a millisecond or so either way of zero") {
+		t.Fatal("docs/distributed.md no longer says how far the reference run's clocks lay apart; keep this test with it")
+	}
+	r, err := results.Read(filepath.Join(repoRoot, "results/reference/distributed/merged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range r.Trials[0].LoadHosts {
+		if h.ClockOffsetMs == nil || math.Abs(*h.ClockOffsetMs) > 2 || h.ClockErrorMs > 2 {
+			t.Errorf("load host %s: clock offset %v ms ±%.2f; the doc says a millisecond or so either way of zero", h.Name, h.ClockOffsetMs, h.ClockErrorMs)
+		}
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Skip("no build info to read vegeta's version from")
+	}
+	version := ""
+	for _, m := range info.Deps {
+		if m.Path == "github.com/tsenart/vegeta/v12" {
+			version = m.Version
+		}
+	}
+	installs := regexp.MustCompile(`tsenart/vegeta/v12@(v[0-9.]+)`).FindAllStringSubmatch(string(doc), -1)
+	if len(installs) == 0 {
+		t.Fatal("docs/distributed.md says nothing of installing vegeta")
+	}
+	for _, m := range installs {
+		if m[1] != version {
+			t.Errorf("docs/distributed.md installs vegeta %s; clusterbench links %s", m[1], version)
+		}
 	}
 }
 

@@ -18,9 +18,9 @@ case "${1:-}" in
 esac
 out=${2:-stdout}
 
-# Every host starts at the same time on its own clock (2026-12-07T02:15:12.355Z),
+# Every host starts at the same time on its own clock (2026-12-07T02:42:04.996Z),
 # so the clocks must agree (chrony or NTP); merge reports how far the starts lie apart.
-start=1796609712355514062
+start=1796611324996251291
 now=$(date +%s%N)
 case $now in *[!0-9]*) now=$(date +%s)000000000 ;; esac
 if [ "$now" -lt "$start" ]; then

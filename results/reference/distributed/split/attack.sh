@@ -18,9 +18,9 @@ case "${1:-}" in
 esac
 out=${2:-stdout}
 
-# Every host starts at the same time on its own clock (2026-12-07T02:14:55.971Z),
+# Every host starts at the same time on its own clock (2026-12-07T02:41:49.258Z),
 # so the clocks must agree (chrony or NTP); merge reports how far the starts lie apart.
-start=1796609695971454720
+start=1796611309258303429
 now=$(date +%s%N)
 case $now in *[!0-9]*) now=$(date +%s)000000000 ;; esac
 if [ "$now" -lt "$start" ]; then
