@@ -25,6 +25,7 @@ import (
 	"clusterbench/internal/nstest"
 	"clusterbench/report"
 	"clusterbench/results"
+	"clusterbench/segment"
 	"clusterbench/worker"
 )
 
@@ -435,6 +436,8 @@ func TestSplitMergeServeBadInput(t *testing.T) {
 	}
 	full := t.TempDir()
 	writeIn(t, full, "notes.txt", "mine")
+	quick := filepath.Join(repoRoot, "scenarios", "quick.yaml")
+	wrkScenario := writeFile(t, "wrk.yaml", "experiments:\n  - modes: [shared]\n    keepalive: [true]\n    loadgen: wrk\n    load: {duration: 2s}\n")
 	split := []string{"split", "--url", "http://10.0.0.1:8080/"}
 	for _, c := range []struct {
 		name string
@@ -453,7 +456,14 @@ func TestSplitMergeServeBadInput(t *testing.T) {
 		{"split a job without image", append(split, "--hosts", "3", "--format", "job"), "image: a container image with vegeta"},
 		{"split a job of a bad name", append(split, "--hosts", "3", "--image", "x", "--job-name", "Load"), `job-name`},
 		{"split into a full directory", append(split, "--hosts", "3", "-o", full), "is not empty (it holds notes.txt)"},
-		{"split with an argument", append(split, "--hosts", "3", "extra"), `unexpected argument "extra"`},
+		{"split two scenarios", append(split, "--hosts", "3", "scenarios/quick.yaml", "extra"), `unexpected argument "extra"`},
+		{"split an absent scenario", append(split, "--hosts", "3", "absent.yaml"), "absent.yaml: open"},
+		{"split a scenario and flags", append(split, "--hosts", "3", "--rate", "10", quick), "give a scenario or the load's flags, not both"},
+		{"split a scenario of both keep-alives", append(split, "--hosts", "3", quick), "runs keep-alive both on and off: give --keepalive"},
+		{"split an experiment not there", append(split, "--hosts", "3", "--keepalive=true", "--experiment", "slow", quick), "--experiment: want one of quick"},
+		{"split a load not there", append(split, "--hosts", "3", "--keepalive=true", "--load", "max-c64", quick), "--load: want one of max-c32"},
+		{"split a wrk load", append(split, "--hosts", "3", wrkScenario), "load wrk-max-c32 is driven by wrk: split writes vegeta attacks"},
+		{"split an experiment of no scenario", append(split, "--hosts", "3", "--experiment", "quick"), "--experiment and --load pick a load of a scenario"},
 		{"merge of nothing", []string{"merge", served}, "want serve's record and at least one results file, got 1"},
 		{"merge into no record", []string{"merge", t.TempDir(), a}, "results.json"},
 		{"merge into a run", []string{"merge", run, a}, "is not a record of clusterbench serve -o"},
@@ -479,6 +489,15 @@ func TestSplitMergeServeBadInput(t *testing.T) {
 			}
 		})
 	}
+	// A scenario's trial: its experiment's load, its keep-alive given.
+	code, stdout, stderr := runCLI(t, append(split, "--hosts", "2", "--keepalive=false", "--format", "plan", quick)...)
+	var p segment.Plan
+	if err := json.Unmarshal([]byte(stdout), &p); code != exitOK || err != nil {
+		t.Fatalf("split of scenarios/quick.yaml: exit %d, %v: %s", code, err, stderr)
+	}
+	if p.Rate != 0 || p.Concurrency != 32 || time.Duration(p.Duration) != 3*time.Second || time.Duration(p.Warmup) != 500*time.Millisecond || p.KeepAlive || p.Hosts[1].Concurrency != 16 {
+		t.Errorf("plan %+v; want quick's load (max rate, 32 in flight, 3 s after 500 ms), keep-alive off, 16 per host", p)
+	}
 	// serve -o that cannot serve (its address taken) leaves no directory.
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -495,7 +514,7 @@ func TestSplitMergeServeBadInput(t *testing.T) {
 	// Named apart, the two files merge: 30 results, of which the workers
 	// counted 15 in the window, so the merge says they disagree (exit 3).
 	out := filepath.Join(t.TempDir(), "merged")
-	code, stdout, stderr := runCLI(t, "merge", "-o", out, served, "first="+a, "second="+b)
+	code, stdout, stderr = runCLI(t, "merge", "-o", out, served, "first="+a, "second="+b)
 	if code != exitFailed || !strings.Contains(stderr, "disagree") {
 		t.Errorf("merge of 30 results against 15 counted: exit %d: %s%s", code, stdout, stderr)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"clusterbench/plan"
 	"clusterbench/report"
 	"clusterbench/results"
+	"clusterbench/scenarios"
 	"clusterbench/segment"
 )
 
@@ -27,10 +29,11 @@ const (
 )
 
 func cmdSplit(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("split", "split --hosts N|NAMES --url URL [flags]\n\n"+
+	fs := newFlagSet("split", "split --hosts N|NAMES --url URL [flags] [SCENARIO]\n\n"+
 		"Divides one trial's load between load hosts, as k6's execution segments do, for a deployment that\n"+
 		"clusterbench serve -o records: with -o DIR it writes DIR/plan.json, DIR/attack.sh (the vegeta attack of\n"+
-		"each host: sh attack.sh HOST [RESULTS]) and, with --image, DIR/job.yaml (a Kubernetes Indexed Job).", stderr)
+		"each host: sh attack.sh HOST [RESULTS]) and, with --image, DIR/job.yaml (a Kubernetes Indexed Job).\n"+
+		"The load is the flags', or a scenario's: its --experiment's --load.", stderr)
 	hosts := fs.String("hosts", "", "the load hosts: how many (named by index, 0 to N-1), or their names, comma-separated")
 	sequence := fs.String("sequence", "", "the segments' points from 0 to 1, as k6's --execution-segment-sequence, e.g. 0,1/2,3/4,1 (default: equal segments)")
 	target := fs.String("url", "", "the deployment's URL as the load hosts reach it, e.g. http://10.0.0.1:8080/")
@@ -50,12 +53,21 @@ func cmdSplit(args []string, stdout, stderr io.Writer) error {
 	image := fs.String("image", "", "job: a container image with vegeta and a POSIX shell")
 	jobName := fs.String("job-name", "clusterbench-load", "job: the name of the Job and its ConfigMap")
 	claim := fs.String("claim", "clusterbench-results", "job: the PersistentVolumeClaim the pods write their results to")
+	experiment := fs.String("experiment", "", "with a scenario: the experiment whose load to divide (default: its only one)")
+	loadName := fs.String("load", "", "with a scenario: the experiment's load to divide, by name (default: its only one)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return usagef("split: unexpected argument %q", rest[0])
+	switch {
+	case len(rest) > 1:
+		return usagef("split: unexpected argument %q", rest[1])
+	case len(rest) == 1:
+		if load, err = scenarioLoad(fs, rest[0], *experiment, *loadName, keepAlive); err != nil {
+			return err
+		}
+	case *experiment != "" || *loadName != "":
+		return usagef("split: --experiment and --load pick a load of a scenario: give its file")
 	}
 	if len(keepAlive.Values) != 1 {
 		return usagef("split: --keepalive: one value, true or false: a split divides one trial")
@@ -112,6 +124,57 @@ func cmdSplit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return printSplit(stdout, *out, p, rendered)
+}
+
+// scenarioLoad is the load of a scenario's trial that split divides: the
+// experiment's load named, with its keep-alive if it has one; the load's
+// flags are the scenario's then, not split's.
+func scenarioLoad(fs *flag.FlagSet, path, experiment, name string, keepAlive *listflag.List[bool]) (plan.Load, error) {
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains([]string{"rate", "duration", "warmup", "concurrency", "max-connections", "timeout"}, f.Name) {
+			given = append(given, "--"+f.Name)
+		}
+	})
+	if len(given) > 0 {
+		return plan.Load{}, usagef("split: give a scenario or the load's flags, not both (got %s with %v)", path, given)
+	}
+	file, err := scenarios.Read(path)
+	if err != nil {
+		return plan.Load{}, err
+	}
+	var e *scenarios.Experiment
+	var names []string
+	for i := range file.Experiments {
+		names = append(names, file.Experiments[i].Name)
+		if file.Experiments[i].Name == experiment || experiment == "" && len(file.Experiments) == 1 {
+			e = &file.Experiments[i]
+		}
+	}
+	if e == nil {
+		return plan.Load{}, usagef("split: %s: --experiment: want one of %s", path, strings.Join(names, ", "))
+	}
+	var l *plan.Load
+	names = nil
+	for i := range e.Loads {
+		names = append(names, e.Loads[i].Name)
+		if e.Loads[i].Name == name || name == "" && len(e.Loads) == 1 {
+			l = (*plan.Load)(&e.Loads[i])
+		}
+	}
+	switch {
+	case l == nil:
+		return plan.Load{}, usagef("split: %s: experiment %s: --load: want one of %s", path, e.Name, strings.Join(names, ", "))
+	case l.Engine != plan.Vegeta:
+		return plan.Load{}, usagef("split: %s: load %s is driven by %s: split writes vegeta attacks", path, l.Name, l.Engine)
+	}
+	if !anyFlag(fs, "keepalive") {
+		if len(e.KeepAlive) != 1 {
+			return plan.Load{}, usagef("split: %s: experiment %s runs keep-alive both on and off: give --keepalive", path, e.Name)
+		}
+		keepAlive.Values = e.KeepAlive
+	}
+	return *l, nil
 }
 
 // hostNames reads --hosts: a number of hosts named by index, or names.
