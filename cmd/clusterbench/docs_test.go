@@ -1099,6 +1099,24 @@ func TestDistributedDocClaims(t *testing.T) {
 			t.Errorf("load host %s: clock offset %v ms ±%.2f; the doc says a millisecond or so either way of zero", h.Name, h.ClockOffsetMs, h.ClockErrorMs)
 		}
 	}
+	// The reference run's shape, as the prose of both documents names it.
+	p, err := segment.ReadPlan(filepath.Join(repoRoot, "results/reference/distributed/split"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := r.Trials[0]
+	shape := fmt.Sprintf("%d workers racing to accept on one socket, three load hosts sending %s requests a second in all, each on a new connection",
+		tr.Workers, thousands(p.Rate))
+	if tr.Label() != "shared:race" || len(p.Hosts) != 3 || p.KeepAlive || !strings.Contains(strings.Join(strings.Fields(string(doc)), " "), shape) {
+		t.Errorf("docs/distributed.md should say %q of %s with %d hosts, keep-alive %v", shape, tr.Label(), len(p.Hosts), p.KeepAlive)
+	}
+	refs, err := os.ReadFile(filepath.Join(repoRoot, "docs", "reference-runs.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("`serve -o` with %d workers of `shared`, `split` into three parts of %d req/s", tr.Workers, p.Hosts[0].Rate); !strings.Contains(strings.Join(strings.Fields(string(refs)), " "), want) {
+		t.Errorf("docs/reference-runs.md should say %q", want)
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		t.Skip("no build info to read vegeta's version from")
