@@ -501,7 +501,7 @@ func countingOf(r *results.Run) *Counting {
 	if len(r.Trials) == 0 {
 		return nil // interrupted before the first trial ended
 	}
-	trials := measured(r)
+	trials := MeasuredTrials(r)
 	c := &Counting{Trials: len(r.Trials), Measured: len(trials)}
 	for _, t := range trials {
 		if !t.ClientSide() {

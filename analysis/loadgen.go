@@ -25,7 +25,7 @@ type LoadgenLimit struct {
 func LoadgenLimits(r *results.Run) []LoadgenLimit {
 	var all []*LoadgenLimit
 	index := map[string]*LoadgenLimit{}
-	for _, t := range measured(r) {
+	for _, t := range MeasuredTrials(r) {
 		key := t.Experiment + "/" + t.Load.Name
 		l, ok := index[key]
 		if !ok {

@@ -211,8 +211,8 @@ func HasFault(conds []*Condition) bool {
 	return false
 }
 
-// measured lists the trials that produced a measurement.
-func measured(r *results.Run) []*results.Trial {
+// MeasuredTrials lists the trials that produced a measurement.
+func MeasuredTrials(r *results.Run) []*results.Trial {
 	var out []*results.Trial
 	for i := range r.Trials {
 		if !r.Trials[i].Failed() {

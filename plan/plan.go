@@ -171,7 +171,7 @@ func (d *Deployment) Validate() error {
 // Validate says why the trial cannot run, or returns nil: its deployment,
 // its load, and how the two fit together.
 func (t *Trial) Validate() error {
-	if err := checkLoad(t.Load); err != nil {
+	if err := CheckLoad(t.Load); err != nil {
 		return &Invalid{Part: PartLoad, Err: err}
 	}
 	if t.Load.Engine == Wrk {
@@ -222,8 +222,8 @@ func checkWork(w worker.Work) error {
 	return nil
 }
 
-// checkLoad checks a load against the limits, naming the flags.
-func checkLoad(l Load) error {
+// CheckLoad checks a load against the limits, naming the flags.
+func CheckLoad(l Load) error {
 	if l.Engine == "" {
 		return errors.New("loadgen: no load generator given")
 	}

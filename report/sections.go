@@ -118,23 +118,12 @@ func pointsTable(write func(io.Writer, []*analysis.Point, bool) error) Section {
 func trialsTable(write func(io.Writer, []*results.Trial) error) Section {
 	return func(w io.Writer, r *results.Run) error {
 		var b bytes.Buffer
-		if err := write(&b, measured(r)); err != nil {
+		if err := write(&b, analysis.MeasuredTrials(r)); err != nil {
 			return err
 		}
 		_, err := io.WriteString(w, withoutHeading(b.String()))
 		return err
 	}
-}
-
-// measured lists the trials that produced a measurement.
-func measured(r *results.Run) []*results.Trial {
-	var out []*results.Trial
-	for i := range r.Trials {
-		if !r.Trials[i].Failed() {
-			out = append(out, &r.Trials[i])
-		}
-	}
-	return out
 }
 
 // withoutHeading drops Markdown headings and the blank lines around the

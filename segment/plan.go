@@ -139,23 +139,8 @@ func checkLoad(l Load) error {
 	case err != nil || u.Scheme != "http" || u.Host == "":
 		return fmt.Errorf("url: %q: want http://HOST:PORT/PATH, the address the load hosts reach the deployment at", l.URL)
 	}
-	lim := plan.Limits
-	for _, c := range []struct {
-		name string
-		err  error
-	}{
-		{"rate", lim.Rate.Check(l.Rate)},
-		{"duration", lim.Duration.Check(l.Duration)},
-		{"warmup", lim.Warmup.Check(l.Warmup)},
-		{"concurrency", lim.Concurrency.Check(l.Concurrency)},
-		{"max-connections", lim.MaxConnections.Check(l.MaxConnections)},
-		{"timeout", lim.Timeout.Check(l.Timeout)},
-	} {
-		if c.err != nil {
-			return fmt.Errorf("%s: %w", c.name, c.err)
-		}
-	}
-	return nil
+	return plan.CheckLoad(plan.Load{Engine: plan.Vegeta, Rate: l.Rate, Duration: l.Duration, Warmup: l.Warmup,
+		Concurrency: l.Concurrency, MaxConnections: l.MaxConnections, Timeout: l.Timeout})
 }
 
 // Host returns the plan's host called name, or whose index name is.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -82,10 +81,8 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	if err := rundir.Check(dir, claim); err != nil {
 		return usageError{fmt.Errorf("merge: %w", err)}
 	}
-	lock, err := rundir.Acquire(dir, claim)
-	if refused := (*rundir.Refused)(nil); errors.As(err, &refused) {
-		return usageError{fmt.Errorf("merge: %w", err)}
-	} else if err != nil {
+	lock, err := acquire("merge", dir, claim)
+	if err != nil {
 		return err
 	}
 	defer lock.Release()

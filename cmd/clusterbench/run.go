@@ -145,10 +145,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	// Only now is the input known to be valid: from here on, files are written.
-	lock, err := rundir.Acquire(dir, claim)
-	if refused := (*rundir.Refused)(nil); errors.As(err, &refused) {
-		return usageError{fmt.Errorf("run: %w", err)}
-	} else if err != nil {
+	lock, err := acquire("run", dir, claim)
+	if err != nil {
 		return err
 	}
 	defer lock.Release()
@@ -178,6 +176,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	return render(stdout, dir, rec, outcome)
+}
+
+// acquire locks the output directory of command (run, serve -o, merge)
+// for it: a directory another run holds, or that became unfit since it
+// was checked, is bad input.
+func acquire(command, dir string, claim rundir.Claim) (*rundir.Lock, error) {
+	lock, err := rundir.Acquire(dir, claim)
+	if refused := (*rundir.Refused)(nil); errors.As(err, &refused) {
+		return nil, usageError{fmt.Errorf("%s: %w", command, err)}
+	}
+	return lock, err
 }
 
 // scenarioFrom returns the scenario named on the command line, or the one

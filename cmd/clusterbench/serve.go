@@ -137,10 +137,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out != "" && !o.Isolated { // an isolated serve runs again inside, and records there
 		_, statErr := os.Stat(*out)
 		created := errors.Is(statErr, os.ErrNotExist)
-		lock, err := rundir.Acquire(*out, claim)
-		if refused := (*rundir.Refused)(nil); errors.As(err, &refused) {
-			return usageError{fmt.Errorf("serve: %w", err)}
-		} else if err != nil {
+		lock, err := acquire("serve", *out, claim)
+		if err != nil {
 			return err
 		}
 		defer func() {
