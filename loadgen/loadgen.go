@@ -138,7 +138,11 @@ type Result struct {
 	Successes  uint64
 	Errors     uint64
 	ErrorKinds map[string]uint64
-	Elapsed    time.Duration
+	// Start is when the measured load began (wall clock), Elapsed how
+	// long it lasted: from the first request to the last result of a
+	// merge of several hosts' results.
+	Start   time.Time
+	Elapsed time.Duration
 	// RateRPS is requests sent per second; ThroughputRPS successes per second.
 	RateRPS       float64
 	ThroughputRPS float64

@@ -307,6 +307,7 @@ func (a *aggregate) progress(cfg Config, warm bool) {
 func (a *aggregate) result(elapsed time.Duration) *Result {
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	r := &Result{
+		Start:        a.start,
 		Requests:     a.requests,
 		Successes:    a.successes,
 		Errors:       a.errors,

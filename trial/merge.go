@@ -56,7 +56,7 @@ func Merge(served results.Trial, lg *loadgen.Result, hosts []loadgen.HostResult,
 			Concurrency: l.Concurrency, MaxConnections: l.MaxConnections, TimeoutSeconds: l.Timeout.Seconds(),
 		}
 	}
-	start, end := hostsSpan(hosts)
+	start, end := lg.Start, lg.Start.Add(lg.Elapsed) // the hosts' span, as loadgen.Merge found it
 	rec.Started = start
 	fillClient(&rec, lg)
 
@@ -203,23 +203,6 @@ func unrecorded(hosts []results.LoadHost) string {
 		known = fmt.Sprintf(" (at least %d by the sequence numbers their results skip)", gaps)
 	}
 	return "requests of " + strings.Join(missing, ", ") + ", whose part is missing (see its load host): those it had in flight as it stopped" + known + ", and any it sent unrecorded"
-}
-
-// hostsSpan is the load hosts' span: from the first request any sent to
-// the last result any got.
-func hostsSpan(hosts []loadgen.HostResult) (start, end time.Time) {
-	for _, h := range hosts {
-		if h.Requests == 0 {
-			continue
-		}
-		if start.IsZero() || h.First.Before(start) {
-			start = h.First
-		}
-		if h.Last.After(end) {
-			end = h.Last
-		}
-	}
-	return start, end
 }
 
 // workerWindow is what one worker counted in the hosts' window.

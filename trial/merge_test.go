@@ -41,6 +41,22 @@ func hostsClient(r0, c0, r1, c1 uint64) *loadgen.Result {
 	return &loadgen.Result{Requests: r0 + r1, Successes: r0 + r1, PerWorker: []loadgen.Tally{{Requests: r0, Connections: c0}, {Requests: r1, Connections: c1}}, ErrorKinds: map[string]uint64{}}
 }
 
+// merge is Merge of a client account that spans the hosts' results, as
+// loadgen.Merge's does: from the first request to the last result.
+func merge(served results.Trial, lg *loadgen.Result, hosts []loadgen.HostResult, o MergeOptions) results.Trial {
+	var end time.Time
+	for _, h := range hosts {
+		if lg.Start.IsZero() || h.First.Before(lg.Start) {
+			lg.Start = h.First
+		}
+		if h.Last.After(end) {
+			end = h.Last
+		}
+	}
+	lg.Elapsed = end.Sub(lg.Start)
+	return Merge(served, lg, hosts, o)
+}
+
 func testPlan(t *testing.T, rate int, names ...string) *segment.Plan {
 	t.Helper()
 	p, err := segment.New(segment.Load{URL: "http://10.0.0.1:8080/", Rate: rate, Duration: 3 * time.Second, Concurrency: 6, Timeout: time.Second, KeepAlive: true},
@@ -54,7 +70,7 @@ func testPlan(t *testing.T, rate int, names ...string) *segment.Plan {
 func TestMergeAgreesWithTheWorkers(t *testing.T) {
 	served := servedRecord([][2]uint64{{100, 50}, {100, 50}, {100, 50}}, [][2]uint64{{2, 1}, {0, 1}, {0, 0}})
 	hosts := []loadgen.HostResult{host("a", 0.1, 2.9, 225), host("b", 0.1, 2.9, 225)}
-	got := Merge(served, hostsClient(300, 2, 150, 2), hosts, MergeOptions{Plan: testPlan(t, 150, "a", "b"), ClockTolerance: time.Second})
+	got := merge(served, hostsClient(300, 2, 150, 2), hosts, MergeOptions{Plan: testPlan(t, 150, "a", "b"), ClockTolerance: time.Second})
 	if !got.CountsAgree || len(got.Mismatches) > 0 || got.Origin != results.OriginMerge {
 		t.Errorf("counts agree %v, mismatches %v, origin %q; want agreement of a merge", got.CountsAgree, got.Mismatches, got.Origin)
 	}
@@ -81,7 +97,7 @@ func TestMergeNamesTheHostWhosePartIsMissing(t *testing.T) {
 	// more of its own before and as it died; b's file is not given at all.
 	hosts := []loadgen.HostResult{host("a", 0.1, 2.9, 200), host("c", 0.1, 1.2, 40)}
 	hosts[1].Cut = &cutError{}
-	got := Merge(served, hostsClient(200, 2, 40, 2), hosts, MergeOptions{Plan: testPlan(t, 300, "a", "b", "c"), ClockTolerance: time.Second})
+	got := merge(served, hostsClient(200, 2, 40, 2), hosts, MergeOptions{Plan: testPlan(t, 300, "a", "b", "c"), ClockTolerance: time.Second})
 	byName := map[string]results.LoadHost{}
 	for _, h := range got.LoadHosts {
 		byName[h.Name] = h
@@ -124,7 +140,7 @@ func TestMergeLeavesOutWhatCameOutsideTheHostsWindow(t *testing.T) {
 	}
 	served := servedRecord(requests, connections)
 	hosts := []loadgen.HostResult{host("a", 20.1, 2.8, 60)}
-	got := Merge(served, hostsClient(30, 30, 30, 30), hosts, MergeOptions{ClockTolerance: time.Second})
+	got := merge(served, hostsClient(30, 30, 30, 30), hosts, MergeOptions{ClockTolerance: time.Second})
 	if !got.CountsAgree {
 		t.Errorf("mismatches %v; want agreement inside the window", got.Mismatches)
 	}
@@ -140,7 +156,7 @@ func TestMergeLeavesOutWhatCameOutsideTheHostsWindow(t *testing.T) {
 func TestMergeSaysWhenTheHostsHoldMore(t *testing.T) {
 	served := servedRecord([][2]uint64{{10, 10}}, [][2]uint64{{1, 1}})
 	hosts := []loadgen.HostResult{host("a", 0.1, 0.8, 25), host("b", 0.3, 0.1, 5)}
-	got := Merge(served, hostsClient(15, 1, 15, 1), hosts, MergeOptions{ClockTolerance: time.Second})
+	got := merge(served, hostsClient(15, 1, 15, 1), hosts, MergeOptions{ClockTolerance: time.Second})
 	if !strings.Contains(strings.Join(got.Mismatches, "\n"), "the load hosts' results hold 10 responses more than the workers counted in their window: results of a warm-up") {
 		t.Errorf("mismatches %v; want the 10 extra named with their likely causes", got.Mismatches)
 	}
@@ -156,7 +172,7 @@ func TestMergeSaysWhenTheHostsHoldMore(t *testing.T) {
 func TestMergeWithoutAPlanNamesAHostThatStoppedEarly(t *testing.T) {
 	served := servedRecord(make([][2]uint64, 30), make([][2]uint64, 30))
 	hosts := []loadgen.HostResult{host("a", 0, 30, 300), host("b", 0, 30, 300), host("c", 0, 12, 120), host("d", 5, 25, 250)}
-	got := Merge(served, hostsClient(0, 0, 0, 0), hosts, MergeOptions{ClockTolerance: time.Second})
+	got := merge(served, hostsClient(0, 0, 0, 0), hosts, MergeOptions{ClockTolerance: time.Second})
 	for _, h := range got.LoadHosts {
 		named := strings.Contains(h.Missing, "it stopped sending 18.0 s before the last host")
 		if named != (h.Name == "c") {
@@ -174,7 +190,7 @@ func TestMergeSaysWhenAHostsClockIsOff(t *testing.T) {
 	served := servedRecord([][2]uint64{{10, 10}, {10, 10}}, [][2]uint64{{1, 1}, {1, 1}})
 	served.Served.WindowStart, served.Served.WindowEnd = mergeStart, mergeStart.Add(2*time.Second)
 	hosts := []loadgen.HostResult{host("a", 0.1, 1.8, 20), host("b", 3600, 1.8, 20)} // b's clock is an hour ahead
-	got := Merge(served, hostsClient(20, 2, 20, 2), hosts, MergeOptions{ClockTolerance: time.Second})
+	got := merge(served, hostsClient(20, 2, 20, 2), hosts, MergeOptions{ClockTolerance: time.Second})
 	w := strings.Join(got.Warnings, "\n")
 	if !strings.Contains(w, "load host b: its results lie 59m57s outside the time the workers served") || strings.Contains(w, "load host a: its results") {
 		t.Errorf("warnings:\n%s\nwant b's clock named, not a's", w)
@@ -193,7 +209,7 @@ func TestMergeLeavesAProcessThatDiedUnreportedToTheClient(t *testing.T) {
 	}
 	lg := hostsClient(43, 4, 50, 1)
 	lg.Processes = []loadgen.ProcessTally{{Worker: 0, PID: 101, Tally: loadgen.Tally{Requests: 23, Connections: 2}}, {Worker: 0, PID: 102, Tally: loadgen.Tally{Requests: 20, Connections: 2}}}
-	got := Merge(served, lg, []loadgen.HostResult{host("a", 0.1, 0.8, 93)}, MergeOptions{ClockTolerance: time.Second})
+	got := merge(served, lg, []loadgen.HostResult{host("a", 0.1, 0.8, 93)}, MergeOptions{ClockTolerance: time.Second})
 	if !got.CountsAgree || len(got.Mismatches) > 0 {
 		t.Errorf("mismatches %v; want none: worker 0's count is the client's", got.Mismatches)
 	}
@@ -218,7 +234,7 @@ func TestMergeNamesHostsOffTheServer(t *testing.T) {
 	hosts[0].Clock = &loadgen.ClockOffset{Low: 2500 * time.Millisecond, High: 2504 * time.Millisecond}
 	hosts[1].URLs = []string{"GET http://10.0.0.2:8080/"}
 	hosts[2].Sent = 50 // three of its requests have no result
-	got := Merge(served, hostsClient(250, 2, 197, 2), hosts, MergeOptions{Plan: testPlan(t, 300, "a", "b", "c"), ClockTolerance: time.Second})
+	got := merge(served, hostsClient(250, 2, 197, 2), hosts, MergeOptions{Plan: testPlan(t, 300, "a", "b", "c"), ClockTolerance: time.Second})
 	w := strings.Join(got.Warnings, "\n")
 	for _, want := range []string{
 		"load host a: by the responses' Date headers, the server's clock is +2502 ms (±2) off the host's",
